@@ -1,0 +1,1 @@
+"""Shared building blocks with no plane logic: errors, ids, logging, crypto."""

@@ -1,0 +1,72 @@
+"""Structured logging: plain text for people, JSON lines for machines.
+
+The request id of the request being served (see ``inferia.core.request_id``) is added
+to every record, so one request's log lines can be found together.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from contextvars import ContextVar
+from typing import Any
+
+import msgspec
+
+from inferia.config import LoggingSettings
+
+current_request_id: ContextVar[str | None] = ContextVar("inferia_request_id", default=None)
+
+_STANDARD_ATTRS = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+
+
+class RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = current_request_id.get()
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line; ``extra={...}`` fields are included as keys."""
+
+    _encoder = msgspec.json.Encoder()
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key, value in record.__dict__.items():
+            if key not in _STANDARD_ATTRS and value is not None:
+                entry[key] = value if isinstance(value, str | int | float | bool) else str(value)
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return self._encoder.encode(entry).decode()
+
+
+class PlainFormatter(logging.Formatter):
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)-7s %(name)s: %(message)s%(rid)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        request_id = getattr(record, "request_id", None)
+        record.rid = f" [request_id={request_id}]" if request_id else ""
+        return super().format(record)
+
+
+def configure_logging(settings: LoggingSettings) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if settings.format == "json" else PlainFormatter())
+    handler.addFilter(RequestIdFilter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(settings.level)
+    # Third-party chatter stays at WARNING unless we debug.
+    for noisy in ("aiosqlite", "asyncio"):
+        logging.getLogger(noisy).setLevel(
+            logging.DEBUG if settings.level == "DEBUG" else logging.WARNING
+        )

@@ -1,0 +1,1 @@
+"""The admin dashboard: React source in web/, the built bundle in static/."""

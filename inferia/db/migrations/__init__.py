@@ -1,0 +1,1 @@
+"""Inferia's piccolo migrations, one module per migration (see README.md here)."""

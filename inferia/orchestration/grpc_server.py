@@ -1,0 +1,85 @@
+"""The orchestration plane's gRPC server (grpclib), started and stopped with the app.
+
+It binds ``settings.server.host``:``settings.server.grpc_port`` with SO_REUSEPORT:
+granian may run several workers, each building the app and starting its own
+server on the same port, and the kernel spreads connections over them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from grpclib.server import Server
+
+from inferia.orchestration.grpc_services import (
+    DEFAULT_CHECK_TIMEOUT_S,
+    GrpcRuntime,
+    HealthService,
+    OrchestrationService,
+    Servable,
+    service_names,
+)
+
+log = logging.getLogger(__name__)
+
+# grpclib cancels running calls on close; waiting for the connections to go away
+# is bounded so that an idle client holding its channel open cannot stall shutdown.
+DEFAULT_CLOSE_TIMEOUT_S = 5.0
+
+
+class GrpcServer:
+    """The Health and Orchestration services on one grpclib ``Server``."""
+
+    def __init__(
+        self,
+        runtime: GrpcRuntime,
+        *,
+        host: str | None = None,
+        port: int | None = None,
+        check_timeout_s: float = DEFAULT_CHECK_TIMEOUT_S,
+        close_timeout_s: float = DEFAULT_CLOSE_TIMEOUT_S,
+    ) -> None:
+        server_settings = runtime.settings.server
+        self.host = server_settings.host if host is None else host
+        self.port = server_settings.grpc_port if port is None else port
+        self._close_timeout_s = close_timeout_s
+        orchestration = OrchestrationService(runtime)
+        health = HealthService(runtime, service_names([orchestration]), timeout_s=check_timeout_s)
+        self._services: list[Servable] = [health, orchestration]
+        self._server: Server | None = None
+
+    @property
+    def services(self) -> list[str]:
+        """Fully qualified names of the gRPC services served (sorted)."""
+        return service_names(self._services)
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    async def start(self) -> None:
+        if self._server is not None:
+            raise RuntimeError("the gRPC server is already running")
+        server = Server(self._services)
+        await server.start(self.host, self.port, reuse_port=True)
+        self._server = server
+        log.info(
+            "gRPC server listening on %s:%d (%s)", self.host, self.port, ", ".join(self.services)
+        )
+
+    async def close(self) -> None:
+        """Stop accepting connections, cancel running calls, wait for them (bounded).
+
+        Idempotent: safe to call when the server never started or is already closed.
+        """
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.close()
+        try:
+            async with asyncio.timeout(self._close_timeout_s):
+                await server.wait_closed()
+        except TimeoutError:
+            log.warning("gRPC server: connections still open after %.1f s", self._close_timeout_s)
+        log.info("gRPC server on %s:%d stopped", self.host, self.port)

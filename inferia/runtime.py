@@ -1,0 +1,72 @@
+"""The shared infrastructure of one process, built once by the app factory.
+
+Planes receive a ``Runtime`` and register start/stop hooks on it; nothing here is a
+module global, so tests can build several apps in one interpreter.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+import aiohttp
+
+from inferia.config import Settings
+from inferia.db import Database
+from inferia.state import StateBackend
+
+log = logging.getLogger(__name__)
+Hook = Callable[[], Awaitable[None]]
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    state: StateBackend
+    # None when no plane in this process owns tables (an inference-only process).
+    database: Database | None
+    _http: aiohttp.ClientSession | None = None
+    _on_start: list[Hook] = field(default_factory=list)
+    _on_stop: list[Hook] = field(default_factory=list)
+
+    def on_start(self, hook: Hook) -> None:
+        self._on_start.append(hook)
+
+    def on_stop(self, hook: Hook) -> None:
+        self._on_stop.append(hook)
+
+    @property
+    def http(self) -> aiohttp.ClientSession:
+        """The process' one pooled HTTP client (upstreams and other planes)."""
+        if self._http is None:
+            raise RuntimeError("the HTTP client exists only while the app is running")
+        return self._http
+
+    @asynccontextmanager
+    async def lifespan(self, _app: object) -> AsyncIterator[None]:
+        await self.state.start()
+        if self.database is not None:
+            await self.database.start()
+        self._http = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=0, limit_per_host=0, ttl_dns_cache=300),
+            auto_decompress=False,
+            skip_auto_headers=("User-Agent",),
+        )
+        try:
+            for hook in self._on_start:
+                await hook()
+            yield
+        finally:
+            # Stop hooks are idempotent: they run even if a later start hook failed.
+            for stop in reversed(self._on_stop):
+                try:
+                    await stop()
+                except Exception:
+                    log.exception("error while stopping")
+            await self._http.close()
+            self._http = None
+            if self.database is not None:
+                await self.database.close()
+            await self.state.close()

@@ -1,0 +1,31 @@
+"""Counters, caches, pub/sub and streams: Redis when shared, memory when embedded."""
+
+from inferia.state.base import (
+    AtomicScript,
+    MessageHandler,
+    ScriptArg,
+    StateBackend,
+    StreamMessage,
+    Subscription,
+)
+from inferia.state.factory import build_state_backend
+from inferia.state.local_store import LocalStore
+from inferia.state.memory import MemoryStateBackend
+from inferia.state.redis_backend import RedisStateBackend
+from inferia.state.scripts import SLIDING_WINDOW_ADMIT
+from inferia.state.ttl_cache import TTLCache
+
+__all__ = [
+    "SLIDING_WINDOW_ADMIT",
+    "AtomicScript",
+    "LocalStore",
+    "MemoryStateBackend",
+    "MessageHandler",
+    "RedisStateBackend",
+    "ScriptArg",
+    "StateBackend",
+    "StreamMessage",
+    "Subscription",
+    "TTLCache",
+    "build_state_backend",
+]

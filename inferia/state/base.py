@@ -1,0 +1,132 @@
+"""The state backend contract shared by the memory and Redis implementations.
+
+The state backend holds what must be shared between gateway processes but is
+not relational: rate-limit and quota counters, hot caches, cross-process
+invalidation (pub/sub) and the durable work queue (streams). Every method
+raises ``inferia.core.errors.StateError`` when the backend fails, except
+``ping`` which answers False so readiness probes can report instead of crash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from inferia.state.local_store import LocalStore
+
+ScriptArg = str | int | float
+MessageHandler = Callable[[bytes], Awaitable[None] | None]
+# The pure-Python twin of a Lua script: (store, keys, args, now in seconds).
+LocalScript = Callable[[LocalStore, Sequence[str], Sequence[ScriptArg], float], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class AtomicScript:
+    """A read-modify-write that runs atomically on either backend.
+
+    ``lua`` runs inside Redis (it must read the clock with ``redis.call('TIME')``
+    so processes with skewed clocks agree); ``local`` is its exact equivalent
+    for the memory backend, which runs it without awaiting, hence atomically.
+    Return integers or lists of integers: that is what both sides agree on
+    (Redis truncates Lua numbers to integers).
+    """
+
+    name: str
+    lua: str
+    local: LocalScript
+    sha: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Frozen dataclass: set the derived field through object.__setattr__.
+        object.__setattr__(self, "sha", hashlib.sha1(self.lua.encode()).hexdigest())
+
+
+@dataclass(frozen=True, slots=True)
+class StreamMessage:
+    """One stream entry handed to a consumer; ``deliveries`` counts reads + claims."""
+
+    id: str
+    payload: bytes
+    deliveries: int
+
+
+class Subscription(Protocol):
+    """A pub/sub handler registration; close it to stop receiving."""
+
+    async def close(self) -> None: ...
+
+
+class StateBackend(Protocol):
+    """Counters, caches, pub/sub and streams: Redis when shared, memory when embedded."""
+
+    @property
+    def name(self) -> str:
+        """Either "memory" or "redis"."""
+        ...
+
+    @property
+    def shared(self) -> bool:
+        """True when several processes see the same state (Redis)."""
+        ...
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def ping(self) -> bool:
+        """True when the backend answers; False (never raises) when it does not."""
+        ...
+
+    # Atomic counters -----------------------------------------------------
+    async def run_script(
+        self, script: AtomicScript, keys: Sequence[str], args: Sequence[ScriptArg]
+    ) -> Any: ...
+
+    async def incr(self, key: str, amount: int = 1, ttl_s: float | None = None) -> int:
+        """Add ``amount`` atomically; ``ttl_s`` applies only when the key is created."""
+        ...
+
+    async def get_int(self, key: str) -> int:
+        """The counter's value, 0 when it does not exist."""
+        ...
+
+    # TTL cache -----------------------------------------------------------
+    async def cache_get(self, key: str) -> bytes | None: ...
+
+    async def cache_set(self, key: str, value: bytes, ttl_s: float) -> None: ...
+
+    async def cache_delete(self, *keys: str) -> None: ...
+
+    # Pub/sub -------------------------------------------------------------
+    async def publish(self, channel: str, message: bytes) -> None: ...
+
+    async def subscribe(self, channel: str, handler: MessageHandler) -> Subscription:
+        """Register ``handler``; messages published after this returns reach it."""
+        ...
+
+    # Streams -------------------------------------------------------------
+    async def stream_add(self, stream: str, payload: bytes, maxlen: int | None = None) -> str: ...
+
+    async def stream_ensure_group(self, stream: str, group: str) -> None:
+        """Create the group (and the stream) if missing; it starts at the stream's head."""
+        ...
+
+    async def stream_read(
+        self, stream: str, group: str, consumer: str, count: int, block_ms: int = 0
+    ) -> list[StreamMessage]:
+        """New messages for ``consumer``; waits up to ``block_ms`` (0: no wait) for one."""
+        ...
+
+    async def stream_ack(self, stream: str, group: str, ids: Sequence[str]) -> int: ...
+
+    async def stream_claim_stale(
+        self, stream: str, group: str, consumer: str, min_idle_ms: int, count: int
+    ) -> list[StreamMessage]:
+        """Take over messages read by any consumer but unacked for ``min_idle_ms``."""
+        ...
+
+    async def stream_pending_count(self, stream: str, group: str) -> int: ...
+
+    async def stream_length(self, stream: str) -> int: ...

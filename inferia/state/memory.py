@@ -1,0 +1,112 @@
+"""The embedded state backend: everything in this process, nothing shared.
+
+Right for a single process (the SQLite default). Atomicity comes from the
+event loop: every mutation here completes without awaiting.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from inferia.core.errors import StateError
+from inferia.state.base import AtomicScript, MessageHandler, ScriptArg, StreamMessage, Subscription
+from inferia.state.local_store import LocalStore
+from inferia.state.memory_pubsub import LocalPubSub
+from inferia.state.memory_streams import LocalStreams
+from inferia.state.ttl_cache import TTLCache
+
+
+class MemoryStateBackend:
+    def __init__(self, *, cache_max_entries: int = 10_000) -> None:
+        self._store = LocalStore()
+        self._cache = TTLCache(cache_max_entries)
+        self._pubsub = LocalPubSub()
+        self._streams = LocalStreams()
+
+    @property
+    def name(self) -> str:
+        return "memory"
+
+    @property
+    def shared(self) -> bool:
+        return False
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        self._streams.close()
+        await self._pubsub.close()
+
+    async def ping(self) -> bool:
+        return True
+
+    # Atomic counters -------------------------------------------------------
+    async def run_script(
+        self, script: AtomicScript, keys: Sequence[str], args: Sequence[ScriptArg]
+    ) -> Any:
+        # Wall-clock seconds, like Redis TIME, so scripts see the same epoch.
+        return script.local(self._store, keys, args, time.time())
+
+    async def incr(self, key: str, amount: int = 1, ttl_s: float | None = None) -> int:
+        created = not self._store.exists(key)
+        value = self._store.incr(key, amount)
+        if created and ttl_s is not None:
+            self._store.expire(key, ttl_s)
+        return value
+
+    async def get_int(self, key: str) -> int:
+        value = self._store.get(key)
+        if value is None:
+            return 0
+        if isinstance(value, int):
+            return value
+        try:
+            return int(value)
+        except ValueError as exc:
+            raise StateError(f"value at {key!r} is not an integer") from exc
+
+    # TTL cache -------------------------------------------------------------
+    async def cache_get(self, key: str) -> bytes | None:
+        return self._cache.get(key)
+
+    async def cache_set(self, key: str, value: bytes, ttl_s: float) -> None:
+        self._cache.set(key, value, ttl_s)
+
+    async def cache_delete(self, *keys: str) -> None:
+        self._cache.delete(*keys)
+
+    # Pub/sub ---------------------------------------------------------------
+    async def publish(self, channel: str, message: bytes) -> None:
+        self._pubsub.publish(channel, message)
+
+    async def subscribe(self, channel: str, handler: MessageHandler) -> Subscription:
+        return self._pubsub.subscribe(channel, handler)
+
+    # Streams ---------------------------------------------------------------
+    async def stream_add(self, stream: str, payload: bytes, maxlen: int | None = None) -> str:
+        return self._streams.add(stream, payload, maxlen)
+
+    async def stream_ensure_group(self, stream: str, group: str) -> None:
+        self._streams.ensure_group(stream, group)
+
+    async def stream_read(
+        self, stream: str, group: str, consumer: str, count: int, block_ms: int = 0
+    ) -> list[StreamMessage]:
+        return await self._streams.read(stream, group, consumer, count, block_ms)
+
+    async def stream_ack(self, stream: str, group: str, ids: Sequence[str]) -> int:
+        return self._streams.ack(stream, group, ids)
+
+    async def stream_claim_stale(
+        self, stream: str, group: str, consumer: str, min_idle_ms: int, count: int
+    ) -> list[StreamMessage]:
+        return self._streams.claim_stale(stream, group, consumer, min_idle_ms, count)
+
+    async def stream_pending_count(self, stream: str, group: str) -> int:
+        return self._streams.pending_count(stream, group)
+
+    async def stream_length(self, stream: str) -> int:
+        return self._streams.length(stream)

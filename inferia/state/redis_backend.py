@@ -1,0 +1,253 @@
+"""The shared state backend on Redis (6.2 or later: XAUTOCLAIM).
+
+Every redis-py failure leaves this module as StateError. Connection settings
+can also come from the URL's query string (``?socket_timeout=0.5``), which
+redis-py lets override the defaults below.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff, NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError, ResponseError
+
+from inferia.core.errors import ConfigError, StateError
+from inferia.state.base import AtomicScript, MessageHandler, ScriptArg, StreamMessage, Subscription
+from inferia.state.redis_errors import REDIS_FAILURES, translate_errors
+from inferia.state.redis_pubsub import RedisPubSub
+from inferia.state.redis_streams import (
+    CLAIM_STALE_LUA,
+    CLAIM_STALE_SHA,
+    PAYLOAD_FIELD,
+    parse_claim_reply,
+    parse_read_reply,
+)
+
+log = logging.getLogger(__name__)
+
+
+class RedisStateBackend:
+    def __init__(
+        self,
+        url: str,
+        *,
+        socket_timeout_s: float = 2.0,
+        connect_timeout_s: float = 2.0,
+        retries: int = 1,
+        health_check_interval_s: int = 15,
+        max_connections: int | None = None,
+        client_name: str | None = "inferia",
+    ) -> None:
+        self._socket_timeout_s = socket_timeout_s
+        options: dict[str, Any] = {
+            # RESP2 pinned: reply shapes (XREADGROUP, XPENDING) differ under RESP3.
+            "protocol": 2,
+            "socket_timeout": socket_timeout_s,
+            "socket_connect_timeout": connect_timeout_s,
+            "socket_keepalive": True,
+            "health_check_interval": health_check_interval_s,
+            "client_name": client_name,
+        }
+        try:
+            # Retry only connection failures: a timed-out write may have been
+            # applied, and replaying a counter script would charge twice.
+            self._client: Redis = Redis.from_url(
+                url,
+                retry=Retry(
+                    ExponentialBackoff(cap=0.1, base=0.01), retries, (RedisConnectionError,)
+                ),
+                max_connections=max_connections,
+                **options,
+            )
+            # A client of its own for the subscribed connection, with no retries:
+            # its reader reconnects itself and logs the outage.
+            pubsub_client = Redis.from_url(url, retry=Retry(NoBackoff(), 0), **options)
+        except ValueError as exc:
+            raise ConfigError(
+                f"state.url is not a valid Redis URL: {exc}", param="state.url"
+            ) from exc
+        self._pubsub_client = pubsub_client
+        self._pubsub = RedisPubSub(pubsub_client, socket_timeout_s + connect_timeout_s)
+        self._closed = False
+
+    @property
+    def name(self) -> str:
+        return "redis"
+
+    @property
+    def shared(self) -> bool:
+        return True
+
+    async def start(self) -> None:
+        # No failure here: a process may boot before Redis is up; /ready reports it.
+        if not await self.ping():
+            log.warning(
+                "Redis state backend is not reachable yet; operations will fail until it is"
+            )
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        await self._pubsub.close()
+        for client in (self._client, self._pubsub_client):
+            try:
+                await client.aclose()
+            except REDIS_FAILURES:
+                log.debug("error while closing a Redis client", exc_info=True)
+
+    async def ping(self) -> bool:
+        if self._closed:
+            return False
+        try:
+            return bool(await self._client.ping())
+        except REDIS_FAILURES:
+            return False
+
+    @property
+    def _redis(self) -> Redis:
+        if self._closed:
+            raise StateError("state backend is closed")
+        return self._client
+
+    # Atomic counters -------------------------------------------------------
+    async def run_script(
+        self, script: AtomicScript, keys: Sequence[str], args: Sequence[ScriptArg]
+    ) -> Any:
+        with translate_errors(f"script {script.name}"):
+            return await self._evalsha(script.sha, script.lua, keys, args)
+
+    async def _evalsha(
+        self, sha: str, lua: str, keys: Sequence[str], args: Sequence[ScriptArg]
+    ) -> Any:
+        client = self._redis
+        try:
+            return await client.evalsha(sha, len(keys), *keys, *args)
+        except NoScriptError:
+            # Server restarted or SCRIPT FLUSH: EVAL runs it and caches it again.
+            return await client.eval(lua, len(keys), *keys, *args)
+
+    async def incr(self, key: str, amount: int = 1, ttl_s: float | None = None) -> int:
+        with translate_errors("INCRBY"):
+            if ttl_s is None:
+                return int(await self._redis.incrby(key, amount))
+            async with self._redis.pipeline(transaction=True) as pipe:
+                # SET NX sets the TTL only when the key is created; INCRBY keeps it.
+                pipe.set(key, 0, nx=True, px=_ms(ttl_s))
+                pipe.incrby(key, amount)
+                results = await pipe.execute()
+            return int(results[-1])
+
+    async def get_int(self, key: str) -> int:
+        with translate_errors("GET"):
+            raw = await self._redis.get(key)
+        if raw is None:
+            return 0
+        try:
+            return int(raw)
+        except ValueError as exc:
+            raise StateError(f"value at {key!r} is not an integer") from exc
+
+    # TTL cache -------------------------------------------------------------
+    async def cache_get(self, key: str) -> bytes | None:
+        with translate_errors("GET"):
+            value = await self._redis.get(key)
+        # Always bytes (decode_responses is off); the check narrows redis-py's type.
+        return value.encode() if isinstance(value, str) else value
+
+    async def cache_set(self, key: str, value: bytes, ttl_s: float) -> None:
+        with translate_errors("SET"):
+            if ttl_s <= 0:
+                await self._redis.delete(key)
+            else:
+                await self._redis.set(key, value, px=_ms(ttl_s))
+
+    async def cache_delete(self, *keys: str) -> None:
+        if keys:
+            with translate_errors("DEL"):
+                await self._redis.delete(*keys)
+
+    # Pub/sub ---------------------------------------------------------------
+    async def publish(self, channel: str, message: bytes) -> None:
+        with translate_errors("PUBLISH"):
+            await self._redis.publish(channel, message)
+
+    async def subscribe(self, channel: str, handler: MessageHandler) -> Subscription:
+        if self._closed:
+            raise StateError("state backend is closed")
+        return await self._pubsub.subscribe(channel, handler)
+
+    # Streams ---------------------------------------------------------------
+    async def stream_add(self, stream: str, payload: bytes, maxlen: int | None = None) -> str:
+        if maxlen is not None and maxlen < 0:
+            raise ValueError("maxlen must be >= 0")
+        with translate_errors("XADD"):
+            # Exact trimming: the memory backend matches it and the cost is small.
+            raw_id = await self._redis.xadd(
+                stream, {PAYLOAD_FIELD: payload}, maxlen=maxlen, approximate=False
+            )
+        return raw_id.decode() if isinstance(raw_id, bytes) else str(raw_id)
+
+    async def stream_ensure_group(self, stream: str, group: str) -> None:
+        try:
+            # From id 0: messages queued before the first consumer started are kept.
+            await self._redis.xgroup_create(stream, group, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise StateError(f"Redis XGROUP CREATE failed: {exc}") from exc
+        except REDIS_FAILURES as exc:
+            raise StateError(f"Redis XGROUP CREATE failed: {exc}") from exc
+
+    async def stream_read(
+        self, stream: str, group: str, consumer: str, count: int, block_ms: int = 0
+    ) -> list[StreamMessage]:
+        if count < 1:
+            raise ValueError("count must be >= 1")
+        block: int | None = None
+        if block_ms > 0:
+            # Stay under the socket timeout, or the wait itself would look like a
+            # dead connection; callers loop, so a shorter wait is harmless.
+            block = max(1, min(block_ms, int(self._socket_timeout_s * 1000) - 100))
+        with translate_errors("XREADGROUP"):
+            reply = await self._redis.xreadgroup(
+                group, consumer, {stream: ">"}, count=count, block=block
+            )
+        return parse_read_reply(reply)
+
+    async def stream_ack(self, stream: str, group: str, ids: Sequence[str]) -> int:
+        if not ids:
+            return 0
+        with translate_errors("XACK"):
+            return int(await self._redis.xack(stream, group, *ids))
+
+    async def stream_claim_stale(
+        self, stream: str, group: str, consumer: str, min_idle_ms: int, count: int
+    ) -> list[StreamMessage]:
+        if count < 1:
+            raise ValueError("count must be >= 1")
+        with translate_errors("XAUTOCLAIM"):
+            reply = await self._evalsha(
+                CLAIM_STALE_SHA, CLAIM_STALE_LUA, [stream], [group, consumer, min_idle_ms, count]
+            )
+        return parse_claim_reply(reply)
+
+    async def stream_pending_count(self, stream: str, group: str) -> int:
+        with translate_errors("XPENDING"):
+            summary = await self._redis.xpending(stream, group)
+        return int(summary["pending"])
+
+    async def stream_length(self, stream: str) -> int:
+        with translate_errors("XLEN"):
+            return int(await self._redis.xlen(stream))
+
+
+def _ms(ttl_s: float) -> int:
+    """Seconds to whole milliseconds, never 0 (PX 0 is an error, not 'expire now')."""
+    return max(1, math.ceil(ttl_s * 1000))

@@ -1,0 +1,114 @@
+"""The real ``inferia serve``: first start, health, readiness, request ids, errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import BackendPair
+from tests.processes import InferiaServer, inferia_env, run_cli
+
+pytestmark = pytest.mark.e2e
+
+
+def test_first_start_prints_admin_once_and_serves_every_plane(tmp_path: Path) -> None:
+    env = inferia_env(tmp_path)
+    with InferiaServer(env) as server:
+        assert httpx.get(f"{server.base_url}/health").json()["status"] == "ok"
+        ready = httpx.get(f"{server.base_url}/ready")
+        assert ready.status_code == 200
+        assert ready.json()["checks"] == {"state": "ok", "database": "ok"}
+        assert "email:    admin@localhost" in server.output
+        assert "password: " in server.output
+        assert httpx.get(f"{server.base_url}/dashboard/").status_code == 200
+        # Every plane's paths are mounted on the one port.
+        assert httpx.get(f"{server.base_url}/v1/models").status_code == 401
+        assert httpx.post(f"{server.base_url}/internal/principals/resolve").status_code == 401
+    assert (tmp_path / "inferia.sqlite3").exists()
+    # A second start finds the admin and prints no password.
+    with InferiaServer(env) as again:
+        assert httpx.get(f"{again.base_url}/ready").status_code == 200
+        assert "password: " not in again.output
+
+
+def test_admin_credentials_from_environment(tmp_path: Path) -> None:
+    env = inferia_env(
+        tmp_path,
+        INFERIA_ADMIN_EMAIL="ops@example.com",
+        INFERIA_ADMIN_PASSWORD="correct horse battery",
+    )
+    with InferiaServer(env) as server:
+        assert "email:    ops@example.com" in server.output
+        assert "correct horse battery" not in server.output
+
+
+def test_serve_on_each_backend_pair(backend_pair: BackendPair) -> None:
+    env = inferia_env(backend_pair.data_dir, **backend_pair.env())
+    with InferiaServer(env) as server:
+        ready = httpx.get(f"{server.base_url}/ready")
+        assert ready.status_code == 200, ready.text
+        assert ready.json()["checks"] == {"state": "ok", "database": "ok"}
+
+
+def test_request_id_is_echoed_or_generated(tmp_path: Path) -> None:
+    with InferiaServer(inferia_env(tmp_path)) as server:
+        mine = httpx.get(f"{server.base_url}/health", headers={"x-request-id": "req-42"})
+        assert mine.headers["x-request-id"] == "req-42"
+        generated = httpx.get(f"{server.base_url}/health").headers["x-request-id"]
+        assert len(generated) == 24
+        hostile = httpx.get(f"{server.base_url}/health", headers={"x-request-id": "a b\tc" * 50})
+        assert hostile.headers["x-request-id"] != "a b\tc" * 50
+
+
+def test_errors_use_one_json_envelope(tmp_path: Path) -> None:
+    with InferiaServer(inferia_env(tmp_path)) as server:
+        missing = httpx.get(f"{server.base_url}/no/such/path")
+        assert missing.status_code == 404
+        assert missing.json()["error"]["type"] == "not_found_error"
+        bad = httpx.post(
+            f"{server.base_url}/internal/principals/resolve",
+            content=b"{not json",
+            headers={"x-inferia-internal-token": "wrong"},
+        )
+        assert bad.status_code == 401
+        assert bad.json()["error"]["code"] == "unauthenticated"
+
+
+def test_unknown_setting_stops_start_up(tmp_path: Path) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text("[server]\nhost = '127.0.0.1'\nprot = 9000\n")
+    result = run_cli(["serve", "--config", str(config)], inferia_env(tmp_path))
+    assert result.returncode == 2
+    assert "unknown setting 'server.prot'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_wrong_type_in_environment_stops_start_up(tmp_path: Path) -> None:
+    result = run_cli(["serve"], inferia_env(tmp_path, INFERIA_SERVER__WORKERS="many"))
+    assert result.returncode == 2
+    assert "'server.workers'" in result.stderr
+
+
+def test_several_workers_need_a_shared_state_backend(tmp_path: Path) -> None:
+    result = run_cli(["serve", "--workers", "2"], inferia_env(tmp_path))
+    assert result.returncode == 2
+    assert "state.url" in result.stderr and "multiply" in result.stderr
+
+
+def test_config_show_masks_secrets(tmp_path: Path) -> None:
+    env = inferia_env(
+        tmp_path,
+        INFERIA_SECURITY__INTERNAL_TOKEN="super-secret-token",
+        INFERIA_DATABASE__URL="postgresql://u:pw-123@db/x",
+    )
+    result = run_cli(["config", "show"], env)
+    assert result.returncode == 0, result.stderr
+    assert "super-secret-token" not in result.stdout and "pw-123" not in result.stdout
+    assert '"internal_token": "********"' in result.stdout
+
+
+def test_sigterm_stops_the_server_cleanly(tmp_path: Path) -> None:
+    server = InferiaServer(inferia_env(tmp_path)).start()
+    assert server.stop() == 0

@@ -1,0 +1,247 @@
+"""The orchestration plane's gRPC server, called over a real socket with the
+generated grpclib client: the standard health protocol and the Ping RPC."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpclib
+import pytest
+from grpclib.client import Channel
+from grpclib.const import Status
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.testing import AsyncTestClient
+
+from inferia import __version__
+from inferia.config import Settings, replace_section
+from inferia.orchestration import OrchestrationPlane
+from inferia.orchestration.grpc_gen.grpc.health.v1 import (
+    HealthCheckRequest,
+    HealthCheckResponseServingStatus,
+    HealthStub,
+)
+from inferia.orchestration.grpc_gen.inferia.orchestration.v1 import (
+    OrchestrationStub,
+    PingRequest,
+)
+from inferia.orchestration.grpc_server import GrpcServer
+from inferia.runtime import Runtime
+from inferia.state import MemoryStateBackend
+
+SERVING = HealthCheckResponseServingStatus.SERVING
+NOT_SERVING = HealthCheckResponseServingStatus.NOT_SERVING
+SERVICES = ["grpc.health.v1.Health", "inferia.orchestration.v1.Orchestration"]
+
+
+class UnreachableState(MemoryStateBackend):
+    """A state backend whose ping fails, as a Redis that went away would."""
+
+    async def ping(self) -> bool:
+        return False
+
+
+class FakeDatabase:
+    def __init__(self, ping: Callable[[], Awaitable[bool]]) -> None:
+        self._ping = ping
+
+    async def ping(self) -> bool:
+        return await self._ping()
+
+
+@dataclass
+class FakeRuntime:
+    """The slice of inferia.runtime.Runtime the gRPC server uses."""
+
+    settings: Settings
+    state: Any = field(default_factory=MemoryStateBackend)
+    database: Any = None
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def grpc_settings() -> Settings:
+    return replace_section(Settings(), "server", host="127.0.0.1", grpc_port=free_port())
+
+
+def make_runtime(**kwargs: Any) -> FakeRuntime:
+    return FakeRuntime(settings=grpc_settings(), **kwargs)
+
+
+@pytest.fixture
+async def serve() -> AsyncIterator[Callable[..., Awaitable[Channel]]]:
+    """Start a GrpcServer for a runtime; hand back a client channel to it."""
+    servers: list[GrpcServer] = []
+    channels: list[Channel] = []
+
+    async def start(runtime: FakeRuntime, **kwargs: Any) -> Channel:
+        server = GrpcServer(runtime, **kwargs)
+        await server.start()
+        servers.append(server)
+        channel = Channel(server.host, server.port)
+        channels.append(channel)
+        return channel
+
+    yield start
+    for channel in channels:
+        channel.close()
+    for server in servers:
+        await server.close()
+
+
+async def test_check_is_serving_when_backends_answer(serve: Any) -> None:
+    channel = await serve(make_runtime())
+    reply = await HealthStub(channel).check(HealthCheckRequest(), timeout=5)
+    assert reply.status == SERVING
+
+
+async def test_check_names_each_served_service(serve: Any) -> None:
+    stub = HealthStub(await serve(make_runtime()))
+    for service in SERVICES:
+        reply = await stub.check(HealthCheckRequest(service=service), timeout=5)
+        assert reply.status == SERVING, service
+
+
+async def test_check_unknown_service_is_not_found(serve: Any) -> None:
+    stub = HealthStub(await serve(make_runtime()))
+    with pytest.raises(grpclib.GRPCError) as caught:
+        await stub.check(HealthCheckRequest(service="no.such.Service"), timeout=5)
+    assert caught.value.status == Status.NOT_FOUND
+
+
+async def test_check_is_not_serving_when_state_ping_fails(serve: Any) -> None:
+    channel = await serve(make_runtime(state=UnreachableState()))
+    reply = await HealthStub(channel).check(HealthCheckRequest(), timeout=5)
+    assert reply.status == NOT_SERVING
+
+
+async def test_check_is_not_serving_when_database_ping_fails(serve: Any) -> None:
+    async def down() -> bool:
+        return False
+
+    channel = await serve(make_runtime(database=FakeDatabase(down)))
+    reply = await HealthStub(channel).check(HealthCheckRequest(), timeout=5)
+    assert reply.status == NOT_SERVING
+
+
+async def test_check_is_not_serving_when_database_ping_raises(serve: Any) -> None:
+    async def broken() -> bool:
+        raise ConnectionResetError("gone")
+
+    channel = await serve(make_runtime(database=FakeDatabase(broken)))
+    reply = await HealthStub(channel).check(HealthCheckRequest(), timeout=5)
+    assert reply.status == NOT_SERVING
+
+
+async def test_check_answers_not_serving_before_a_hung_database(serve: Any) -> None:
+    async def hung() -> bool:
+        await asyncio.sleep(60)
+        return True
+
+    channel = await serve(make_runtime(database=FakeDatabase(hung)), check_timeout_s=0.2)
+    started = time.monotonic()
+    reply = await HealthStub(channel).check(HealthCheckRequest(), timeout=5)
+    assert reply.status == NOT_SERVING
+    assert time.monotonic() - started < 2
+
+
+async def test_check_follows_the_backend_back_to_serving(serve: Any) -> None:
+    up = False
+
+    async def flapping() -> bool:
+        return up
+
+    stub = HealthStub(await serve(make_runtime(database=FakeDatabase(flapping))))
+    assert (await stub.check(HealthCheckRequest(), timeout=5)).status == NOT_SERVING
+    up = True
+    assert (await stub.check(HealthCheckRequest(), timeout=5)).status == SERVING
+
+
+async def test_ping_returns_version_and_planes(serve: Any) -> None:
+    runtime = make_runtime()
+    channel = await serve(runtime)
+    reply = await OrchestrationStub(channel).ping(PingRequest(), timeout=5)
+    assert reply.version == __version__
+    assert reply.planes == list(runtime.settings.planes)
+
+
+async def test_two_workers_share_the_port() -> None:
+    """granian workers each start a server on the same port (SO_REUSEPORT)."""
+    runtime = make_runtime()
+    first, second = GrpcServer(runtime), GrpcServer(runtime)
+    await first.start()
+    try:
+        await second.start()
+        await first.close()
+        channel = Channel(runtime.settings.server.host, runtime.settings.server.grpc_port)
+        try:
+            reply = await HealthStub(channel).check(HealthCheckRequest(), timeout=5)
+        finally:
+            channel.close()
+        assert reply.status == SERVING
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_close_is_prompt_with_a_client_connected_and_refuses_after() -> None:
+    runtime = make_runtime()
+    server = GrpcServer(runtime, close_timeout_s=2)
+    await server.start()
+    channel = Channel(server.host, server.port)
+    try:
+        assert (await HealthStub(channel).check(HealthCheckRequest(), timeout=5)).status == SERVING
+        started = time.monotonic()
+        await server.close()
+        assert time.monotonic() - started < 3
+        assert not server.running
+        await server.close()  # idempotent, as runtime stop hooks must be
+        fresh = Channel(server.host, server.port)
+        try:
+            with pytest.raises((ConnectionError, OSError, grpclib.GRPCError)):
+                await HealthStub(fresh).check(HealthCheckRequest(), timeout=2)
+        finally:
+            fresh.close()
+    finally:
+        channel.close()
+
+
+async def test_close_before_start_is_a_no_op() -> None:
+    await GrpcServer(make_runtime()).close()
+
+
+async def test_plane_serves_grpc_for_the_app_lifetime_and_lists_it() -> None:
+    """The plane's hooks run in the real Runtime's lifespan, as app.py wires them."""
+    runtime = Runtime(settings=grpc_settings(), state=MemoryStateBackend(), database=None)
+    plane = OrchestrationPlane(runtime)
+    app = Litestar(
+        route_handlers=plane.routes(),
+        lifespan=[runtime.lifespan],
+        state=State({"runtime": runtime}),
+    )
+    port = runtime.settings.server.grpc_port
+    assert not plane.grpc.running
+    async with AsyncTestClient(app) as client:
+        response = await client.get("/inventory/grpc")
+        assert response.status_code == 200
+        assert response.json() == {"grpc_port": port, "services": SERVICES}
+
+        channel = Channel("127.0.0.1", port)
+        try:
+            ping = await OrchestrationStub(channel).ping(PingRequest(), timeout=5)
+            health = await HealthStub(channel).check(HealthCheckRequest(), timeout=5)
+        finally:
+            channel.close()
+        assert ping.version == __version__
+        assert health.status == SERVING
+    assert not plane.grpc.running
