@@ -42,7 +42,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:
-    from inferia.server import prepare_storage
+    from inferia.preflight import prepare_storage
 
     asyncio.run(prepare_storage(_settings(args), migrate=True))
     print("migrations applied")

@@ -18,11 +18,13 @@ from inferia.filtration.identity.passwords import PasswordHasher
 from inferia.filtration.identity.tables import Organization
 from inferia.filtration.keys import ApiKeyStore
 from inferia.filtration.keys.store import ApiKeyRecord, CreatedApiKey
+from inferia.preflight import prepare_storage
 from inferia.state import StateBackend, build_state_backend
 
 
 @asynccontextmanager
 async def _backends(settings: Settings) -> AsyncIterator[tuple[Database, StateBackend]]:
+    await prepare_storage(settings)
     database = Database(settings.database, settings.data_path)
     state = build_state_backend(settings.state.url)
     await database.start()

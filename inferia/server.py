@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import sys
 
 import msgspec
 from granian.constants import Interfaces, Loops
@@ -18,9 +17,7 @@ from granian.server import Server
 from inferia.app import SETTINGS_ENV
 from inferia.config import Settings
 from inferia.core.errors import ConfigError
-from inferia.db import Database, apply_migrations, pending_migrations
-from inferia.filtration.identity.bootstrap import ensure_first_start
-from inferia.filtration.identity.passwords import PasswordHasher
+from inferia.preflight import prepare_storage
 
 log = logging.getLogger(__name__)
 
@@ -34,52 +31,10 @@ def check_topology(settings: Settings) -> None:
         )
 
 
-async def prepare_storage(settings: Settings, *, migrate: bool) -> None:
-    """Migrate (or check migrations) and create the first admin on an empty database."""
-    database = Database(settings.database, settings.data_path)
-    await database.start()
-    try:
-        if migrate:
-            applied = await apply_migrations(database)
-            if applied:
-                log.info("applied %d migration(s)", len(applied))
-        else:
-            pending = await pending_migrations(database)
-            if pending:
-                raise ConfigError(
-                    f"the database has {len(pending)} pending migration(s): run `inferia migrate` "
-                    "(or set database.migrate_on_start = true)"
-                )
-        result = await ensure_first_start(
-            database,
-            PasswordHasher(),
-            os.environ.get("INFERIA_ADMIN_EMAIL", "admin@localhost"),
-            os.environ.get("INFERIA_ADMIN_PASSWORD") or None,
-        )
-    finally:
-        await database.close()
-    if result is not None:
-        _announce_first_admin(result.email, result.generated_password)
-
-
-def _announce_first_admin(email: str, generated_password: str | None) -> None:
-    lines = [
-        "",
-        "Inferia first start: created organization 'default' and admin user",
-        f"  email:    {email}",
-    ]
-    if generated_password:
-        lines.append(f"  password: {generated_password}   (shown once; change it after login)")
-    else:
-        lines.append("  password: from INFERIA_ADMIN_PASSWORD")
-    print("\n".join([*lines, ""]), file=sys.stderr, flush=True)
-
-
 def serve(settings: Settings) -> None:
     check_topology(settings)
     if {"filtration", "orchestration"} & set(settings.planes):
-        migrate = not settings.database.url or settings.database.migrate_on_start
-        asyncio.run(prepare_storage(settings, migrate=migrate))
+        asyncio.run(prepare_storage(settings))
     os.environ[SETTINGS_ENV] = msgspec.json.encode(settings).decode()
     host, port = settings.server.host, settings.http_port()
     log.info("serving planes %s on http://%s:%d", ", ".join(settings.planes), host, port)

@@ -112,3 +112,30 @@ def test_config_show_masks_secrets(tmp_path: Path) -> None:
 def test_sigterm_stops_the_server_cleanly(tmp_path: Path) -> None:
     server = InferiaServer(inferia_env(tmp_path)).start()
     assert server.stop() == 0
+
+
+@pytest.mark.parametrize("backend_pair", ["postgres+redis"], indirect=True)
+def test_several_workers_share_postgres_and_redis(backend_pair: BackendPair) -> None:
+    env = inferia_env(backend_pair.data_dir, **backend_pair.env())
+    with InferiaServer(env, ["--workers", "2"]) as server:
+        for _ in range(10):
+            assert httpx.get(f"{server.base_url}/ready").status_code == 200
+        assert server.output.count("Started worker") == 2
+
+
+def test_admin_create_user_cli(tmp_path: Path) -> None:
+    env = inferia_env(tmp_path, INFERIA_ADMIN_PASSWORD="first admin password")
+    created = run_cli(
+        ["admin", "create-user", "--email", "Dev@Example.com", "--password", "a long password!"],
+        env,
+    )
+    assert created.returncode == 0, created.stderr
+    assert "dev@example.com" in created.stdout
+    duplicate = run_cli(
+        ["admin", "create-user", "--email", "dev@example.com", "--password", "a long password!"],
+        env,
+    )
+    assert duplicate.returncode == 2 and "already" in duplicate.stderr.lower()
+    weak = run_cli(["admin", "create-user", "--email", "x@example.com", "--password", "short"], env)
+    assert weak.returncode == 2 and "password" in weak.stderr.lower()
+    assert "Traceback" not in weak.stderr + duplicate.stderr
