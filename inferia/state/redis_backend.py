@@ -12,7 +12,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -42,7 +42,7 @@ class RedisStateBackend:
         connect_timeout_s: float = 2.0,
         retries: int = 1,
         health_check_interval_s: int = 15,
-        max_connections: int | None = None,
+        max_connections: int = 256,
         client_name: str | None = "inferia",
     ) -> None:
         self._socket_timeout_s = socket_timeout_s
@@ -58,14 +58,19 @@ class RedisStateBackend:
         try:
             # Retry only connection failures: a timed-out write may have been
             # applied, and replaying a counter script would charge twice.
-            self._client: Redis = Redis.from_url(
+            # A blocking pool: past max_connections a caller waits (up to the socket
+            # timeout) for a free connection; redis-py's default pool raises instead,
+            # which under a burst would turn admissions into 503s.
+            pool = BlockingConnectionPool.from_url(
                 url,
+                max_connections=max_connections,
+                timeout=socket_timeout_s,
                 retry=Retry(
                     ExponentialBackoff(cap=0.1, base=0.01), retries, (RedisConnectionError,)
                 ),
-                max_connections=max_connections,
                 **options,
             )
+            self._client: Redis = Redis(connection_pool=pool)
             # A client of its own for the subscribed connection, with no retries:
             # its reader reconnects itself and logs the outage.
             pubsub_client = Redis.from_url(url, retry=Retry(NoBackoff(), 0), **options)

@@ -129,6 +129,19 @@ async def test_sliding_window_admits_exactly_the_limit_of_concurrent_attempts(
     assert all(r[1] == 0 and 0 < r[2] <= window_ms // limit + 1 for r in refused)
 
 
+async def test_a_burst_beyond_the_connection_pool_waits_instead_of_failing(
+    state_backend: StateBackend, prefix: str
+) -> None:
+    # More concurrent calls than the Redis pool has connections: callers queue for one.
+    results = await asyncio.gather(
+        *(
+            state_backend.run_script(SLIDING_WINDOW_ADMIT, [f"{prefix}burst"], [1000, 60_000, 1])
+            for _ in range(600)
+        )
+    )
+    assert sum(r[0] for r in results) == 600
+
+
 async def test_sliding_window_refusal_charges_nothing(
     state_backend: StateBackend, prefix: str
 ) -> None:
