@@ -11,6 +11,7 @@ import os
 import msgspec
 from litestar import Litestar
 from litestar.datastructures import State
+from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.types import ControllerRouterHandler
 
@@ -22,11 +23,17 @@ from inferia.core.request_id import RequestIdMiddleware
 from inferia.dashboard.plane import dashboard_routes
 from inferia.db import Database
 from inferia.filtration import (
+    ACCESS_STATE_KEY,
     CachedPrincipalResolver,
     FiltrationPlane,
+    GuardrailPolicySource,
+    ModelDefinitionSource,
+    PolicySource,
     PrincipalResolver,
+    RemoteModelSource,
     RemotePrincipalResolver,
     principal_cache_for,
+    provide_caller,
 )
 from inferia.health import HEALTH_ROUTES
 from inferia.inference import InferencePlane
@@ -54,14 +61,34 @@ def build_app(settings: Settings) -> Litestar:
     handlers: list[ControllerRouterHandler] = [*HEALTH_ROUTES]
 
     principals: PrincipalResolver | None = None
+    # The model-definition port: the store in process, else /internal/models.
+    models: ModelDefinitionSource | None = None
+    # The policy-snapshot port: the store in process, else /internal/policies (None).
+    policies: PolicySource | None = None
+    guardrails: GuardrailPolicySource | None = None
+    app_state = State({"runtime": runtime})
     if "filtration" in planes:
         filtration = FiltrationPlane(runtime)
         handlers += filtration.routes()
         principals = filtration.principals
+        policies = filtration.policies
+        guardrails = filtration.guardrails  # the guardrail-policy port, in process
+        models = filtration.models
+        # Where the `requires(...)` guards find the access-control service.
+        app_state[ACCESS_STATE_KEY] = filtration.access
     if "inference" in planes:
         if principals is None:
             principals = _remote_principals(runtime)
-        handlers += InferencePlane(runtime, principals).routes()
+        if models is None:
+            models = RemoteModelSource(
+                lambda: runtime.http,
+                settings.remote.filtration_url,
+                settings.security.internal_token,
+                settings.remote.timeout_s,
+            )
+        handlers += InferencePlane(
+            runtime, principals, models=models, policies=policies, guardrails=guardrails
+        ).routes()
     if "orchestration" in planes:
         handlers += OrchestrationPlane(runtime).routes()
     if "dashboard" in planes:
@@ -70,7 +97,8 @@ def build_app(settings: Settings) -> Litestar:
     return Litestar(
         route_handlers=handlers,
         lifespan=[runtime.lifespan],
-        state=State({"runtime": runtime}),
+        state=app_state,
+        dependencies={"caller": Provide(provide_caller)},
         middleware=[RequestIdMiddleware],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.server.max_body_bytes,

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from inferia.cli_admin import add_admin_commands, add_key_commands
 from inferia.config import ALL_PLANES, Settings, load_settings, masked
 from inferia.core.errors import InferiaError
 from inferia.core.logging import configure_logging
@@ -73,12 +74,21 @@ def cmd_admin_create_user(args: argparse.Namespace) -> None:
 def cmd_keys_create(args: argparse.Namespace) -> None:
     from inferia.operator import create_key
 
-    expires = datetime.fromisoformat(args.expires).astimezone(UTC) if args.expires else None
+    try:
+        expires = datetime.fromisoformat(args.expires).astimezone(UTC) if args.expires else None
+    except ValueError:
+        raise InferiaError(f"--expires: not an ISO 8601 time: {args.expires!r}") from None
+
+    from inferia.operator import key_limits_from_flags, set_key_limits
+
+    limits = key_limits_from_flags(args)  # validated before the key exists
 
     async def work(settings: Settings) -> None:
         created = await create_key(
             settings, args.org, args.name, models=args.model or [], expires_at=expires
         )
+        if limits is not None:
+            await set_key_limits(settings, args.org, created.record.id, limits)
         print(f"# id {created.record.id}, prefix {created.record.prefix}", file=sys.stderr)
         print(created.key)
 
@@ -89,9 +99,10 @@ def cmd_keys_list(args: argparse.Namespace) -> None:
     from inferia.operator import list_keys
 
     async def work(settings: Settings) -> None:
-        for record in await list_keys(settings, args.org):
+        for record in await list_keys(settings, args.org, include_revoked=args.all):
             models = ",".join(record.allowed_models) or "*"
-            print(f"{record.id}  {record.prefix}  {record.name}  models={models}")
+            state = " revoked" if record.revoked_at else ""
+            print(f"{record.id}  {record.prefix}  {record.name}  models={models}{state}")
 
     _with_database(args, work)
 
@@ -139,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     create_user.add_argument("--org", default="default")
     create_user.add_argument("--role", default="member")
     create_user.set_defaults(handler=cmd_admin_create_user)
+    add_admin_commands(admin_commands, common, _settings)
 
     keys = commands.add_parser("keys", help="API keys")
     key_commands = keys.add_subparsers(dest="keys_command", required=True)
@@ -147,13 +159,21 @@ def build_parser() -> argparse.ArgumentParser:
     key_create.add_argument("--name", required=True)
     key_create.add_argument("--model", action="append", help="allow only this model (repeatable)")
     key_create.add_argument("--expires", help="ISO 8601 expiry time")
+    # Limits of the new key (an api_key policy); see docs/limits.md.
+    key_create.add_argument("--rpm", type=int, help="requests per minute")
+    key_create.add_argument("--tpm", type=int, help="tokens per minute")
+    key_create.add_argument("--max-parallel", type=int, help="concurrent requests")
+    key_create.add_argument("--daily-tokens", type=int, help="tokens per day")
+    key_create.add_argument("--monthly-budget", type=float, help="USD per 30 days")
     key_create.set_defaults(handler=cmd_keys_create)
     key_list = key_commands.add_parser("list", parents=[common])
     key_list.add_argument("--org", default="default")
+    key_list.add_argument("--all", action="store_true", help="include revoked keys")
     key_list.set_defaults(handler=cmd_keys_list)
     key_revoke = key_commands.add_parser("revoke", parents=[common])
     key_revoke.add_argument("key", help="key id or prefix (sk-inf-<public id>)")
     key_revoke.set_defaults(handler=cmd_keys_revoke)
+    add_key_commands(key_commands, common, _settings)
     return parser
 
 

@@ -45,7 +45,7 @@ async def prepare_storage(settings: Settings, *, migrate: bool | None = None) ->
                 )
         result = await ensure_first_start(
             database,
-            PasswordHasher(),
+            PasswordHasher.from_settings(settings.auth),
             os.environ.get("INFERIA_ADMIN_EMAIL", "admin@localhost"),
             os.environ.get("INFERIA_ADMIN_PASSWORD") or None,
         )

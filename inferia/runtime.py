@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import aiohttp
+from aiohttp.abc import AbstractResolver
 
 from inferia.config import Settings
 from inferia.db import Database
@@ -27,6 +28,8 @@ class Runtime:
     state: StateBackend
     # None when no plane in this process owns tables (an inference-only process).
     database: Database | None
+    # Set by a plane before start-up (the inference plane's SSRF-guarded resolver).
+    http_resolver: AbstractResolver | None = None
     _http: aiohttp.ClientSession | None = None
     _on_start: list[Hook] = field(default_factory=list)
     _on_stop: list[Hook] = field(default_factory=list)
@@ -50,8 +53,12 @@ class Runtime:
         if self.database is not None:
             await self.database.start()
         self._http = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=0, limit_per_host=0, ttl_dns_cache=300),
+            connector=aiohttp.TCPConnector(
+                limit=0, limit_per_host=0, ttl_dns_cache=300, resolver=self.http_resolver
+            ),
             auto_decompress=False,
+            # A gateway must not carry cookies from one upstream reply into later requests.
+            cookie_jar=aiohttp.DummyCookieJar(),
             skip_auto_headers=("User-Agent",),
         )
         try:

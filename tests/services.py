@@ -78,3 +78,15 @@ async def scratch_postgres_database() -> AsyncIterator[str]:
 def redis_db_url(db: int = 0) -> str:
     parts = urlsplit(require_redis())
     return urlunsplit(parts._replace(path=f"/{db}"))
+
+
+def require_module(name: str) -> object:
+    """Import an optional package; CI (which installs every extra) fails without it."""
+    import importlib
+
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        if IN_CI:
+            pytest.fail(f"{name} is not installed: CI installs every extra", pytrace=False)
+        pytest.skip(f"{name} is not installed (optional extra)", allow_module_level=True)

@@ -67,10 +67,17 @@ class RateLimitedError(InferiaError):
     code = "rate_limited"
 
     def __init__(
-        self, message: str, *, retry_after_s: float | None = None, param: str | None = None
+        self,
+        message: str,
+        *,
+        retry_after_s: float | None = None,
+        param: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message, param=param)
         self.retry_after_s = retry_after_s
+        # Extra response headers (x-ratelimit-*), sent with the 429.
+        self.headers: dict[str, str] = dict(headers or {})
 
 
 class StorageError(InferiaError):
@@ -99,3 +106,31 @@ class RemoteServiceError(InferiaError):
 
     status_code = 503
     code = "service_unavailable"
+
+
+class UpstreamError(InferiaError):
+    """An upstream model server failed; ``failure`` classifies it for retries and fallbacks.
+
+    failure: connection, timeout, rate_limit, server_error, context_length, client_error,
+    unavailable (no healthy endpoint), bad_response (garbage).
+    """
+
+    status_code = 502
+    code = "upstream_error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int = 502,
+        failure: str = "server_error",
+        code: str | None = None,
+        retry_after_s: float | None = None,
+        param: str | None = None,
+    ) -> None:
+        super().__init__(message, param=param)
+        self.status_code = status
+        self.failure = failure
+        self.retry_after_s = retry_after_s
+        if code is not None:
+            self.code = code

@@ -9,6 +9,7 @@ the stack trace goes to the log under the request id, never to the client.
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from litestar import Request, Response
@@ -55,8 +56,10 @@ def error_response(
 
 def handle_inferia_error(_: Request[Any, Any, Any], exc: InferiaError) -> Response[dict[str, Any]]:
     headers = None
-    if isinstance(exc, RateLimitedError) and exc.retry_after_s is not None:
-        headers = {"retry-after": str(max(1, round(exc.retry_after_s)))}
+    if isinstance(exc, RateLimitedError):
+        headers = dict(exc.headers)
+        if exc.retry_after_s is not None:
+            headers["retry-after"] = str(max(1, math.ceil(exc.retry_after_s)))
     if exc.status_code >= 500:
         log.warning("request failed: %s: %s", type(exc).__name__, exc.message)
     return error_response(

@@ -24,7 +24,12 @@ SECRETS_FILE = "secrets.json"
 
 def resolve_secrets(settings: Settings) -> Settings:
     security = settings.security
-    missing = [name for name in security.__struct_fields__ if not getattr(security, name)]
+    # Only the single-value keys are generated; the lists of retired keys stay as configured.
+    missing = [
+        name
+        for name in security.__struct_fields__
+        if isinstance(getattr(security, name), str) and not getattr(security, name)
+    ]
     if not missing:
         return settings
     stored = _load_or_create(settings.data_path / SECRETS_FILE, missing)

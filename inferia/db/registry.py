@@ -23,7 +23,36 @@ def table_classes() -> tuple[type[Table], ...]:
     """Every Inferia table class, parents before children (foreign keys)."""
     # Imported here, not at module level: the planes' packages import inferia.db,
     # so a module-level import would be circular.
-    from inferia.filtration.identity.tables import Membership, Organization, Role, User
+    from inferia.filtration.audit.tables import AuditLog
+    from inferia.filtration.guardrails.tables import GuardrailEvent, GuardrailPolicyRow
+    from inferia.filtration.identity.tables import (
+        AuthSession,
+        Invitation,
+        Membership,
+        Organization,
+        RefreshToken,
+        Role,
+        User,
+    )
     from inferia.filtration.keys.tables import ApiKey
+    from inferia.filtration.models.tables import ModelDeployment
+    from inferia.filtration.policy.tables import LimitPolicy
+    from inferia.filtration.usage.tables import InferenceLog, UsageRecord
 
-    return (Organization, User, Role, Membership, ApiKey)
+    return (
+        Organization,
+        User,
+        Role,
+        Membership,
+        ApiKey,
+        AuthSession,
+        RefreshToken,
+        Invitation,
+        AuditLog,
+        LimitPolicy,
+        UsageRecord,
+        InferenceLog,
+        GuardrailPolicyRow,
+        GuardrailEvent,
+        ModelDeployment,
+    )

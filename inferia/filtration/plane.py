@@ -4,17 +4,41 @@ from __future__ import annotations
 
 from litestar.types import ControllerRouterHandler
 
+from inferia.core.crypto import SecretBox
+from inferia.filtration.access import AccessControl
+from inferia.filtration.audit import AuditTrail
+from inferia.filtration.guardrails.events import GuardrailEventConsumer
+from inferia.filtration.guardrails.routes import (
+    guardrails_controller,
+    internal_guardrails_controller,
+)
+from inferia.filtration.guardrails.setup import build_engine, platform_policy
+from inferia.filtration.guardrails.store import GuardrailPolicyStore
+from inferia.filtration.identity.services import IdentityServices
+from inferia.filtration.identity.tokens import AccessTokenCodec
 from inferia.filtration.internal import internal_controller
-from inferia.filtration.keys import ApiKeyStore
+from inferia.filtration.models.controller import models_controller
+from inferia.filtration.models.internal import internal_models_controller
+from inferia.filtration.models.store import ModelStore
+from inferia.filtration.policy import PolicyStore, internal_policies_controller, policy_controller
 from inferia.filtration.principal_cache import principal_cache_for
 from inferia.filtration.resolvers import CachedPrincipalResolver
+from inferia.filtration.usage import UsageConsumer, usage_controller
 from inferia.runtime import Runtime
 
 
 class FiltrationPlane:
     def __init__(self, runtime: Runtime) -> None:
         security = runtime.settings.security
-        self.api_keys = ApiKeyStore(runtime.state, security.api_key_pepper)
+        self.audit = AuditTrail()
+        self.tokens = AccessTokenCodec(security.secret_key, runtime.settings.auth)
+        # What `requires(...)` guards authenticate with (put in the app state by build_app).
+        self.access = AccessControl(self.tokens)
+        assert runtime.database is not None  # the filtration plane owns tables
+        self.identity = IdentityServices(
+            runtime.settings, runtime.database, runtime.state, self.audit, self.tokens
+        )
+        self.api_keys = self.identity.api_keys
         # The in-process PrincipalResolver port: the key store behind the shared cache.
         self.principals = CachedPrincipalResolver(
             self.api_keys, runtime.state, principal_cache_for(runtime.state)
@@ -22,6 +46,51 @@ class FiltrationPlane:
         self._internal_token = security.internal_token
         runtime.on_start(self.principals.start)
         runtime.on_stop(self.principals.close)
+        self._init_policy(runtime)
+        self._init_guardrails(runtime)
+
+    def _init_policy(self, runtime: Runtime) -> None:
+        """Limit policies (the in-process policy port) and the usage stream's consumer."""
+        settings = runtime.settings
+        assert runtime.database is not None  # the filtration plane owns tables
+        self._database = runtime.database
+        self.policies = PolicyStore(
+            runtime.state, settings.pricing, [m.name for m in settings.models]
+        )
+        self.usage_consumer = UsageConsumer(runtime.state, runtime.database, settings.usage)
+        runtime.on_start(self.usage_consumer.start)
+        runtime.on_stop(self.usage_consumer.close)
+        key = settings.security.encryption_key
+        self._box = SecretBox(key, settings.security.previous_encryption_keys) if key else None
+        # Model definitions (/management/models) and the in-process model-definition port.
+        self.models = ModelStore(
+            runtime.state,
+            self._box,
+            allow_private=settings.inference.allow_private_api_upstreams,
+        )
+
+    def _init_guardrails(self, runtime: Runtime) -> None:
+        """Guardrail policies (the in-process snapshot port) and the findings consumer."""
+        assert runtime.database is not None
+        settings = runtime.settings.guardrails
+        engine = build_engine(settings)
+        self.guardrail_default = platform_policy(settings, engine)
+        self.guardrails = GuardrailPolicyStore(runtime.state, engine)
+        self.guardrail_events = GuardrailEventConsumer(runtime.state, runtime.database)
+        runtime.on_start(self.guardrail_events.start)
+        runtime.on_stop(self.guardrail_events.close)
 
     def routes(self) -> list[ControllerRouterHandler]:
-        return [internal_controller(self.principals, self._internal_token)]
+        return [
+            internal_controller(self.principals, self._internal_token),
+            internal_policies_controller(self.policies, self._internal_token),
+            policy_controller(self.policies, self._database, self.audit),
+            usage_controller(self._box),
+            guardrails_controller(
+                self.guardrails, self._database, self.audit, self.guardrail_default
+            ),
+            internal_guardrails_controller(self.guardrails, self._internal_token),
+            models_controller(self.models, self._database, self.audit),
+            internal_models_controller(self.models, self._internal_token),
+            *self.identity.routes(),
+        ]

@@ -91,6 +91,6 @@ class PrincipalCache:
 def principal_cache_for(state: StateBackend) -> PrincipalCache:
     """A shared state backend carries invalidations between processes, so entries may
     live long. An in-memory one cannot hear about changes made by another process (the
-    CLI revoking a key), so entries live one second: a revoked key still stops working
-    everywhere within a second, at the cost of one lookup per key per second."""
-    return PrincipalCache(ttl_s=30.0 if state.shared else 1.0)
+    CLI revoking a key), so entries live half a second: a revoked key still stops working
+    everywhere within a second, at the cost of two lookups per key per second."""
+    return PrincipalCache(ttl_s=30.0 if state.shared else 0.5)

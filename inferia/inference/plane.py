@@ -2,30 +2,66 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from litestar import Controller, Request, get
+from litestar.handlers import asgi
 from litestar.types import ControllerRouterHandler
 
-from inferia.filtration import PrincipalResolver
+from inferia.core.ssrf import GuardedResolver
+from inferia.filtration import (
+    GuardrailPolicySource,
+    ModelDefinitionSource,
+    PolicySource,
+    PrincipalResolver,
+)
+from inferia.inference.admission import policy_steps
+from inferia.inference.api.gateway import PATHS, Gateway
+from inferia.inference.api.models import models_controller
 from inferia.inference.auth import Authenticator
+from inferia.inference.guard_steps import build_guard_steps
+from inferia.inference.pipeline import Pipeline
+from inferia.inference.routing.catalogue import ModelCatalogue
+from inferia.inference.upstream.caller import UpstreamCaller
+from inferia.inference.usage import TokenCounter, install_encodings
 from inferia.runtime import Runtime
 
 
 class InferencePlane:
-    def __init__(self, runtime: Runtime, principals: PrincipalResolver) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        principals: PrincipalResolver,
+        models: ModelDefinitionSource | None = None,
+        policies: PolicySource | None = None,
+        guardrails: GuardrailPolicySource | None = None,
+    ) -> None:
         self.runtime = runtime
+        settings = runtime.settings
         self.authenticator = Authenticator(principals)
+        self.catalogue = ModelCatalogue(settings, runtime.state, models)
+        # Every connection of the process' HTTP client passes the SSRF policy.
+        runtime.http_resolver = GuardedResolver(self.catalogue.strict_host)
+        runtime.on_start(self.catalogue.start)
+        runtime.on_stop(self.catalogue.close)
+        self.caller = UpstreamCaller(
+            lambda: runtime.http, settings.inference, lambda: self.catalogue.table
+        )
+        install_encodings(settings.data_path / "tiktoken")
+        # Steps are appended here, one line each, in DESIGN.md's order.
+        self.pipeline = Pipeline()
+        counter = TokenCounter()
+        self.admission, self.usage_sink = policy_steps(runtime, policies, counter)
+        self.pipeline.append(self.admission)  # admit: limits, quotas, budgets
+        guard_in, _guard_shaped, guard_out = build_guard_steps(runtime, guardrails)
+        self.pipeline.append(guard_in)  # guard input: every message, tool-call arguments
+        self.pipeline.append(guard_out)  # guard output: whole replies and streams
+        self.pipeline.append(self.usage_sink)  # settle: usage event + inference log
+        self.gateway = Gateway(
+            settings, self.authenticator, self.pipeline, self.catalogue, self.caller, counter
+        )
 
     def routes(self) -> list[ControllerRouterHandler]:
-        authenticator = self.authenticator
-
-        class ModelsController(Controller):
-            path = "/v1"
-
-            @get("/models")
-            async def list_models(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
-                await authenticator.authenticate(request.headers.get("authorization"))
-                return {"object": "list", "data": []}
-
-        return [ModelsController]
+        gateway = self.gateway
+        posts: list[ControllerRouterHandler] = [
+            asgi(f"/v1{path}", name=f"v1-{api}")(gateway.handler(api))
+            for api, path in PATHS.items()
+        ]
+        return [*posts, models_controller(self.authenticator, self.catalogue)]

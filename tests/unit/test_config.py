@@ -32,7 +32,10 @@ def flatten(data: dict[str, object], prefix: str = "") -> set[str]:
 
 def test_repository_file_lists_every_setting_with_its_default() -> None:
     text = (REPO / "inferia.toml").read_text()
-    assert flatten(tomllib.loads(text)) == flatten(msgspec.to_builtins(Settings()))
+    # `models` is a list of [[models]] tables: the file shows it as a commented example.
+    defaults = flatten(msgspec.to_builtins(Settings())) - {"models"}
+    assert "# [[models]]" in text
+    assert flatten(tomllib.loads(text)) == defaults
     assert load_settings(REPO / "inferia.toml", env={}) == Settings()
 
 

@@ -7,7 +7,9 @@ from inferia.core.logging import JsonFormatter, PlainFormatter, RequestIdFilter,
 
 
 def record(message: str, **extra: object) -> logging.LogRecord:
-    rec = logging.makeLogRecord({"name": "inferia.test", "levelname": "INFO", "msg": message, **extra})
+    rec = logging.makeLogRecord(
+        {"name": "inferia.test", "levelname": "INFO", "msg": message, **extra}
+    )
     RequestIdFilter().filter(rec)
     return rec
 

@@ -58,10 +58,11 @@ def validate_email(email: str) -> str:
     return normalised
 
 
-def validate_password(password: str, email: str) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
+def validate_password(password: str, email: str, min_length: int = MIN_PASSWORD_LENGTH) -> None:
+    """The password policy: long enough, bounded, and not the e-mail address."""
+    if len(password) < min_length:
         raise ValidationError(
-            f"the password needs at least {MIN_PASSWORD_LENGTH} characters", param="password"
+            f"the password needs at least {min_length} characters", param="password"
         )
     if len(password) > MAX_PASSWORD_LENGTH:
         raise ValidationError(

@@ -6,8 +6,13 @@ One hash costs ~0.2-0.3 s of CPU with the defaults: call these methods through
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import argon2
 from argon2.exceptions import InvalidHashError, VerificationError
+
+if TYPE_CHECKING:
+    from inferia.config import AuthSettings
 
 
 class PasswordHasher:
@@ -25,6 +30,15 @@ class PasswordHasher:
             memory_cost=memory_cost,
             parallelism=parallelism,
             type=argon2.Type.ID,
+        )
+
+    @classmethod
+    def from_settings(cls, auth: AuthSettings) -> PasswordHasher:
+        """The hasher ``[auth]`` configures (tests use cheap parameters)."""
+        return cls(
+            time_cost=auth.argon2_time_cost,
+            memory_cost=auth.argon2_memory_kib,
+            parallelism=auth.argon2_parallelism,
         )
 
     def hash(self, password: str) -> str:

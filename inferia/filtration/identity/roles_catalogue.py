@@ -1,11 +1,14 @@
-"""The built-in roles and their permissions.
+"""The permission catalogue and the built-in roles.
 
-A placeholder catalogue until the RBAC module owns permissions; each
-permission is "<resource>:<read|write>". Built-in roles have no organisation
-and are shared by all of them.
+Each permission is "<resource>:<read|write>"; every management route names one with
+``requires(...)`` (inferia/filtration/access.py), which refuses names not listed here.
+Built-in roles have no organisation and are shared by all of them; organisations add
+custom roles with any subset of ``ALL_PERMISSIONS``.
 """
 
 from __future__ import annotations
+
+import json
 
 _RESOURCES = (
     "api_keys",
@@ -37,3 +40,15 @@ BUILTIN_ROLE_PERMISSIONS: dict[str, list[str]] = {
     "member": sorted((*READ_PERMISSIONS, "api_keys:write")),
     "viewer": sorted(READ_PERMISSIONS),
 }
+
+# The role name shown for a platform operator acting in an organisation they do not belong to.
+SUPERUSER_ROLE = "superuser"
+BUILTIN_ROLES = frozenset(BUILTIN_ROLE_PERMISSIONS)
+
+
+def role_permissions(name: str, builtin: bool, stored: str) -> frozenset[str]:
+    """A role's permissions. Built-in roles follow this catalogue (so a permission added
+    in a new release reaches existing databases); custom roles are what was stored."""
+    if builtin and name in BUILTIN_ROLE_PERMISSIONS:
+        return frozenset(BUILTIN_ROLE_PERMISSIONS[name])
+    return frozenset(json.loads(stored))

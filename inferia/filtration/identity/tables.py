@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime
 
-from piccolo.columns import UUID, Boolean, ForeignKey, Text, Timestamptz, Varchar
+from piccolo.columns import UUID, BigInt, Boolean, ForeignKey, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
@@ -40,7 +40,14 @@ class User(Table, tablename="users"):
     is_active = Boolean(default=True)
     # Platform operator: may manage every organisation.
     is_superuser = Boolean(default=False)
+    # Sealed with inferia.core.crypto.SecretBox (context "totp:<user id>"); set by
+    # /auth/totp/setup, in force once ``totp_enabled`` (after /auth/totp/verify).
     totp_secret_encrypted = Text(null=True, default=None)
+    totp_enabled = Boolean(default=False)
+    # The last TOTP time step accepted: a code of that step or an earlier one is a replay.
+    totp_last_step = BigInt(null=True, default=None)
+    # JSON list of SHA-256 digests of the unused recovery codes.
+    recovery_codes = Text(default="[]")
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow(), auto_update=_utc_now)
 
@@ -75,4 +82,51 @@ class Membership(Table, tablename="memberships"):
     organization = ForeignKey(Organization, null=False, on_delete=OnDelete.cascade, index=True)
     # RESTRICT: a role still held by someone cannot be deleted.
     role = ForeignKey(Role, null=False, on_delete=OnDelete.restrict, index=True)
+    # A disabled member keeps the row (and its history) but may not act in the organisation.
+    is_active = Boolean(default=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class AuthSession(Table, tablename="auth_sessions"):
+    """One login: the family of refresh tokens that rotate from it.
+
+    Revoking it (logout, reuse of a rotated refresh token, user disabled) ends every
+    access and refresh token issued under it.
+    """
+
+    id = UUID(primary_key=True)
+    user = ForeignKey(User, null=False, on_delete=OnDelete.cascade, index=True)
+    # The organisation the session acts in (changed by /auth/switch-org).
+    organization = ForeignKey(Organization, null=False, on_delete=OnDelete.cascade)
+    created_at = Timestamptz(default=TimestamptzNow())
+    # Absolute end: rotation does not extend a session past this.
+    expires_at = Timestamptz()
+    revoked_at = Timestamptz(null=True, default=None)
+    revoked_reason = Varchar(length=32, null=True, default=None)
+
+
+class RefreshToken(Table, tablename="refresh_tokens"):
+    """A refresh token, stored only as the SHA-256 of its 256 random bits."""
+
+    id = UUID(primary_key=True)
+    session = ForeignKey(AuthSession, null=False, on_delete=OnDelete.cascade, index=True)
+    digest = Varchar(length=64, unique=True, index=True)
+    expires_at = Timestamptz()
+    # Set when it was exchanged; presenting it again is reuse and revokes the session.
+    used_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class Invitation(Table, tablename="invitations"):
+    """An invitation to join an organisation: single use, expiring, stored as a digest."""
+
+    id = UUID(primary_key=True)
+    organization = ForeignKey(Organization, null=False, on_delete=OnDelete.cascade, index=True)
+    email = Varchar(length=320)
+    role = ForeignKey(Role, null=False, on_delete=OnDelete.cascade)
+    digest = Varchar(length=64, unique=True, index=True)
+    invited_by = ForeignKey(User, null=True, default=None, on_delete=OnDelete.set_null)
+    expires_at = Timestamptz()
+    accepted_at = Timestamptz(null=True, default=None)
+    revoked_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())

@@ -59,3 +59,8 @@ def parse_api_key(credential: str) -> str:
 
 def key_digest(pepper: bytes, credential: str) -> str:
     return hmac.new(pepper, credential.encode(), hashlib.sha256).hexdigest()
+
+
+def pepper_id(pepper: bytes) -> str:
+    """A short, non-secret name of a pepper: which one a stored digest was made with."""
+    return hashlib.sha256(b"inferia-pepper-id:" + pepper).hexdigest()[:8]

@@ -1,32 +1,52 @@
 """ApiKeyStore: issue, list, update, revoke and verify API keys.
 
-Every change is announced on ``API_KEY_CHANGES_CHANNEL`` so each process' principal
-cache drops the key at once; verification itself is the in-process
-``PrincipalResolver`` that the cache sits in front of.
+Every change commits together with its audit record, then is announced on
+``API_KEY_CHANGES_CHANNEL`` so each process' principal cache drops the key at once;
+verification itself is the in-process ``PrincipalResolver`` that the cache sits in
+front of.
+
+Pepper rotation: keys are looked up by ``HMAC(pepper, key)``. After the pepper
+changes, a key not found under the current pepper is looked up under each of
+``security.previous_api_key_peppers``; when found, its stored digest is upgraded to
+the current pepper, so old peppers can be dropped once every live key has been used
+(``inferia keys pepper-status`` counts the live keys still under an old pepper).
 """
 
 from __future__ import annotations
 
 import hmac
 import json
+import logging
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from inferia.core.errors import NotFoundError, ValidationError
 from inferia.db.errors import wrap_errors
+from inferia.filtration.audit import AuditContext, AuditTrail
 from inferia.filtration.keys.format import (
+    PREFIX,
     ApiKeyFormatError,
     generate_api_key,
     key_digest,
     parse_api_key,
+    pepper_id,
 )
 from inferia.filtration.keys.tables import ApiKey
 from inferia.filtration.ports import API_KEY_CHANGES_CHANNEL, Principal
 from inferia.state import StateBackend
+
+if TYPE_CHECKING:
+    from inferia.db import Database
+
+log = logging.getLogger(__name__)
+MAX_NAME_LENGTH = 200
+MAX_ALLOWED_MODELS = 256
+MAX_MODEL_NAME_LENGTH = 256
+_UNCHANGED: Any = object()
 
 
 class ApiKeyRecord(msgspec.Struct, frozen=True, kw_only=True):
@@ -49,12 +69,30 @@ class CreatedApiKey(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class ApiKeyStore:
-    def __init__(self, state: StateBackend, pepper: str) -> None:
+    def __init__(
+        self,
+        database: Database | None,
+        state: StateBackend,
+        audit: AuditTrail,
+        pepper: str,
+        *,
+        previous_peppers: Sequence[str] = (),
+    ) -> None:
+        # ``database`` is only needed to change keys; verification uses the bound tables.
+        self._database = database
         self._state = state
+        self._audit = audit
         self._pepper = pepper.encode()
+        self._previous_peppers = tuple(p.encode() for p in previous_peppers if p)
+
+    def _db(self) -> Database:
+        if self._database is None:
+            raise RuntimeError("this ApiKeyStore was built without a database")
+        return self._database
 
     async def create(
         self,
+        context: AuditContext,
         organization_id: str,
         name: str,
         *,
@@ -62,23 +100,30 @@ class ApiKeyStore:
         allowed_models: Sequence[str] = (),
         expires_at: datetime | None = None,
     ) -> CreatedApiKey:
-        if not name.strip():
-            raise ValidationError("name must not be empty", param="name")
-        if expires_at is not None and expires_at <= datetime.now(UTC):
-            raise ValidationError("expires_at must be in the future", param="expires_at")
+        name = _checked_name(name)
+        models = _checked_models(allowed_models)
+        expires_at = _checked_expiry(expires_at)
         issued = generate_api_key()
         row = ApiKey(
             id=uuid.uuid4(),
             organization=organization_id,
             user=user_id,
-            name=name.strip(),
+            name=name,
             public_id=issued.public_id,
             digest=key_digest(self._pepper, issued.plaintext),
-            allowed_models=json.dumps(list(allowed_models)),
+            pepper_id=pepper_id(self._pepper),
+            allowed_models=json.dumps(models),
             expires_at=expires_at,
         )
-        async with wrap_errors():
+        async with self._db().transaction():
             await row.save()
+            await self._audit.record_as(
+                context,
+                "api_key.create",
+                target=str(row.id),
+                organization_id=organization_id,
+                details={"name": name, "key_prefix": f"{PREFIX}{issued.public_id}"},
+            )
         return CreatedApiKey(record=_record(row.to_dict()), key=issued.plaintext)
 
     async def list(
@@ -92,8 +137,10 @@ class ApiKeyStore:
         return [_record(row) for row in rows]
 
     async def find(self, organization_id: str | None, id_or_prefix: str) -> ApiKeyRecord:
-        """A key by id or by public id (the part after ``sk-inf-``); org-scoped if given."""
-        public_id = id_or_prefix.removeprefix("sk-inf-").split("-", 1)[0]
+        """A key by id or by public id (the part after ``sk-inf-``); org-scoped if given.
+
+        A key of another organisation is "not found", exactly like a missing one."""
+        public_id = id_or_prefix.removeprefix(PREFIX).split("-", 1)[0]
         condition = ApiKey.public_id == public_id
         if _is_uuid(id_or_prefix):
             condition = ApiKey.id == id_or_prefix
@@ -106,30 +153,62 @@ class ApiKeyStore:
             raise NotFoundError("API key not found")
         return _record(row)
 
-    async def revoke(self, organization_id: str | None, id_or_prefix: str) -> ApiKeyRecord:
+    async def revoke(
+        self, context: AuditContext, organization_id: str | None, id_or_prefix: str
+    ) -> ApiKeyRecord:
         record = await self.find(organization_id, id_or_prefix)
-        if record.revoked_at is None:
-            async with wrap_errors():
-                await ApiKey.update(
-                    {ApiKey.revoked_at: datetime.now(UTC), ApiKey.updated_at: datetime.now(UTC)}
-                ).where(ApiKey.id == record.id)
+        now = datetime.now(UTC)
+        async with self._db().transaction():
+            if record.revoked_at is None:
+                await ApiKey.update({ApiKey.revoked_at: now, ApiKey.updated_at: now}).where(
+                    ApiKey.id == record.id
+                )
+            await self._audit.record_as(
+                context,
+                "api_key.revoke",
+                target=record.id,
+                organization_id=record.organization_id,
+                details={"name": record.name, "key_prefix": record.prefix},
+            )
         await self.announce_change(record.id)
         return await self.find(organization_id, record.id)
 
-    async def update(self, organization_id: str, key_id: str, **changes: Any) -> ApiKeyRecord:
+    async def update(
+        self,
+        context: AuditContext,
+        organization_id: str,
+        key_id: str,
+        *,
+        name: str = _UNCHANGED,
+        allowed_models: Sequence[str] = _UNCHANGED,
+        expires_at: datetime | None = _UNCHANGED,
+    ) -> ApiKeyRecord:
         """Change name, allowed_models or expires_at; every process drops its cached copy."""
-        await self.find(organization_id, key_id)
+        record = await self.find(organization_id, key_id)
+        if record.revoked_at is not None:
+            raise ValidationError("a revoked key cannot be changed", param="id")
         values: dict[Any, Any] = {ApiKey.updated_at: datetime.now(UTC)}
-        if "name" in changes:
-            values[ApiKey.name] = str(changes["name"]).strip()
-        if "allowed_models" in changes:
-            values[ApiKey.allowed_models] = json.dumps(list(changes["allowed_models"]))
-        if "expires_at" in changes:
-            values[ApiKey.expires_at] = changes["expires_at"]
-        async with wrap_errors():
-            await ApiKey.update(values).where(ApiKey.id == key_id)
-        await self.announce_change(key_id)
-        return await self.find(organization_id, key_id)
+        changed: list[str] = []
+        if name is not _UNCHANGED:
+            values[ApiKey.name] = _checked_name(name)
+            changed.append("name")
+        if allowed_models is not _UNCHANGED:
+            values[ApiKey.allowed_models] = json.dumps(_checked_models(allowed_models))
+            changed.append("allowed_models")
+        if expires_at is not _UNCHANGED:
+            values[ApiKey.expires_at] = _checked_expiry(expires_at)
+            changed.append("expires_at")
+        async with self._db().transaction():
+            await ApiKey.update(values).where(ApiKey.id == record.id)
+            await self._audit.record_as(
+                context,
+                "api_key.update",
+                target=record.id,
+                organization_id=record.organization_id,
+                details={"changed": changed},
+            )
+        await self.announce_change(record.id)
+        return await self.find(organization_id, record.id)
 
     async def announce_change(self, key_id: str) -> None:
         await self._state.publish(API_KEY_CHANGES_CHANNEL, key_id.encode())
@@ -141,9 +220,10 @@ class ApiKeyStore:
         except ApiKeyFormatError:
             return None
         digest = key_digest(self._pepper, credential)
-        async with wrap_errors():
-            row = await ApiKey.select().where(ApiKey.digest == digest).first()
-        if row is None or not hmac.compare_digest(row["digest"], digest):
+        row = await self._lookup(digest)
+        if row is None and self._previous_peppers:
+            row = await self._lookup_with_previous_peppers(credential, digest)
+        if row is None:
             return None
         if row["revoked_at"] is not None:
             return None
@@ -158,6 +238,79 @@ class ApiKeyStore:
             allowed_models=tuple(json.loads(row["allowed_models"])),
             expires_at=_aware(expires_at).timestamp() if expires_at else None,
         )
+
+    async def _lookup(self, digest: str) -> dict[str, Any] | None:
+        async with wrap_errors():
+            row: dict[str, Any] | None = (
+                await ApiKey.select().where(ApiKey.digest == digest).first()
+            )
+        if row is None or not hmac.compare_digest(row["digest"], digest):
+            return None
+        return row
+
+    async def _lookup_with_previous_peppers(
+        self, credential: str, current_digest: str
+    ) -> dict[str, Any] | None:
+        for pepper in self._previous_peppers:
+            row = await self._lookup(key_digest(pepper, credential))
+            if row is None:
+                continue
+            # Upgrade to the current pepper so the old one can be retired.
+            async with wrap_errors():
+                await ApiKey.update(
+                    {ApiKey.digest: current_digest, ApiKey.pepper_id: pepper_id(self._pepper)}
+                ).where(ApiKey.id == row["id"])
+            log.info("API key %s re-digested under the current pepper", row["public_id"])
+            return row
+        return None
+
+    async def pepper_status(self) -> dict[str, int]:
+        """Live (unrevoked) keys per pepper: "current", "previous" or "unknown"."""
+        current = pepper_id(self._pepper)
+        previous = {pepper_id(p) for p in self._previous_peppers}
+        async with wrap_errors():
+            rows = await ApiKey.select(ApiKey.pepper_id).where(ApiKey.revoked_at.is_null())
+        counts = {"current": 0, "previous": 0, "unknown": 0}
+        for row in rows:
+            if row["pepper_id"] == current:
+                counts["current"] += 1
+            elif row["pepper_id"] in previous:
+                counts["previous"] += 1
+            else:
+                counts["unknown"] += 1
+        return counts
+
+
+def _checked_name(name: str) -> str:
+    name = name.strip()
+    if not name:
+        raise ValidationError("name must not be empty", param="name")
+    if len(name) > MAX_NAME_LENGTH:
+        raise ValidationError(f"name may have at most {MAX_NAME_LENGTH} characters", param="name")
+    return name
+
+
+def _checked_models(models: Sequence[str]) -> list[str]:
+    if len(models) > MAX_ALLOWED_MODELS:
+        raise ValidationError(
+            f"at most {MAX_ALLOWED_MODELS} allowed models", param="allowed_models"
+        )
+    cleaned = []
+    for model in models:
+        model = model.strip()
+        if not model or len(model) > MAX_MODEL_NAME_LENGTH:
+            raise ValidationError("model names must be 1-256 characters", param="allowed_models")
+        cleaned.append(model)
+    return list(dict.fromkeys(cleaned))
+
+
+def _checked_expiry(expires_at: datetime | None) -> datetime | None:
+    if expires_at is None:
+        return None
+    expires_at = _aware(expires_at)
+    if expires_at <= datetime.now(UTC):
+        raise ValidationError("expires_at must be in the future", param="expires_at")
+    return expires_at
 
 
 def _aware(value: datetime) -> datetime:
@@ -178,7 +331,7 @@ def _record(row: dict[str, Any]) -> ApiKeyRecord:
         organization_id=str(row["organization"]),
         user_id=str(row["user"]) if row["user"] else None,
         name=row["name"],
-        prefix=f"sk-inf-{row['public_id']}",
+        prefix=f"{PREFIX}{row['public_id']}",
         allowed_models=json.loads(row["allowed_models"]),
         expires_at=_aware(row["expires_at"]) if row["expires_at"] else None,
         revoked_at=_aware(row["revoked_at"]) if row["revoked_at"] else None,

@@ -1,0 +1,1 @@
+"""The built-in scanners; each module's ``create`` is its entry point."""

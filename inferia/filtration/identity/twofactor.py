@@ -1,0 +1,233 @@
+"""TOTP enrolment (setup -> verify), disabling, and checking a second factor at login.
+
+The seed is sealed with the ``SecretBox`` (context ``totp:<user id>``) before it is
+stored. A code is consumed by raising ``users.totp_last_step`` with a conditional
+UPDATE, so two requests racing with the same code cannot both win; a recovery code
+is consumed by removing its digest from the user's list in the same transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from inferia.core.crypto import DecryptionError, SecretBox
+from inferia.core.errors import (
+    AuthenticationError,
+    ConflictError,
+    PermissionDeniedError,
+    StorageError,
+    ValidationError,
+)
+from inferia.db.errors import wrap_errors
+from inferia.filtration.audit import AuditContext, AuditTrail
+from inferia.filtration.identity import totp
+from inferia.filtration.identity.passwords import PasswordHasher
+from inferia.filtration.identity.schemas import TotpEnabledResponse, TotpSetupResponse
+from inferia.filtration.identity.tables import User
+from inferia.filtration.identity.throttle import LoginThrottle
+
+if TYPE_CHECKING:
+    from inferia.config import AuthSettings
+    from inferia.db import Database
+    from inferia.filtration.access import Caller
+
+
+class CodeReplayed(Exception):
+    """The code's time step (or the recovery code) was already used."""
+
+
+@dataclass(frozen=True, slots=True)
+class SecondFactor:
+    """A verified code, not yet consumed: either a TOTP time step or a recovery code."""
+
+    step: int | None = None
+    recovery_digest: str | None = None
+
+
+def totp_context(user_id: str) -> str:
+    return f"totp:{user_id}"
+
+
+class TwoFactor:
+    def __init__(
+        self,
+        database: Database,
+        box: SecretBox,
+        hasher: PasswordHasher,
+        audit: AuditTrail,
+        throttle: LoginThrottle,
+        auth: AuthSettings,
+    ) -> None:
+        self._database = database
+        self._box = box
+        self._hasher = hasher
+        self._audit = audit
+        self._throttle = throttle
+        self._window = auth.totp_window
+        self._issuer = auth.totp_issuer
+
+    def check(self, user: dict[str, Any], code: str) -> SecondFactor | None:
+        """Whether ``code`` is a valid second factor for ``user`` (a users row)."""
+        if totp.looks_like_recovery_code(code):
+            digest = totp.recovery_code_digest(code)
+            if digest in json.loads(user["recovery_codes"] or "[]"):
+                return SecondFactor(recovery_digest=digest)
+            return None
+        secret = self._secret(user)
+        step = totp.match_step(secret, code, self._window)
+        if step is None:
+            return None
+        last = user["totp_last_step"]
+        if last is not None and step <= last:
+            raise CodeReplayed()
+        return SecondFactor(step=step)
+
+    async def consume(self, user_id: str, factor: SecondFactor) -> None:
+        """Use the factor up; call inside the transaction of the login it allows."""
+        if factor.step is not None:
+            claimed = (
+                await User.update({User.totp_last_step: factor.step})
+                .where(
+                    (User.id == user_id)
+                    & (User.totp_last_step.is_null() | (User.totp_last_step < factor.step))
+                )
+                .returning(User.id)
+            )
+            if not claimed:
+                raise CodeReplayed()
+            return
+        row = await User.select(User.recovery_codes).where(User.id == user_id).first()
+        codes: list[str] = json.loads(row["recovery_codes"]) if row else []
+        if factor.recovery_digest not in codes:
+            raise CodeReplayed()
+        codes.remove(factor.recovery_digest)
+        await User.update({User.recovery_codes: json.dumps(codes)}).where(User.id == user_id)
+
+    async def setup(self, caller: Caller, context: AuditContext) -> TotpSetupResponse:
+        user = await _user(caller.user_id)
+        if user["totp_enabled"]:
+            raise ConflictError("two-factor authentication is already enabled; disable it first")
+        secret = totp.new_secret()
+        sealed = self._box.encrypt(secret, totp_context(caller.user_id))
+        async with self._database.transaction():
+            await User.update(
+                {User.totp_secret_encrypted: sealed, User.totp_last_step: None}
+            ).where(User.id == caller.user_id)
+            await self._audit.record_as(context, "auth.totp.setup", target=caller.user_id)
+        return TotpSetupResponse(
+            secret=secret, otpauth_uri=totp.provisioning_uri(secret, caller.email, self._issuer)
+        )
+
+    async def verify(self, caller: Caller, code: str, context: AuditContext) -> TotpEnabledResponse:
+        user = await _user(caller.user_id)
+        if user["totp_enabled"]:
+            raise ConflictError("two-factor authentication is already enabled")
+        if not user["totp_secret_encrypted"]:
+            raise ConflictError("start with POST /auth/totp/setup")
+        step = totp.match_step(self._secret(user), code, self._window)
+        if step is None:
+            await self._failed(context, caller, "auth.totp.verify", "bad_code")
+            raise ValidationError("the code is not valid; check the device's clock", param="code")
+        codes = totp.new_recovery_codes()
+        digests = [totp.recovery_code_digest(c) for c in codes]
+        async with self._database.transaction():
+            await User.update(
+                {
+                    User.totp_enabled: True,
+                    User.totp_last_step: step,
+                    User.recovery_codes: json.dumps(digests),
+                }
+            ).where(User.id == caller.user_id)
+            await self._audit.record_as(context, "auth.totp.enable", target=caller.user_id)
+        return TotpEnabledResponse(enabled=True, recovery_codes=codes)
+
+    async def disable(
+        self, caller: Caller, password: str, code: str, context: AuditContext
+    ) -> None:
+        await self._throttle.check(caller.email, context.client_address)
+        user = await _user(caller.user_id)
+        if not user["totp_enabled"]:
+            raise ConflictError("two-factor authentication is not enabled")
+        password_ok = await asyncio.to_thread(self._hasher.verify, user["password_hash"], password)
+        factor = None
+        try:
+            factor = self.check(user, code) if password_ok else None
+        except CodeReplayed:
+            factor = None
+        if factor is None:
+            await self._throttle.failed(caller.email, context.client_address)
+            await self._failed(context, caller, "auth.totp.disable", "bad_credentials")
+            raise PermissionDeniedError("wrong password or code")
+        try:
+            async with self._database.transaction():
+                await self.consume(caller.user_id, factor)
+                await User.update(
+                    {
+                        User.totp_enabled: False,
+                        User.totp_secret_encrypted: None,
+                        User.totp_last_step: None,
+                        User.recovery_codes: "[]",
+                    }
+                ).where(User.id == caller.user_id)
+                await self._audit.record_as(context, "auth.totp.disable", target=caller.user_id)
+        except CodeReplayed:
+            await self._failed(context, caller, "auth.totp.disable", "code_replayed")
+            raise PermissionDeniedError("this code was already used") from None
+
+    def _secret(self, user: dict[str, Any]) -> str:
+        try:
+            return self._box.decrypt(user["totp_secret_encrypted"], totp_context(str(user["id"])))
+        except DecryptionError:
+            # Wrong or missing encryption key: a configuration problem, never a login bypass.
+            raise StorageError(
+                "a TOTP secret cannot be decrypted: check security.encryption_key "
+                "and security.previous_encryption_keys"
+            ) from None
+
+    async def _failed(
+        self, context: AuditContext, caller: Caller, action: str, reason: str
+    ) -> None:
+        async with self._database.transaction():
+            await self._audit.record_as(
+                context,
+                action,
+                target=caller.user_id,
+                outcome="failure",
+                details={"reason": reason},
+            )
+
+    async def reencrypt_all(self) -> int:
+        """Re-seal every TOTP seed under the current key (after an encryption key rotation)."""
+        count = 0
+        async with wrap_errors():
+            rows = await User.select(User.id, User.totp_secret_encrypted).where(
+                User.totp_secret_encrypted.is_not_null()
+            )
+        for row in rows:
+            sealed = row["totp_secret_encrypted"]
+            if self._box.is_current(sealed):
+                continue
+            context = totp_context(str(row["id"]))
+            try:
+                fresh = self._box.encrypt(self._box.decrypt(sealed, context), context)
+            except DecryptionError:
+                raise StorageError(
+                    f"the TOTP seed of user {row['id']} opens with no configured key"
+                ) from None
+            async with self._database.transaction():
+                await User.update({User.totp_secret_encrypted: fresh}).where(
+                    (User.id == row["id"]) & (User.totp_secret_encrypted == sealed)
+                )
+            count += 1
+        return count
+
+
+async def _user(user_id: str) -> dict[str, Any]:
+    async with wrap_errors():
+        row: dict[str, Any] | None = await User.select().where(User.id == user_id).first()
+    if row is None:
+        raise AuthenticationError("this account no longer exists")
+    return row

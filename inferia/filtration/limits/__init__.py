@@ -1,0 +1,51 @@
+"""The limit evaluator: a pure library the inference plane runs against the state backend."""
+
+from inferia.filtration.limits.evaluator import (
+    Charge,
+    CompiledPolicies,
+    Decision,
+    LimitCheck,
+    LimitEvaluator,
+    LimitState,
+    needs_price,
+    needs_tokens,
+    price_for,
+)
+from inferia.filtration.limits.model import (
+    ALL_MODELS,
+    BUDGET_FIELDS,
+    FIELD_BY_NAME,
+    LIMIT_FIELDS,
+    MAX_LIMIT,
+    SCOPES,
+    LimitValues,
+    ModelPrice,
+    OrgPolicies,
+    PolicyRule,
+    Scope,
+)
+from inferia.filtration.limits.script import ADMIT_LIMITS
+
+__all__ = [
+    "ADMIT_LIMITS",
+    "ALL_MODELS",
+    "BUDGET_FIELDS",
+    "FIELD_BY_NAME",
+    "LIMIT_FIELDS",
+    "MAX_LIMIT",
+    "SCOPES",
+    "Charge",
+    "CompiledPolicies",
+    "Decision",
+    "LimitCheck",
+    "LimitEvaluator",
+    "LimitState",
+    "LimitValues",
+    "ModelPrice",
+    "OrgPolicies",
+    "PolicyRule",
+    "Scope",
+    "needs_price",
+    "needs_tokens",
+    "price_for",
+]

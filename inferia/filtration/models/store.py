@@ -1,0 +1,183 @@
+"""ModelStore: organisation-scoped model definitions, and the in-process port.
+
+Upstream API keys are sealed with the platform's SecretBox (bound to the row id) and
+only opened for the inference plane (``load``). Every change is announced on
+``MODEL_CHANGES_CHANNEL`` so each process rebuilds its routing table at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+
+from inferia.core.crypto import SecretBox
+from inferia.core.errors import ConflictError, NotFoundError, ValidationError
+from inferia.core.ssrf import SsrfRefused, check_url
+from inferia.db.errors import wrap_errors
+from inferia.filtration.models.port import (
+    MODEL_CHANGES_CHANNEL,
+    ModelDefinition,
+    ModelEndpointDefinition,
+)
+from inferia.filtration.models.schemas import (
+    EndpointInput,
+    EndpointRecord,
+    ModelCreate,
+    ModelRecord,
+    ModelUpdate,
+)
+from inferia.filtration.models.tables import ModelDeployment
+from inferia.state import StateBackend
+
+
+class ModelStore:
+    def __init__(self, state: StateBackend, box: SecretBox | None, *, allow_private: bool) -> None:
+        self._state = state
+        self._box = box
+        self._allow_private = allow_private
+
+    async def list_for(self, organization_id: str) -> list[ModelRecord]:
+        async with wrap_errors():
+            rows = (
+                await ModelDeployment.select()
+                .where(ModelDeployment.organization == organization_id)
+                .order_by(ModelDeployment.name)
+            )
+        return [_record(row) for row in rows]
+
+    async def get(self, organization_id: str, model_id: str) -> ModelRecord:
+        return _record(await self._row(organization_id, model_id))
+
+    async def create(self, organization_id: str, data: ModelCreate) -> ModelRecord:
+        await self._check_urls(data.endpoints)
+        async with wrap_errors():
+            taken = await ModelDeployment.exists().where(
+                (ModelDeployment.organization == organization_id)
+                & (ModelDeployment.name == data.name)
+            )
+        if taken:
+            raise ConflictError(f"a model named '{data.name}' already exists", param="name")
+        row_id = uuid.uuid4()
+        row = ModelDeployment(
+            id=row_id,
+            organization=organization_id,
+            name=data.name,
+            routing_strategy=data.routing_strategy,
+            endpoints=json.dumps(self._seal(str(row_id), data.endpoints, [])),
+        )
+        async with wrap_errors():
+            await row.save()
+        return await self.get(organization_id, str(row_id))
+
+    async def update(self, organization_id: str, model_id: str, data: ModelUpdate) -> ModelRecord:
+        row = await self._row(organization_id, model_id)
+        values: dict[Any, Any] = {ModelDeployment.updated_at: datetime.now(UTC)}
+        if not isinstance(data.routing_strategy, msgspec.UnsetType):
+            values[ModelDeployment.routing_strategy] = data.routing_strategy
+        if not isinstance(data.endpoints, msgspec.UnsetType):
+            await self._check_urls(data.endpoints)
+            stored = json.loads(row["endpoints"])
+            values[ModelDeployment.endpoints] = json.dumps(
+                self._seal(model_id, data.endpoints, stored)
+            )
+        async with wrap_errors():
+            await ModelDeployment.update(values).where(ModelDeployment.id == model_id)
+        return await self.get(organization_id, model_id)
+
+    async def delete(self, organization_id: str, model_id: str) -> ModelRecord:
+        record = await self.get(organization_id, model_id)
+        async with wrap_errors():
+            await ModelDeployment.delete().where(ModelDeployment.id == model_id)
+        return record
+
+    async def announce_change(self, model_id: str) -> None:
+        await self._state.publish(MODEL_CHANGES_CHANNEL, model_id.encode())
+
+    async def load(self) -> list[ModelDefinition]:
+        """The in-process ModelDefinitionSource: every organisation's models, keys opened."""
+        async with wrap_errors():
+            rows = await ModelDeployment.select()
+        return [self._definition(row) for row in rows]
+
+    def _definition(self, row: dict[str, Any]) -> ModelDefinition:
+        endpoints = []
+        for stored in json.loads(row["endpoints"]):
+            sealed = stored.pop("api_key_sealed", None)
+            api_key = ""
+            if sealed and self._box is not None:
+                api_key = self._box.decrypt(sealed, f"model:{row['id']}")
+            endpoints.append(ModelEndpointDefinition(api_key=api_key, **stored))
+        return ModelDefinition(
+            id=str(row["id"]),
+            organization_id=str(row["organization"]),
+            name=row["name"],
+            routing_strategy=row["routing_strategy"],
+            endpoints=tuple(endpoints),
+        )
+
+    def _seal(
+        self, model_id: str, endpoints: list[EndpointInput], stored: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        previous = {e["base_url"]: e.get("api_key_sealed") for e in stored}
+        out = []
+        for endpoint in endpoints:
+            item = msgspec.to_builtins(endpoint)
+            api_key = item.pop("api_key")
+            if api_key:
+                if self._box is None:
+                    raise ValidationError("no encryption key is configured", param="api_key")
+                item["api_key_sealed"] = self._box.encrypt(api_key, f"model:{model_id}")
+            elif api_key is None and previous.get(endpoint.base_url):
+                item["api_key_sealed"] = previous[endpoint.base_url]
+            out.append(item)
+        return out
+
+    async def _check_urls(self, endpoints: list[EndpointInput]) -> None:
+        for index, endpoint in enumerate(endpoints):
+            try:
+                await asyncio.to_thread(
+                    check_url, endpoint.base_url, allow_private=self._allow_private
+                )
+            except SsrfRefused as exc:
+                raise ValidationError(
+                    f"upstream URL refused: {exc}", param=f"endpoints[{index}].base_url"
+                ) from None
+
+    async def _row(self, organization_id: str, model_id: str) -> dict[str, Any]:
+        try:
+            uuid.UUID(model_id)
+        except ValueError:
+            raise NotFoundError("model not found") from None
+        async with wrap_errors():
+            row = (
+                await ModelDeployment.select()
+                .where(
+                    (ModelDeployment.id == model_id)
+                    & (ModelDeployment.organization == organization_id)
+                )
+                .first()
+            )
+        if row is None:
+            raise NotFoundError("model not found")
+        return row
+
+
+def _record(row: dict[str, Any]) -> ModelRecord:
+    endpoints = []
+    for stored in json.loads(row["endpoints"]):
+        has_key = bool(stored.pop("api_key_sealed", None))
+        endpoints.append(EndpointRecord(has_api_key=has_key, **stored))
+    return ModelRecord(
+        id=str(row["id"]),
+        organization_id=str(row["organization"]),
+        name=row["name"],
+        routing_strategy=row["routing_strategy"],
+        endpoints=endpoints,
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )

@@ -1,0 +1,241 @@
+"""Reading usage back: aggregates by time bucket / model / key / user, and log pages."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+import msgspec
+
+from inferia.core.crypto import DecryptionError, SecretBox
+from inferia.core.errors import ValidationError
+from inferia.db.errors import wrap_errors
+from inferia.filtration.usage.schema import body_context
+from inferia.filtration.usage.tables import InferenceLog, UsageRecord
+
+Bucket = Literal["minute", "hour", "day", "month"]
+GroupBy = Literal["model", "key", "user"]
+_BUCKETS: dict[str, str] = {"minute": "%Y-%m-%dT%H:%M", "hour": "%Y-%m-%dT%H", "day": "%Y-%m-%d"}
+_GROUP_COLUMNS = {"model": "model", "key": "key_id", "user": "user_id"}
+# Rows one aggregate may scan; narrow the time range for more.
+MAX_SCAN_ROWS = 200_000
+MAX_LOG_PAGE = 200
+
+
+class UsageRow(msgspec.Struct, kw_only=True):
+    bucket: str
+    model: str | None = None
+    key_id: str | None = None
+    user_id: str | None = None
+    requests: int = 0
+    errors: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+
+
+class UsageReport(msgspec.Struct, kw_only=True):
+    start: datetime
+    end: datetime
+    bucket: str
+    group_by: list[str]
+    data: list[UsageRow]
+
+
+class LogEntry(msgspec.Struct, kw_only=True):
+    id: str
+    request_id: str
+    created_at: datetime
+    api: str
+    model: str
+    deployment: str | None
+    key_id: str | None
+    user_id: str | None
+    status: int
+    error_code: str | None
+    stream: bool
+    prompt_tokens: int
+    completion_tokens: int
+    latency_ms: int
+    ttft_ms: int | None
+    request_body: str | None = None
+    response_body: str | None = None
+
+
+class LogPage(msgspec.Struct, kw_only=True):
+    data: list[LogEntry]
+    next_cursor: str | None
+
+
+def parse_time(value: str | None, name: str, default: datetime) -> datetime:
+    if not value:
+        return default
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValidationError(f"'{name}' must be an ISO 8601 time", param=name) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def parse_group_by(value: str | None) -> list[str]:
+    if not value:
+        return []
+    names = [v.strip() for v in value.split(",") if v.strip()]
+    for name in names:
+        if name not in _GROUP_COLUMNS:
+            raise ValidationError(
+                f"unknown group_by '{name}'; use model, key or user", param="group_by"
+            )
+    return list(dict.fromkeys(names))
+
+
+async def usage_report(
+    organization_id: str, start: datetime, end: datetime, bucket: str, group_by: Sequence[str]
+) -> UsageReport:
+    if bucket not in (*_BUCKETS, "month"):
+        raise ValidationError("bucket must be minute, hour, day or month", param="bucket")
+    if end <= start:
+        raise ValidationError("'end' must be after 'start'", param="end")
+    async with wrap_errors():
+        rows = (
+            await UsageRecord.select(
+                UsageRecord.created_at,
+                UsageRecord.model,
+                UsageRecord.key_id,
+                UsageRecord.user_id,
+                UsageRecord.status,
+                UsageRecord.prompt_tokens,
+                UsageRecord.completion_tokens,
+                UsageRecord.cost_micros,
+            )
+            .where(
+                (UsageRecord.organization_id == organization_id)
+                & (UsageRecord.created_at >= start)
+                & (UsageRecord.created_at < end)
+            )
+            .limit(MAX_SCAN_ROWS + 1)
+        )
+    if len(rows) > MAX_SCAN_ROWS:
+        raise ValidationError(
+            f"more than {MAX_SCAN_ROWS} records in range; narrow 'start'..'end'", param="start"
+        )
+    groups: dict[tuple[Any, ...], UsageRow] = {}
+    for row in rows:
+        label = _bucket_label(row["created_at"], bucket)
+        dims = tuple(row[_GROUP_COLUMNS[g]] for g in group_by)
+        entry = groups.get((label, *dims))
+        if entry is None:
+            entry = groups[(label, *dims)] = UsageRow(bucket=label)
+            for name, value in zip(group_by, dims, strict=True):
+                setattr(entry, _GROUP_COLUMNS[name], value)
+        entry.requests += 1
+        entry.errors += 1 if row["status"] >= 400 else 0
+        entry.prompt_tokens += row["prompt_tokens"]
+        entry.completion_tokens += row["completion_tokens"]
+        entry.cost_usd += row["cost_micros"] / 1_000_000
+    data = sorted(groups.values(), key=lambda r: (r.bucket, r.model or "", r.key_id or ""))
+    for entry in data:
+        entry.cost_usd = round(entry.cost_usd, 6)
+    return UsageReport(start=start, end=end, bucket=bucket, group_by=list(group_by), data=data)
+
+
+def _bucket_label(created_at: datetime, bucket: str) -> str:
+    aware = created_at if created_at.tzinfo else created_at.replace(tzinfo=UTC)
+    aware = aware.astimezone(UTC)
+    if bucket == "month":
+        return aware.strftime("%Y-%m")
+    return aware.strftime(_BUCKETS[bucket])
+
+
+def default_range() -> tuple[datetime, datetime]:
+    end = datetime.now(UTC) + timedelta(seconds=1)
+    return end - timedelta(days=1), end
+
+
+async def log_page(
+    organization_id: str,
+    *,
+    limit: int,
+    cursor: str | None,
+    model: str | None,
+    key_id: str | None,
+    include_bodies: bool,
+    box: SecretBox | None,
+) -> LogPage:
+    """Newest first; ``cursor`` continues after the last entry of the previous page."""
+    if not 1 <= limit <= MAX_LOG_PAGE:
+        raise ValidationError(f"limit must be between 1 and {MAX_LOG_PAGE}", param="limit")
+    query = InferenceLog.select().where(InferenceLog.organization_id == organization_id)
+    if model:
+        query = query.where(InferenceLog.model == model)
+    if key_id:
+        query = query.where(InferenceLog.key_id == key_id)
+    if cursor:
+        at, last_id = _decode_cursor(cursor)
+        query = query.where(
+            (InferenceLog.created_at < at)
+            | ((InferenceLog.created_at == at) & (InferenceLog.id < last_id))
+        )
+    async with wrap_errors():
+        rows = await query.order_by(
+            InferenceLog.created_at, InferenceLog.id, ascending=False
+        ).limit(limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    entries = [_entry(row, include_bodies, box) for row in rows]
+    next_cursor = _encode_cursor(rows[-1]["created_at"], str(rows[-1]["id"])) if more else None
+    return LogPage(data=entries, next_cursor=next_cursor)
+
+
+def _entry(row: dict[str, Any], include_bodies: bool, box: SecretBox | None) -> LogEntry:
+    entry = LogEntry(
+        id=str(row["id"]),
+        request_id=row["request_id"],
+        created_at=_aware(row["created_at"]),
+        api=row["api"],
+        model=row["model"],
+        deployment=row["deployment"],
+        key_id=row["key_id"],
+        user_id=row["user_id"],
+        status=row["status"],
+        error_code=row["error_code"],
+        stream=row["stream"],
+        prompt_tokens=row["prompt_tokens"],
+        completion_tokens=row["completion_tokens"],
+        latency_ms=row["latency_ms"],
+        ttft_ms=row["ttft_ms"],
+    )
+    if include_bodies and box is not None:
+        context = body_context(entry.id)
+        entry.request_body = _open(box, row["request_body"], context)
+        entry.response_body = _open(box, row["response_body"], context)
+    return entry
+
+
+def _open(box: SecretBox, sealed: str | None, context: str) -> str | None:
+    if sealed is None:
+        return None
+    try:
+        return box.decrypt(sealed, context)
+    except DecryptionError:
+        return "[sealed with a key this server does not have]"
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _encode_cursor(at: datetime, last_id: str) -> str:
+    raw = f"{_aware(at).isoformat()}|{last_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        at, last_id = raw.split("|", 1)
+        return datetime.fromisoformat(at), last_id
+    except (ValueError, UnicodeDecodeError):
+        raise ValidationError("invalid cursor", param="cursor") from None

@@ -1,0 +1,288 @@
+"""The admit step (and its settle half): every limit of a request in one state call.
+
+Before the upstream call the request's plan (its organisation's, user's and key's
+limits for this model, from the cached policy snapshot) is charged atomically: one
+request, the reserved tokens (prompt counted with tiktoken + max_tokens capped to the
+model's maximum) and their cost. A refusal is a 429 naming the limit, with the
+``retry-after`` and ``x-ratelimit-*`` headers OpenAI sends; the same headers go on
+admitted responses. When the request ends, the reservation is replaced by the real
+usage and concurrency slots are freed (one more state call).
+
+When the state backend cannot be reached, ``[limits] on_state_error`` decides:
+``fail_closed`` answers 503, ``fail_open`` admits, counts the miss and warns. Requests
+a cost budget applies to follow ``budgets_on_state_error`` (fail_closed by default).
+There is never a fallback to per-process counters.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from inferia.config import LimitsSettings
+from inferia.core.errors import PermissionDeniedError, RateLimitedError, StateError
+from inferia.filtration import (
+    Charge,
+    Decision,
+    LimitEvaluator,
+    LimitState,
+    LimitValues,
+    ModelPrice,
+    PolicySnapshots,
+    PolicySource,
+    RemotePolicySource,
+    needs_price,
+    needs_tokens,
+    price_for,
+)
+from inferia.inference.pipeline import RequestContext, Step, StreamTransform
+from inferia.inference.usage import TokenCounter
+from inferia.inference.usage_sink import UsageSink
+from inferia.runtime import Runtime
+
+log = logging.getLogger(__name__)
+_EXTRAS_KEY = "admission"
+_WARN_EVERY_S = 10.0
+
+
+@dataclass(slots=True)
+class _Held:
+    charge: Charge
+    price: ModelPrice | None
+    prompt_tokens: int
+    # Text relayed so far, for streams of token-limited requests: if the client goes
+    # away no usage arrives, and the reservation is settled to what was streamed.
+    streamed: list[str] | None = None
+
+
+class _StreamedText:
+    def __init__(self, parts: list[str]) -> None:
+        self._parts = parts
+
+    def on_chunk(self, chunk: dict[str, Any]) -> dict[str, Any] | None:
+        for choice in chunk.get("choices") or ():
+            if isinstance(choice, dict):
+                delta = choice.get("delta")
+                text = delta.get("content") if isinstance(delta, dict) else choice.get("text")
+                if isinstance(text, str):
+                    self._parts.append(text)
+        return chunk
+
+    def on_end(self) -> list[dict[str, Any]]:
+        return []
+
+
+class AdmissionStep(Step):
+    name = "admit"
+
+    def __init__(
+        self,
+        snapshots: PolicySnapshots,
+        evaluator: LimitEvaluator,
+        counter: TokenCounter,
+        prices: dict[str, ModelPrice],
+        settings: LimitsSettings,
+    ) -> None:
+        self.snapshots = snapshots
+        self._evaluator = evaluator
+        self._counter = counter
+        self._prices = prices
+        self._settings = settings
+        # Requests admitted without a state call because the backend was down (fail_open).
+        self.admitted_without_state = 0
+        self.settle_failures = 0
+        self._last_warning = 0.0
+
+    def max_tokens_cap(self, model: str) -> int:
+        return self._settings.model_max_tokens.get(model, self._settings.max_tokens)
+
+    async def before_upstream(self, ctx: RequestContext) -> None:
+        completion = self._cap_max_tokens(ctx)
+        principal = ctx.principal
+        compiled = await self.snapshots.get(principal.organization_id)
+        plan = compiled.plan(
+            principal.organization_id, principal.user_id, principal.key_id, ctx.model
+        )
+        if not plan:
+            return
+        tokens = cost = prompt = 0
+        price: ModelPrice | None = None
+        if needs_tokens(plan):
+            prompt = self._counter.prompt_tokens(ctx.model, ctx.api, ctx.body)
+            tokens = prompt + completion
+            if needs_price(plan):
+                price = price_for(self._prices, ctx.model)
+                if price is None:
+                    raise PermissionDeniedError(
+                        f"model '{ctx.model}' has no configured price, so its cost budget "
+                        "cannot be enforced; ask the operator to add it to [pricing]"
+                    )
+                cost = price.cost_micros(prompt, completion)
+        try:
+            decision, charge = await self._evaluator.admit(plan, ctx.request_id, tokens, cost)
+        except StateError as exc:
+            self._on_state_error(exc, budget=needs_price(plan))
+            return
+        headers = rate_limit_headers(decision)
+        ctx.response_headers.update(headers)
+        if not decision.admitted:
+            raise _refusal(decision, headers)
+        ctx.extras[_EXTRAS_KEY] = _Held(charge, price, prompt)
+
+    def stream_transform(self, ctx: RequestContext) -> StreamTransform | None:
+        held: _Held | None = ctx.extras.get(_EXTRAS_KEY)
+        if held is None or not held.charge.tokens:
+            return None
+        held.streamed = []
+        return _StreamedText(held.streamed)
+
+    async def finish(self, ctx: RequestContext) -> None:
+        held: _Held | None = ctx.extras.pop(_EXTRAS_KEY, None)
+        if held is None:
+            return
+        charge = held.charge
+        usage = ctx.usage
+        if usage is not None:
+            prompt, completion = usage.prompt_tokens, usage.completion_tokens
+            tokens = prompt + completion
+            cost = held.price.cost_micros(prompt, completion) if held.price else 0
+        elif held.streamed is not None:
+            # A stream that ended without usage (the client went away): what was sent.
+            prompt = held.prompt_tokens
+            completion = self._counter.count(ctx.model, "".join(held.streamed))
+            tokens = prompt + completion
+            cost = held.price.cost_micros(prompt, completion) if held.price else 0
+        elif ctx.first_token_at is not None:
+            # Output flowed but its size is unknown: keep the whole reservation.
+            tokens, cost = charge.tokens, charge.cost_micros
+        else:
+            # Nothing came back (refused by a later step, upstream failed): nothing used.
+            tokens = cost = 0
+        try:
+            await self._evaluator.settle(charge, tokens, cost)
+        except StateError as exc:
+            self.settle_failures += 1
+            log.warning("could not settle request %s: %s", ctx.request_id, exc.message)
+
+    def _cap_max_tokens(self, ctx: RequestContext) -> int:
+        """Cap the request's max_tokens to the model's maximum; the completion to reserve."""
+        if ctx.api == "embeddings":
+            return 0
+        cap = self.max_tokens_cap(ctx.model)
+        body = ctx.body
+        field = "max_completion_tokens" if "max_completion_tokens" in body else "max_tokens"
+        requested = body.get(field)
+        if isinstance(requested, int) and not isinstance(requested, bool) and requested > 0:
+            if requested > cap:
+                body[field] = cap
+                return cap
+            return requested
+        return min(self._settings.default_max_tokens, cap)
+
+    def _on_state_error(self, exc: StateError, *, budget: bool) -> None:
+        settings = self._settings
+        mode = settings.budgets_on_state_error if budget else settings.on_state_error
+        if mode == "fail_closed":
+            raise StateError(
+                "rate limiting is unavailable (state backend unreachable); try again shortly"
+            ) from exc
+        self.admitted_without_state += 1
+        now = time.monotonic()
+        if now - self._last_warning >= _WARN_EVERY_S:
+            self._last_warning = now
+            log.warning(
+                "state backend unreachable: admitting without limits (fail_open); "
+                "%d request(s) so far: %s",
+                self.admitted_without_state,
+                exc.message,
+            )
+
+
+def _refusal(decision: Decision, headers: dict[str, str]) -> RateLimitedError:
+    refused = decision.refused
+    assert refused is not None
+    if decision.retry_after_ms < 0:
+        message = (
+            f"Request too large for {refused.describe()}: it alone needs more than the limit. "
+            "Lower max_tokens or the prompt."
+        )
+        return RateLimitedError(message, param=refused.field.name, headers=headers)
+    retry_s = decision.retry_after_ms / 1000
+    message = f"Rate limit reached: {refused.describe()}. Try again in {retry_s:.3g}s."
+    return RateLimitedError(
+        message, retry_after_s=retry_s, param=refused.field.name, headers=headers
+    )
+
+
+def _tightest(states: tuple[LimitState, ...], name: str) -> LimitState | None:
+    found = [s for s in states if s.check.field.name == name]
+    return min(found, key=lambda s: s.remaining) if found else None
+
+
+def rate_limit_headers(decision: Decision) -> dict[str, str]:
+    """OpenAI's x-ratelimit-* headers from the tightest rpm and tpm limits charged."""
+    headers: dict[str, str] = {}
+    for name, suffix in (("rpm", "requests"), ("tpm", "tokens")):
+        state = _tightest(decision.states, name)
+        if state is not None:
+            headers[f"x-ratelimit-limit-{suffix}"] = str(state.check.limit)
+            headers[f"x-ratelimit-remaining-{suffix}"] = str(state.remaining)
+            headers[f"x-ratelimit-reset-{suffix}"] = duration(state.reset_ms)
+    return headers
+
+
+def duration(ms: int) -> str:
+    """OpenAI's reset format: "20ms", "1s", "1.5s", "6m0s", "1h2m3s"."""
+    if ms < 1000:
+        return f"{max(0, ms)}ms"
+    seconds = ms / 1000
+    hours, rest = divmod(int(seconds), 3600)
+    minutes = rest // 60
+    secs = seconds - hours * 3600 - minutes * 60
+    text = f"{secs:.3f}".rstrip("0").rstrip(".") + "s"
+    if hours:
+        return f"{hours}h{minutes}m{text}"
+    if minutes:
+        return f"{minutes}m{text}"
+    return text
+
+
+def policy_steps(
+    runtime: Runtime, source: PolicySource | None, counter: TokenCounter
+) -> tuple[AdmissionStep, UsageSink]:
+    """The admit step and the usage sink, sharing one cached policy snapshot.
+
+    ``source`` is the in-process policy store when the filtration plane runs here;
+    None means it runs elsewhere: ask it over ``/internal/policies``.
+    """
+    settings = runtime.settings
+    if source is None:
+        source = RemotePolicySource(
+            lambda: runtime.http,
+            settings.remote.filtration_url,
+            settings.security.internal_token,
+            settings.remote.timeout_s,
+        )
+    limits = settings.limits
+    snapshots = PolicySnapshots(
+        source,
+        runtime.state,
+        LimitValues(**msgspec.structs.asdict(limits.key_defaults)),
+        limits.policy_cache_ttl_s,
+    )
+    runtime.on_start(snapshots.start)
+    runtime.on_stop(snapshots.close)
+    prices = {
+        model: ModelPrice(prompt=p.prompt, completion=p.completion)
+        for model, p in settings.pricing.items()
+    }
+    evaluator = LimitEvaluator(runtime.state, slot_ttl_ms=int(limits.slot_ttl_s * 1000))
+    admission = AdmissionStep(snapshots, evaluator, counter, prices, limits)
+    sink = UsageSink(
+        runtime.state, snapshots, prices, settings.usage, settings.security.encryption_key
+    )
+    return admission, sink

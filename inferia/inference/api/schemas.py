@@ -1,0 +1,116 @@
+"""Validation of the known fields of /v1 request bodies.
+
+The body is decoded once to a dict (what goes upstream, unknown fields included) and
+then converted to one of these Structs, which only checks types and ranges of the
+fields we know; unknown fields are ignored here and forwarded unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+from inferia.core.errors import BadRequestError
+
+NonNegative = Annotated[float, msgspec.Meta(ge=0)]
+Positive = Annotated[int, msgspec.Meta(ge=1)]
+Temperature = Annotated[float, msgspec.Meta(ge=0, le=2)]
+Penalty = Annotated[float, msgspec.Meta(ge=-2, le=2)]
+Probability = Annotated[float, msgspec.Meta(ge=0, le=1)]
+ModelName = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+Stop = str | list[str] | None
+
+
+class _Body(msgspec.Struct, forbid_unknown_fields=False, kw_only=True):
+    model: ModelName
+    stream: bool = False
+    stream_options: dict[str, Any] | None = None
+    temperature: Temperature | None = None
+    top_p: Probability | None = None
+    n: Annotated[int, msgspec.Meta(ge=1, le=128)] | None = None
+    max_tokens: Positive | None = None
+    presence_penalty: Penalty | None = None
+    frequency_penalty: Penalty | None = None
+    seed: int | None = None
+    user: str | None = None
+    stop: Stop = None
+    logit_bias: dict[str, float] | None = None
+
+
+class Message(msgspec.Struct, forbid_unknown_fields=False, kw_only=True):
+    role: Annotated[str, msgspec.Meta(min_length=1)]
+    content: str | list[dict[str, Any]] | None = None
+    name: str | None = None
+    tool_calls: list[dict[str, Any]] | None = None
+    tool_call_id: str | None = None
+
+
+class Tool(msgspec.Struct, forbid_unknown_fields=False, kw_only=True):
+    type: str
+    function: dict[str, Any] | None = None
+
+
+class ChatCompletionRequest(_Body, kw_only=True):
+    messages: Annotated[list[Message], msgspec.Meta(min_length=1)]
+    max_completion_tokens: Positive | None = None
+    tools: list[Tool] | None = None
+    tool_choice: str | dict[str, Any] | None = None
+    parallel_tool_calls: bool | None = None
+    response_format: dict[str, Any] | None = None
+    logprobs: bool | None = None
+    top_logprobs: Annotated[int, msgspec.Meta(ge=0, le=20)] | None = None
+
+
+class CompletionRequest(_Body, kw_only=True):
+    # A string, a list of strings, or token ids (lists of ints or of lists of ints).
+    prompt: str | list[str | int | list[int]]
+    logprobs: Annotated[int, msgspec.Meta(ge=0, le=5)] | None = None
+    echo: bool | None = None
+    suffix: str | None = None
+    best_of: Annotated[int, msgspec.Meta(ge=1, le=128)] | None = None
+
+
+class EmbeddingRequest(msgspec.Struct, forbid_unknown_fields=False, kw_only=True):
+    model: ModelName
+    input: str | list[str | int | list[int]]
+    encoding_format: Literal["float", "base64"] | None = None
+    dimensions: Positive | None = None
+    user: str | None = None
+
+
+RequestBody = ChatCompletionRequest | CompletionRequest | EmbeddingRequest
+_MISSING = re.compile(r"Object missing required field `(\w+)`")
+_AT = re.compile(r" - at `\$\.?(.*)`$")
+
+
+def validate(payload: Any, schema: type[RequestBody], max_tokens_limit: int) -> RequestBody:
+    """Check ``payload`` against ``schema``; a 400 naming the offending ``param`` if not."""
+    if not isinstance(payload, dict):
+        raise BadRequestError("The request body must be a JSON object.")
+    try:
+        parsed = msgspec.convert(payload, schema)
+    except msgspec.ValidationError as exc:
+        message = str(exc)
+        where = _AT.search(message)
+        param = where.group(1) if where else None
+        missing = _MISSING.match(message)
+        if missing:
+            param = f"{param}.{missing.group(1)}" if param else missing.group(1)
+        reason = _AT.sub("", message)
+        raise BadRequestError(
+            f"Invalid value for '{param}': {reason}" if param else reason,
+            param=param,
+        ) from None
+    for name in ("max_tokens", "max_completion_tokens"):
+        value = getattr(parsed, name, None)
+        if value is not None and value > max_tokens_limit:
+            raise BadRequestError(f"'{name}' must be at most {max_tokens_limit}.", param=name)
+    if isinstance(parsed, EmbeddingRequest) and _empty_input(parsed.input):
+        raise BadRequestError("'input' must not be empty.", param="input")
+    return parsed
+
+
+def _empty_input(value: object) -> bool:
+    return value == "" or value == []

@@ -1,0 +1,19 @@
+"""The request pipeline of the inference plane (DESIGN.md): small steps, one job each.
+
+Order: authenticate -> route -> admit -> guard input -> shape prompt -> call upstream ->
+guard output -> settle. Steps are appended in InferencePlane.__init__.
+"""
+
+from inferia.inference.pipeline.context import Api, RequestContext, Usage
+from inferia.inference.pipeline.pipeline import Pipeline
+from inferia.inference.pipeline.step import Step, StreamBlocked, StreamTransform
+
+__all__ = [
+    "Api",
+    "Pipeline",
+    "RequestContext",
+    "Step",
+    "StreamBlocked",
+    "StreamTransform",
+    "Usage",
+]

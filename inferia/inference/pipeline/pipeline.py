@@ -1,0 +1,60 @@
+"""The ordered list of steps, with each hook's users precomputed."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from inferia.inference.pipeline.context import RequestContext
+from inferia.inference.pipeline.step import Step, StreamTransform
+
+log = logging.getLogger(__name__)
+
+
+def _overrides(step: Step, hook: str) -> bool:
+    return getattr(type(step), hook) is not getattr(Step, hook)
+
+
+class Pipeline:
+    def __init__(self) -> None:
+        self.steps: list[Step] = []
+        self._before: tuple[Step, ...] = ()
+        self._after: tuple[Step, ...] = ()
+        self._stream: tuple[Step, ...] = ()
+        self._finish: tuple[Step, ...] = ()
+
+    def append(self, step: Step) -> None:
+        self.steps.append(step)
+        self._before = tuple(s for s in self.steps if _overrides(s, "before_upstream"))
+        self._after = tuple(s for s in self.steps if _overrides(s, "after_response"))
+        self._stream = tuple(s for s in self.steps if _overrides(s, "stream_transform"))
+        self._finish = tuple(s for s in self.steps if _overrides(s, "finish"))
+
+    async def before_upstream(self, ctx: RequestContext) -> None:
+        for step in self._before:
+            await step.before_upstream(ctx)
+
+    async def after_response(self, ctx: RequestContext, reply: dict[str, Any]) -> dict[str, Any]:
+        for step in self._after:
+            reply = await step.after_response(ctx, reply)
+        return reply
+
+    def stream_transforms(self, ctx: RequestContext) -> list[StreamTransform]:
+        transforms: list[StreamTransform] = []
+        for step in self._stream:
+            transform = step.stream_transform(ctx)
+            if transform is not None:
+                transforms.append(transform)
+        return transforms
+
+    @property
+    def has_after_response(self) -> bool:
+        return bool(self._after)
+
+    async def finish(self, ctx: RequestContext) -> None:
+        for step in self._finish:
+            try:
+                await step.finish(ctx)
+            except Exception:
+                # A finish hook must not raise; one that does must not hide the others.
+                log.exception("pipeline step %s failed in finish()", step.name)

@@ -1,0 +1,52 @@
+"""The step base class and the streaming hook protocol.
+
+A step overrides only the hooks it needs; the Pipeline notices which ones by comparing
+against this base class, so an unused hook costs nothing per request.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from inferia.inference.pipeline.context import RequestContext
+
+
+class StreamBlocked(Exception):
+    """Raised by a StreamTransform to end a stream with an OpenAI-style error event."""
+
+    def __init__(self, message: str, *, code: str = "content_blocked") -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+class StreamTransform(Protocol):
+    def on_chunk(self, chunk: dict[str, Any]) -> dict[str, Any] | None:
+        """A parsed SSE chunk; return it (possibly rewritten) or None to hold it back.
+        Raise StreamBlocked to end the stream with an error event."""
+        ...
+
+    def on_end(self) -> list[dict[str, Any]]:
+        """Flush held-back content as extra chunks."""
+        ...
+
+
+class Step:
+    """Base class with no-op defaults."""
+
+    name: str = "step"
+
+    async def before_upstream(self, ctx: RequestContext) -> None:
+        """In order, before the upstream call; raise InferiaError to refuse."""
+
+    async def after_response(self, ctx: RequestContext, reply: dict[str, Any]) -> dict[str, Any]:
+        """Non-streamed replies, before they are returned."""
+        return reply
+
+    def stream_transform(self, ctx: RequestContext) -> StreamTransform | None:
+        """One object per streamed response, or None."""
+        return None
+
+    async def finish(self, ctx: RequestContext) -> None:
+        """Exactly once per authenticated request, whatever happened. Must not raise
+        and must not wait on slow I/O."""

@@ -1,0 +1,146 @@
+"""The settle step's second half: one usage event per request onto the state backend's stream.
+
+The request path only appends to the stream (one XADD on Redis, an in-process append
+on memory) and never waits on the database: the filtration plane's consumer writes
+the events in batches. Request and response bodies are kept only for organisations
+that ask for it, and are sealed before they leave the process.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from typing import Any
+
+import msgspec
+
+from inferia.config import UsageSettings
+from inferia.core.crypto import SecretBox
+from inferia.core.errors import InferiaError
+from inferia.filtration import (
+    USAGE_STREAM,
+    ModelPrice,
+    PolicySnapshots,
+    UsageEvent,
+    body_context,
+    price_for,
+)
+from inferia.inference.pipeline import RequestContext, Step, StreamTransform
+from inferia.state import StateBackend
+
+log = logging.getLogger(__name__)
+_REPLY_KEY = "usage_sink.reply"
+_STREAM_TEXT_KEY = "usage_sink.stream_text"
+
+
+class _StreamText:
+    """Collects a streamed reply's text for the inference log (only when bodies are kept)."""
+
+    def __init__(self, parts: list[str]) -> None:
+        self._parts = parts
+
+    def on_chunk(self, chunk: dict[str, Any]) -> dict[str, Any] | None:
+        for choice in chunk.get("choices") or ():
+            if isinstance(choice, dict):
+                delta = choice.get("delta") or {}
+                text = delta.get("content") if isinstance(delta, dict) else None
+                text = text if isinstance(text, str) else choice.get("text")
+                if isinstance(text, str):
+                    self._parts.append(text)
+        return chunk
+
+    def on_end(self) -> list[dict[str, Any]]:
+        return []
+
+
+class UsageSink(Step):
+    name = "usage"
+
+    def __init__(
+        self,
+        state: StateBackend,
+        snapshots: PolicySnapshots,
+        prices: dict[str, ModelPrice],
+        settings: UsageSettings,
+        encryption_key: str,
+    ) -> None:
+        self._state = state
+        self._snapshots = snapshots
+        self._prices = prices
+        self._settings = settings
+        self._box = SecretBox(encryption_key) if encryption_key else None
+        self._encoder = msgspec.json.Encoder()
+        self.dropped = 0
+
+    def _keeps_bodies(self, ctx: RequestContext) -> bool:
+        setting = self._snapshots.log_bodies(ctx.principal.organization_id)
+        return self._box is not None and (self._settings.log_bodies if setting is None else setting)
+
+    async def after_response(self, ctx: RequestContext, reply: dict[str, Any]) -> dict[str, Any]:
+        if self._keeps_bodies(ctx):
+            ctx.extras[_REPLY_KEY] = reply
+        return reply
+
+    def stream_transform(self, ctx: RequestContext) -> StreamTransform | None:
+        if not self._keeps_bodies(ctx):
+            return None
+        parts: list[str] = []
+        ctx.extras[_STREAM_TEXT_KEY] = parts
+        return _StreamText(parts)
+
+    async def finish(self, ctx: RequestContext) -> None:
+        try:
+            event = self._event(ctx)
+            await self._state.stream_add(USAGE_STREAM, self._encoder.encode(event))
+        except InferiaError as exc:
+            # The state backend is down: count and warn; the request itself is done.
+            self.dropped += 1
+            log.warning("usage event of request %s not enqueued: %s", ctx.request_id, exc.message)
+
+    def _event(self, ctx: RequestContext) -> UsageEvent:
+        event_id = str(uuid.uuid4())
+        usage = ctx.usage
+        prompt = usage.prompt_tokens if usage else 0
+        completion = usage.completion_tokens if usage else 0
+        price = price_for(self._prices, ctx.model)
+        finished = ctx.finished_at or time.monotonic()
+        request_body = response_body = None
+        if self._keeps_bodies(ctx) and self._box is not None:
+            context = body_context(event_id)
+            request_body = self._box.encrypt(self._clip(json.dumps(ctx.body)), context)
+            reply = ctx.extras.get(_REPLY_KEY)
+            parts = ctx.extras.get(_STREAM_TEXT_KEY)
+            text = json.dumps(reply) if reply is not None else "".join(parts or ())
+            response_body = self._box.encrypt(self._clip(text), context) if text else None
+        principal = ctx.principal
+        return UsageEvent(
+            id=event_id,
+            request_id=ctx.request_id,
+            organization_id=principal.organization_id,
+            key_id=principal.key_id,
+            user_id=principal.user_id,
+            api=ctx.api,
+            model=ctx.model,
+            deployment=ctx.deployment,
+            endpoint=ctx.endpoint,
+            status=ctx.status,
+            error_code=ctx.error_code,
+            stream=ctx.stream,
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            cost_micros=price.cost_micros(prompt, completion) if price else 0,
+            latency_ms=round((finished - ctx.received_at) * 1000),
+            ttft_ms=round((ctx.first_token_at - ctx.received_at) * 1000)
+            if ctx.first_token_at
+            else None,
+            client_address=ctx.client_address,
+            created_at=time.time(),
+            request_body=request_body,
+            response_body=response_body,
+        )
+
+    def _clip(self, text: str) -> str:
+        limit = self._settings.max_body_chars
+        return text if len(text) <= limit else text[:limit]

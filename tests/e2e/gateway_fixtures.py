@@ -1,0 +1,74 @@
+"""Shared set-up of the gateway e2e files: a fake upstream and an ``inferia serve``
+configured with a ``[[models]]`` table per endpoint, written to a TOML file."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import openai
+
+from tests.e2e.fake_upstream import FakeUpstream
+from tests.processes import InferiaServer, free_port, inferia_env, run_cli
+
+PLANES = ["--plane", "inference", "--plane", "filtration"]
+
+
+def toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value + '"'
+    if isinstance(value, dict):
+        return "{" + ", ".join(f'"{k}" = {toml_value(v)}' for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    return str(value)
+
+
+def write_config(
+    path: Path, models: list[dict[str, Any]], inference: dict[str, Any] | None = None
+) -> Path:
+    lines = ["[inference]"]
+    lines += [f"{key} = {toml_value(value)}" for key, value in (inference or {}).items()]
+    for model in models:
+        lines.append("\n[[models]]")
+        lines += [f"{key} = {toml_value(value)}" for key, value in model.items()]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@contextmanager
+def gateway(
+    tmp: Path, upstream_ports: int, models: Any, inference: dict[str, Any] | None = None
+) -> Iterator[tuple[FakeUpstream, InferiaServer, dict[str, str]]]:
+    """``models(fake)`` returns the [[models]] tables once the fake's URLs are known."""
+    fake = FakeUpstream([free_port() for _ in range(upstream_ports)]).start()
+    try:
+        config = write_config(tmp / "inferia.toml", models(fake), inference)
+        env = inferia_env(tmp / "data", INFERIA_CONFIG=str(config))
+        with InferiaServer(env, PLANES) as server:
+            yield fake, server, env
+    finally:
+        fake.stop()
+
+
+def create_key(env: dict[str, str], *models: str) -> str:
+    args = ["keys", "create", "--name", "e2e"]
+    for model in models:
+        args += ["--model", model]
+    result = run_cli(args, env)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def client(server: InferiaServer, key: str, **options: Any) -> openai.OpenAI:
+    # No SDK retries: the tests count exactly what reached the upstream.
+    return openai.OpenAI(base_url=f"{server.base_url}/v1", api_key=key, max_retries=0, **options)
+
+
+def dead_url() -> str:
+    """A URL nothing listens on."""
+    return f"http://127.0.0.1:{free_port()}/v1"

@@ -1,0 +1,163 @@
+"""Guardrail definitions on both backend pairs: the policy store, the cached snapshot
+port following change events, and findings drained from the stream into the table."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+
+from inferia.config import GuardrailSettings
+from inferia.core.errors import NotFoundError, ValidationError
+from inferia.db import Database
+from inferia.filtration.guardrails import policy_from_builtins
+from inferia.filtration.guardrails.events import GuardrailEventConsumer, GuardrailEventSink
+from inferia.filtration.guardrails.port import GuardrailSnapshots
+from inferia.filtration.guardrails.setup import build_engine
+from inferia.filtration.guardrails.store import GuardrailPolicyStore, parse_policy
+from inferia.filtration.guardrails.tables import GuardrailEvent
+from inferia.filtration.identity.tables import Organization
+from inferia.state import StateBackend
+
+PLATFORM = policy_from_builtins({"input": [{"scanner": "pii", "action": "flag"}]})
+
+
+async def _organization() -> str:
+    org_id = uuid.uuid4()
+    await Organization(id=org_id, slug=f"o-{org_id.hex[:10]}", name="Org").save()
+    return str(org_id)
+
+
+def _store(state: StateBackend) -> GuardrailPolicyStore:
+    return GuardrailPolicyStore(state, build_engine(GuardrailSettings()))
+
+
+async def test_policies_are_validated_before_they_are_stored(
+    database: Database, state: StateBackend
+) -> None:
+    org = await _organization()
+    store = _store(state)
+    with pytest.raises(ValidationError, match="unknown guardrail scanner"):
+        await store.put(org, "*", parse_policy({"input": [{"scanner": "nope"}]}))
+    with pytest.raises(ValidationError, match="invalid deny-list pattern"):
+        await store.put(
+            org, "*", parse_policy({"input": [{"scanner": "denylist", "patterns": ["("]}]})
+        )
+    with pytest.raises(ValidationError) as bad_action:
+        parse_policy({"input": [{"scanner": "pii", "action": "explode"}]})
+    assert bad_action.value.param == "input[0].action"
+    assert await store.list(org) == []
+
+
+async def test_put_replaces_and_delete_removes(database: Database, state: StateBackend) -> None:
+    org = await _organization()
+    store = _store(state)
+    first, created = await store.put(org, "*", parse_policy({"input": [{"scanner": "pii"}]}))
+    assert created
+    second, created = await store.put(
+        org, "*", parse_policy({"input": [{"scanner": "pii", "action": "block"}]})
+    )
+    assert not created and second.id == first.id
+    assert second.policy.input[0].action == "block"
+    await store.put(org, "gpt-x", parse_policy({"output": [{"scanner": "secrets"}]}))
+    loaded = await store.load(org)
+    assert loaded.default is not None and set(loaded.models) == {"gpt-x"}
+    await store.delete(org, "gpt-x")
+    with pytest.raises(NotFoundError):
+        await store.get(org, "gpt-x")
+
+
+async def test_snapshots_follow_change_events(database: Database, state: StateBackend) -> None:
+    org = await _organization()
+    store = _store(state)
+    snapshots = GuardrailSnapshots(store, store.engine, PLATFORM, state, ttl_s=3600)
+    await snapshots.start()
+    try:
+        assert (await snapshots.policy_for(org, "m")).policy == PLATFORM
+        blocking = parse_policy({"input": [{"scanner": "secrets", "action": "block"}]})
+        await store.put(org, "m", blocking)
+        await store.announce_change(org)
+        for _ in range(100):
+            if (await snapshots.policy_for(org, "m")).policy == blocking:
+                break
+            await asyncio.sleep(0.02)
+        assert (await snapshots.policy_for(org, "m")).policy == blocking
+        # Another model of the organisation still gets the platform default.
+        assert (await snapshots.policy_for(org, "other")).policy == PLATFORM
+    finally:
+        await snapshots.close()
+
+
+async def test_findings_reach_the_events_table_without_the_text(
+    database: Database, state: StateBackend
+) -> None:
+    org = await _organization()
+    # A stream of its own: a server elsewhere on the same Redis may run a consumer.
+    stream = f"test:guardrail-events:{uuid.uuid4().hex}"
+    sink = GuardrailEventSink(state, stream=stream)
+    consumer = GuardrailEventConsumer(state, database, name="test", stream=stream)
+    await state.stream_ensure_group(stream, "guardrail-event-writers")
+    sink.add(
+        organization_id=org,
+        request_id="req-1",
+        key_id=None,
+        model="m",
+        findings=[
+            {"scanner": "pii", "category": "email", "action": "redact", "direction": "input",
+             "where": "messages[0].content", "score": 1.0},
+        ],
+    )  # fmt: skip
+    await sink.flush()
+    assert await consumer.run_once() == 1
+    rows = await GuardrailEvent.select().where(GuardrailEvent.organization == org)
+    assert [(r["scanner"], r["category"], r["action"], r["location"]) for r in rows] == [
+        ("pii", "email", "redact", "messages[0].content")
+    ]
+    # Redelivery writes nothing twice.
+    assert await consumer.run_once() == 0
+
+
+async def test_an_event_of_a_deleted_organisation_does_not_block_the_stream(
+    database: Database, state: StateBackend
+) -> None:
+    org = await _organization()
+    stream = f"test:guardrail-events:{uuid.uuid4().hex}"
+    sink = GuardrailEventSink(state, stream=stream)
+    consumer = GuardrailEventConsumer(state, database, name="test", stream=stream)
+    await state.stream_ensure_group(stream, "guardrail-event-writers")
+    finding = {
+        "scanner": "secrets",
+        "category": "jwt",
+        "action": "block",
+        "direction": "output",
+        "where": "choices[0].message.content",
+        "score": 1.0,
+    }
+    for organization_id in (str(uuid.uuid4()), org):
+        sink.add(
+            organization_id=organization_id,
+            request_id="r",
+            key_id="k",
+            model="m",
+            findings=[finding],
+        )
+    await sink.flush()
+    assert await consumer.run_once() == 2
+    rows = await GuardrailEvent.select().where(GuardrailEvent.organization == org)
+    assert len(rows) == 1
+    assert await state.stream_pending_count(stream, "guardrail-event-writers") == 0
+
+
+async def test_one_policy_per_organisation_and_model_is_enforced_by_the_database(
+    database: Database, state: StateBackend
+) -> None:
+    from inferia.core.errors import IntegrityViolation
+    from inferia.db.errors import wrap_errors
+    from inferia.filtration.guardrails.tables import GuardrailPolicyRow
+
+    org = await _organization()
+    await _store(state).put(org, "m", parse_policy({"input": [{"scanner": "pii"}]}))
+    with pytest.raises(IntegrityViolation):
+        async with wrap_errors():
+            await GuardrailPolicyRow(id=uuid.uuid4(), organization=org, model="m").save()

@@ -1,0 +1,280 @@
+"""Gateway overhead benchmark: ``inferia serve`` (1 worker) vs a direct call, side by side.
+
+Run (from the repository root):  /work/venv/bin/python -m tests.perf.bench_gateway
+Needs ``wrk`` (apt-get install -y wrk). Prints a table and writes it as JSON to
+``--json`` if given. See docs/performance.md for what each line means.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import httpx
+import uvloop
+
+from tests.e2e.gateway_fixtures import PLANES, create_key, write_config
+from tests.processes import InferiaServer, free_port, inferia_env
+
+TICKS = os.sysconf("SC_CLK_TCK")
+BODY = {"model": "bench", "messages": [{"role": "user", "content": "Hello, who are you?"}]}
+
+
+@contextmanager
+def upstream(**options: float) -> Iterator[tuple[str, int]]:
+    port = free_port()
+    args = [sys.executable, "-m", "tests.perf.upstream_rsgi", "--port", str(port)]
+    for name, value in options.items():
+        args += [f"--{name.replace('_', '-')}", str(value)]
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                httpx.post(f"{url}/v1/chat/completions", json={}, timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        yield url, process.pid
+    finally:
+        process.terminate()
+        process.wait(5)
+
+
+def tree(pid: int) -> list[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True)
+    children = [int(p) for p in out.stdout.split()]
+    return [pid, *[q for c in children for q in tree(c)]]
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / TICKS
+
+
+def rss_mb(pid: int, field: str = "VmRSS") -> float:
+    match = re.search(rf"{field}:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text())
+    return int(match.group(1)) / 1024 if match else 0.0
+
+
+def wrk(url: str, key: str | None, seconds: int, connections: int) -> dict[str, float]:
+    headers = "['content-type'] = 'application/json'"
+    if key:
+        headers += f", ['authorization'] = 'Bearer {key}'"
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(
+            f"wrk.method = 'POST'\nwrk.body = '{json.dumps(BODY)}'\nwrk.headers = {{{headers}}}\n"
+        )
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script.name, url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    os.unlink(script.name)
+    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"requests": requests, "rps": rate, "non_2xx": int(errors.group(1)) if errors else 0}
+
+
+def quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def fixed_rate(
+    targets: dict[str, tuple[str, dict[str, str]]], rate: float, seconds: float
+) -> dict[str, list[float]]:
+    """Open loop: every 1/rate s, one request to each target, whatever is still in flight."""
+    latencies: dict[str, list[float]] = {name: [] for name in targets}
+    failures: dict[str, int] = {name: 0 for name in targets}
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def one(name: str, url: str, headers: dict[str, str]) -> None:
+            started = time.perf_counter()
+            async with session.post(url, json=BODY, headers=headers) as response:
+                await response.read()
+                if response.status != 200:
+                    failures[name] += 1
+                    return
+            latencies[name].append(time.perf_counter() - started)
+
+        # Warm up the connections first.
+        for name, (url, headers) in targets.items():
+            await asyncio.gather(*(one(name, url, headers) for _ in range(20)))
+            latencies[name].clear()
+        tasks = []
+        start = time.perf_counter()
+        for i in range(int(rate * seconds)):
+            delay = start + i / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            for name, (url, headers) in targets.items():
+                tasks.append(asyncio.create_task(one(name, url, headers)))
+        await asyncio.gather(*tasks)
+    assert not any(failures.values()), failures
+    return latencies
+
+
+async def ttft(
+    targets: dict[str, tuple[str, dict[str, str]]], rounds: int
+) -> dict[str, list[float]]:
+    out: dict[str, list[float]] = {name: [] for name in targets}
+    body = {**BODY, "stream": True}
+    async with aiohttp.ClientSession() as session:
+        for index in range(rounds + 10):
+            for name, (url, headers) in targets.items():
+                started = time.perf_counter()
+                async with session.post(url, json=body, headers=headers) as response:
+                    await response.content.readany()
+                    first = time.perf_counter() - started
+                    await response.read()
+                if index >= 10:
+                    out[name].append(first)
+    return out
+
+
+async def streams(url: str, headers: dict[str, str], count: int, concurrency: int) -> int:
+    """Runs ``count`` streamed requests; returns the number of data events received."""
+    body = {**BODY, "stream": True}
+    events = 0
+    semaphore = asyncio.Semaphore(concurrency)
+    async with aiohttp.ClientSession() as session:
+
+        async def one() -> None:
+            nonlocal events
+            async with semaphore, session.post(url, json=body, headers=headers) as response:
+                data = await response.read()
+                events += data.count(b"data: ")
+
+        await asyncio.gather(*(one() for _ in range(count)))
+    return events
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    # The machine is shared: record how busy it was, so a noisy run can be recognised.
+    results: dict[str, Any] = {"load_average_at_start": os.getloadavg()[0]}
+    with ExitStack() as stack:
+        fast, _ = stack.enter_context(upstream())
+        slow, slow_pid = stack.enter_context(upstream(latency_ms=50))
+        burst, _ = stack.enter_context(upstream(events=200))
+        paced, _ = stack.enter_context(upstream(events=200, event_gap_ms=1))
+        slow_pids = tree(slow_pid)
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        config = write_config(
+            tmp / "inferia.toml",
+            [
+                {"name": "fast", "base_url": f"{fast}/v1", "upstream_model": "bench"},
+                {"name": "slow", "base_url": f"{slow}/v1", "upstream_model": "bench"},
+                {"name": "burst", "base_url": f"{burst}/v1", "upstream_model": "bench"},
+                {"name": "paced", "base_url": f"{paced}/v1", "upstream_model": "bench"},
+            ],
+        )
+        env = inferia_env(tmp / "data", INFERIA_CONFIG=str(config))
+        server = stack.enter_context(InferiaServer(env, PLANES))
+        key = create_key(env)
+        assert server.process is not None
+        pids = tree(server.process.pid)
+        worker = pids[-1]
+        auth = {"authorization": f"Bearer {key}"}
+        gw = f"{server.base_url}/v1/chat/completions"
+
+        def via(model: str) -> str:
+            BODY["model"] = model
+            return gw
+
+        # 1. Saturation (wrk, closed loop).
+        BODY["model"] = "fast"
+        wrk(gw, key, 2, args.connections)  # warm-up
+        direct = wrk(f"{fast}/v1/chat/completions", None, args.seconds, args.connections)
+        before = cpu_seconds(pids)
+        through = wrk(gw, key, args.seconds, args.connections)
+        cpu = cpu_seconds(pids) - before
+        assert through["non_2xx"] == 0, through
+        results["saturation"] = {
+            "direct_rps": direct["rps"],
+            "gateway_rps": through["rps"],
+            "gateway_cpu_ms_per_request": 1000 * cpu / through["requests"],
+        }
+
+        # 2. Fixed rate 200 req/s, 50 ms upstream latency (Python open-loop generator).
+        BODY["model"] = "slow"
+        before, upstream_before = cpu_seconds(pids), cpu_seconds(slow_pids)
+        lat = uvloop.run(
+            fixed_rate(
+                {"direct": (f"{slow}/v1/chat/completions", {}), "gateway": (gw, auth)},
+                200,
+                2 * args.seconds,
+            )
+        )
+        cpu = cpu_seconds(pids) - before
+        upstream_cpu = cpu_seconds(slow_pids) - upstream_before
+        results["fixed_rate"] = {
+            "requests": len(lat["gateway"]),
+            "direct_p50_ms": 1000 * quantile(lat["direct"], 0.5),
+            "direct_p99_ms": 1000 * quantile(lat["direct"], 0.99),
+            "gateway_p50_ms": 1000 * quantile(lat["gateway"], 0.5),
+            "gateway_p99_ms": 1000 * quantile(lat["gateway"], 0.99),
+            "gateway_cpu_ms_per_request": 1000 * cpu / (len(lat["gateway"]) + 20),
+            # For scale: the trivial RSGI upstream's own CPU per request at this rate.
+            "upstream_cpu_ms_per_request": 1000 * upstream_cpu / (2 * len(lat["gateway"]) + 40),
+        }
+        fr = results["fixed_rate"]
+        fr["added_p50_ms"] = fr["gateway_p50_ms"] - fr["direct_p50_ms"]
+        fr["added_p99_ms"] = fr["gateway_p99_ms"] - fr["direct_p99_ms"]
+
+        # 3. Time to first token (streams, 50 ms to the first event).
+        BODY["model"] = "slow"
+        first = uvloop.run(
+            ttft({"direct": (f"{slow}/v1/chat/completions", {}), "gateway": (gw, auth)}, 200)
+        )
+        results["ttft"] = {
+            "direct_p50_ms": 1000 * statistics.median(first["direct"]),
+            "gateway_p50_ms": 1000 * statistics.median(first["gateway"]),
+            "added_p50_ms": 1000
+            * (statistics.median(first["gateway"]) - statistics.median(first["direct"])),
+            "added_p99_ms": 1000
+            * (quantile(first["gateway"], 0.99) - quantile(first["direct"], 0.99)),
+        }
+
+        # 4. CPU per relayed SSE event: paced (1 ms apart, one read per event) and burst.
+        # Conservative: the whole CPU of the streamed requests divided by their events.
+        for name in ("paced", "burst"):
+            BODY["model"] = name
+            before = cpu_seconds(pids)
+            events = uvloop.run(streams(gw, auth, 100, 8))
+            cpu = cpu_seconds(pids) - before
+            results[f"sse_{name}"] = {"events": events, "cpu_us_per_event": 1e6 * cpu / events}
+        results["rss_mb"] = rss_mb(worker)
+        results["peak_rss_mb"] = rss_mb(worker, "VmHWM")
+    results["load_average_at_end"] = os.getloadavg()[0]
+    print(json.dumps(results, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
