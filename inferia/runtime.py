@@ -6,6 +6,7 @@ module global, so tests can build several apps in one interpreter.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -19,6 +20,7 @@ from inferia.db import Database
 from inferia.state import StateBackend
 
 log = logging.getLogger(__name__)
+_STOP_HOOK_TIMEOUT_S = 10.0
 Hook = Callable[[], Awaitable[None]]
 
 
@@ -67,9 +69,13 @@ class Runtime:
             yield
         finally:
             # Stop hooks are idempotent: they run even if a later start hook failed.
+            # Each gets a bounded time: shutdown must finish even if one of them hangs.
             for stop in reversed(self._on_stop):
                 try:
-                    await stop()
+                    async with asyncio.timeout(_STOP_HOOK_TIMEOUT_S):
+                        await stop()
+                except TimeoutError:
+                    log.error("stop hook %s did not finish in %.0f s", stop, _STOP_HOOK_TIMEOUT_S)
                 except Exception:
                     log.exception("error while stopping")
             await self._http.close()

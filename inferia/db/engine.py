@@ -204,9 +204,18 @@ class Database:
             # its rollback journal, which works with more "database is locked" waits.
             log.warning("SQLite could not enter WAL mode (journal_mode=%s)", mode)
 
-    async def close(self) -> None:
+    async def close(self, timeout_s: float = 10.0) -> None:
+        """Close the pool; connections still checked out after ``timeout_s`` are cut,
+        so a leaked connection can never hang shutdown."""
         if isinstance(self._engine, PostgresEngine) and self._engine.pool is not None:
-            await self._engine.close_connection_pool()
+            pool = self._engine.pool
+            try:
+                async with asyncio.timeout(timeout_s):
+                    await pool.close()
+            except TimeoutError:
+                log.warning("PostgreSQL pool did not close in %.0f s; terminating it", timeout_s)
+                pool.terminate()
+            self._engine.pool = None
         self._started = False
 
     async def ping(self, timeout_s: float = 2.0) -> bool:
