@@ -22,19 +22,7 @@ from inferia.core.logging import configure_logging
 from inferia.core.request_id import RequestIdMiddleware
 from inferia.dashboard.plane import dashboard_routes
 from inferia.db import Database
-from inferia.filtration import (
-    ACCESS_STATE_KEY,
-    CachedPrincipalResolver,
-    FiltrationPlane,
-    GuardrailPolicySource,
-    ModelDefinitionSource,
-    PolicySource,
-    PrincipalResolver,
-    RemoteModelSource,
-    RemotePrincipalResolver,
-    principal_cache_for,
-    provide_caller,
-)
+from inferia.filtration import ACCESS_STATE_KEY, FiltrationPlane, provide_caller, remote_ports
 from inferia.health import HEALTH_ROUTES
 from inferia.inference import InferencePlane
 from inferia.orchestration import OrchestrationPlane
@@ -60,35 +48,17 @@ def build_app(settings: Settings) -> Litestar:
     planes = set(settings.planes)
     handlers: list[ControllerRouterHandler] = [*HEALTH_ROUTES]
 
-    principals: PrincipalResolver | None = None
-    # The model-definition port: the store in process, else /internal/models.
-    models: ModelDefinitionSource | None = None
-    # The policy-snapshot port: the store in process, else /internal/policies (None).
-    policies: PolicySource | None = None
-    guardrails: GuardrailPolicySource | None = None
     app_state = State({"runtime": runtime})
+    filtration: FiltrationPlane | None = None
     if "filtration" in planes:
         filtration = FiltrationPlane(runtime)
         handlers += filtration.routes()
-        principals = filtration.principals
-        policies = filtration.policies
-        guardrails = filtration.guardrails  # the guardrail-policy port, in process
-        models = filtration.models
         # Where the `requires(...)` guards find the access-control service.
         app_state[ACCESS_STATE_KEY] = filtration.access
     if "inference" in planes:
-        if principals is None:
-            principals = _remote_principals(runtime)
-        if models is None:
-            models = RemoteModelSource(
-                lambda: runtime.http,
-                settings.remote.filtration_url,
-                settings.security.internal_token,
-                settings.remote.timeout_s,
-            )
-        handlers += InferencePlane(
-            runtime, principals, models=models, policies=policies, guardrails=guardrails
-        ).routes()
+        # The one place the ports are chosen: in process, or over /internal/*.
+        ports = filtration.ports() if filtration is not None else remote_ports(runtime)
+        handlers += InferencePlane(runtime, ports).routes()
     if "orchestration" in planes:
         handlers += OrchestrationPlane(runtime).routes()
     if "dashboard" in planes:
@@ -105,20 +75,6 @@ def build_app(settings: Settings) -> Litestar:
         openapi_config=OpenAPIConfig(title="Inferia", version=__version__, path="/docs"),
         logging_config=None,
     )
-
-
-def _remote_principals(runtime: Runtime) -> PrincipalResolver:
-    settings = runtime.settings
-    remote = RemotePrincipalResolver(
-        lambda: runtime.http,
-        settings.remote.filtration_url,
-        settings.security.internal_token,
-        settings.remote.timeout_s,
-    )
-    cached = CachedPrincipalResolver(remote, runtime.state, principal_cache_for(runtime.state))
-    runtime.on_start(cached.start)
-    runtime.on_stop(cached.close)
-    return cached
 
 
 def serve_target() -> Litestar:

@@ -34,6 +34,7 @@ from inferia.filtration.models.port import (
 )
 from inferia.filtration.plane import FiltrationPlane
 from inferia.filtration.policy import PolicySnapshots, PolicySource, RemotePolicySource
+from inferia.filtration.port_set import FiltrationPorts, remote_ports
 from inferia.filtration.ports import Principal, PrincipalResolver
 from inferia.filtration.principal_cache import PrincipalCache, principal_cache_for
 from inferia.filtration.resolvers import CachedPrincipalResolver, RemotePrincipalResolver
@@ -50,6 +51,7 @@ __all__ = [
     "Charge",
     "Decision",
     "FiltrationPlane",
+    "FiltrationPorts",
     "GuardrailPolicySource",
     "GuardrailSnapshots",
     "LimitEvaluator",
@@ -77,5 +79,6 @@ __all__ = [
     "price_for",
     "principal_cache_for",
     "provide_caller",
+    "remote_ports",
     "requires",
 ]

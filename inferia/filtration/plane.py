@@ -21,6 +21,7 @@ from inferia.filtration.models.controller import models_controller
 from inferia.filtration.models.internal import internal_models_controller
 from inferia.filtration.models.store import ModelStore
 from inferia.filtration.policy import PolicyStore, internal_policies_controller, policy_controller
+from inferia.filtration.port_set import FiltrationPorts
 from inferia.filtration.principal_cache import principal_cache_for
 from inferia.filtration.resolvers import CachedPrincipalResolver
 from inferia.filtration.usage import UsageConsumer, usage_controller
@@ -79,6 +80,15 @@ class FiltrationPlane:
         self.guardrail_events = GuardrailEventConsumer(runtime.state, runtime.database)
         runtime.on_start(self.guardrail_events.start)
         runtime.on_stop(self.guardrail_events.close)
+
+    def ports(self) -> FiltrationPorts:
+        """The in-process implementations of the ports the inference plane uses."""
+        return FiltrationPorts(
+            principals=self.principals,
+            models=self.models,
+            policies=self.policies,
+            guardrails=self.guardrails,
+        )
 
     def routes(self) -> list[ControllerRouterHandler]:
         return [

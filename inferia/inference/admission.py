@@ -34,7 +34,6 @@ from inferia.filtration import (
     ModelPrice,
     PolicySnapshots,
     PolicySource,
-    RemotePolicySource,
     needs_price,
     needs_tokens,
     price_for,
@@ -252,21 +251,14 @@ def duration(ms: int) -> str:
 
 
 def policy_steps(
-    runtime: Runtime, source: PolicySource | None, counter: TokenCounter
+    runtime: Runtime, source: PolicySource, counter: TokenCounter
 ) -> tuple[AdmissionStep, UsageSink]:
     """The admit step and the usage sink, sharing one cached policy snapshot.
 
-    ``source`` is the in-process policy store when the filtration plane runs here;
-    None means it runs elsewhere: ask it over ``/internal/policies``.
+    ``source`` is the in-process policy store when the filtration plane runs here,
+    else the ``/internal/policies`` client: the app factory chose.
     """
     settings = runtime.settings
-    if source is None:
-        source = RemotePolicySource(
-            lambda: runtime.http,
-            settings.remote.filtration_url,
-            settings.security.internal_token,
-            settings.remote.timeout_s,
-        )
     limits = settings.limits
     snapshots = PolicySnapshots(
         source,

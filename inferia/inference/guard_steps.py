@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from inferia.filtration import GuardrailPolicySource, GuardrailSnapshots, RemoteGuardrailSource
+from inferia.filtration import GuardrailPolicySource, GuardrailSnapshots
 from inferia.filtration.guardrails import (
     BlockedText,
     CompiledPolicy,
@@ -307,19 +307,10 @@ def guard_steps(
     return GuardInputStep(guard), GuardShapedPromptStep(guard), GuardOutputStep(guard)
 
 
-def guardrail_snapshots(
-    runtime: Runtime, source: GuardrailPolicySource | None
-) -> GuardrailSnapshots:
-    """The process' policy snapshots. ``source``: the in-process store, or None for the
-    remote port (split mode)."""
+def guardrail_snapshots(runtime: Runtime, source: GuardrailPolicySource) -> GuardrailSnapshots:
+    """The process' policy snapshots. ``source``: the in-process store, or the remote
+    port (split mode), as the app factory chose."""
     settings = runtime.settings
-    if source is None:
-        source = RemoteGuardrailSource(
-            lambda: runtime.http,
-            settings.remote.filtration_url,
-            settings.security.internal_token,
-            settings.remote.timeout_s,
-        )
     # The in-process store offers its engine, so one process builds each scanner once.
     engine: GuardrailEngine = getattr(source, "engine", None) or build_engine(settings.guardrails)
     snapshots = GuardrailSnapshots(
@@ -342,7 +333,7 @@ def guardrail_event_sink(runtime: Runtime) -> GuardrailEventSink:
 
 
 def build_guard_steps(
-    runtime: Runtime, source: GuardrailPolicySource | None
+    runtime: Runtime, source: GuardrailPolicySource
 ) -> tuple[GuardInputStep, GuardShapedPromptStep, GuardOutputStep]:
     """The guard steps of one process, with their snapshots, metrics and event sink."""
     return guard_steps(

@@ -6,12 +6,7 @@ from litestar.handlers import asgi
 from litestar.types import ControllerRouterHandler
 
 from inferia.core.ssrf import GuardedResolver
-from inferia.filtration import (
-    GuardrailPolicySource,
-    ModelDefinitionSource,
-    PolicySource,
-    PrincipalResolver,
-)
+from inferia.filtration import FiltrationPorts
 from inferia.inference.admission import policy_steps
 from inferia.inference.api.gateway import PATHS, Gateway
 from inferia.inference.api.models import models_controller
@@ -25,18 +20,11 @@ from inferia.runtime import Runtime
 
 
 class InferencePlane:
-    def __init__(
-        self,
-        runtime: Runtime,
-        principals: PrincipalResolver,
-        models: ModelDefinitionSource | None = None,
-        policies: PolicySource | None = None,
-        guardrails: GuardrailPolicySource | None = None,
-    ) -> None:
+    def __init__(self, runtime: Runtime, ports: FiltrationPorts) -> None:
         self.runtime = runtime
         settings = runtime.settings
-        self.authenticator = Authenticator(principals)
-        self.catalogue = ModelCatalogue(settings, runtime.state, models)
+        self.authenticator = Authenticator(ports.principals)
+        self.catalogue = ModelCatalogue(settings, runtime.state, ports.models)
         # Every connection of the process' HTTP client passes the SSRF policy.
         runtime.http_resolver = GuardedResolver(self.catalogue.strict_host)
         runtime.on_start(self.catalogue.start)
@@ -48,9 +36,9 @@ class InferencePlane:
         # Steps are appended here, one line each, in DESIGN.md's order.
         self.pipeline = Pipeline()
         counter = TokenCounter()
-        self.admission, self.usage_sink = policy_steps(runtime, policies, counter)
+        self.admission, self.usage_sink = policy_steps(runtime, ports.policies, counter)
         self.pipeline.append(self.admission)  # admit: limits, quotas, budgets
-        guard_in, _guard_shaped, guard_out = build_guard_steps(runtime, guardrails)
+        guard_in, _guard_shaped, guard_out = build_guard_steps(runtime, ports.guardrails)
         self.pipeline.append(guard_in)  # guard input: every message, tool-call arguments
         self.pipeline.append(guard_out)  # guard output: whole replies and streams
         self.pipeline.append(self.usage_sink)  # settle: usage event + inference log
