@@ -4,7 +4,7 @@ Do not edit the modules below this package: they are generated from the .proto
 files under ``schemas/`` and committed. After changing a .proto file, regenerate
 and commit the result::
 
-    PYTHON=/work/venv/bin/python bash schemas/generate.sh
+    pip install -e ".[codegen]" && bash schemas/generate.sh
 
 (dev-only tools: ``grpcio-tools`` and ``betterproto2-compiler`` with the same x.y
 as the ``betterproto2`` library). This ``__init__`` is the only hand-written file
