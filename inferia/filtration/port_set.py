@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from inferia.filtration.guardrails.port import GuardrailPolicySource, RemoteGuardrailSource
+from inferia.filtration.internal_client import InternalClient
 from inferia.filtration.models.internal import RemoteModelSource
 from inferia.filtration.models.port import ModelDefinitionSource
 from inferia.filtration.policy import PolicySource, RemotePolicySource
@@ -30,20 +31,20 @@ class FiltrationPorts:
 def remote_ports(runtime: Runtime) -> FiltrationPorts:
     """Clients of a filtration plane running in another process (split mode)."""
     settings = runtime.settings
-    client = (
+    client = InternalClient(
         lambda: runtime.http,
         settings.remote.filtration_url,
         settings.security.internal_token,
         settings.remote.timeout_s,
     )
     principals = CachedPrincipalResolver(
-        RemotePrincipalResolver(*client), runtime.state, principal_cache_for(runtime.state)
+        RemotePrincipalResolver(client), runtime.state, principal_cache_for(runtime.state)
     )
     runtime.on_start(principals.start)
     runtime.on_stop(principals.close)
     return FiltrationPorts(
         principals=principals,
-        models=RemoteModelSource(*client),
-        policies=RemotePolicySource(*client),
-        guardrails=RemoteGuardrailSource(*client),
+        models=RemoteModelSource(client),
+        policies=RemotePolicySource(client),
+        guardrails=RemoteGuardrailSource(client),
     )

@@ -10,15 +10,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
-import aiohttp
 import msgspec
 
-from inferia.core.errors import RemoteServiceError
+from inferia.filtration.internal_client import InternalClient
 from inferia.filtration.ports import (
     API_KEY_CHANGES_CHANNEL,
-    INTERNAL_TOKEN_HEADER,
     RESOLVE_PATH,
     Principal,
     PrincipalResolver,
@@ -31,37 +28,16 @@ log = logging.getLogger(__name__)
 
 
 class RemotePrincipalResolver:
-    def __init__(
-        self,
-        session: Callable[[], aiohttp.ClientSession],
-        base_url: str,
-        internal_token: str,
-        timeout_s: float,
-    ) -> None:
-        # A provider, not a session: the process' session exists only inside the lifespan.
-        self._session = session
-        self._url = base_url.rstrip("/") + RESOLVE_PATH
-        self._headers = {INTERNAL_TOKEN_HEADER: internal_token, "content-type": "application/json"}
-        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+    def __init__(self, client: InternalClient) -> None:
+        self._client = client
         self._decoder = msgspec.json.Decoder(Principal)
 
     async def resolve(self, credential: str) -> Principal | None:
         body = msgspec.json.encode(ResolveRequest(credential=credential))
-        try:
-            async with self._session().post(
-                self._url, data=body, headers=self._headers, timeout=self._timeout
-            ) as response:
-                if response.status == 404:
-                    return None
-                if response.status != 200:
-                    raise RemoteServiceError(
-                        f"filtration plane answered {response.status} to a credential check"
-                    )
-                return self._decoder.decode(await response.read())
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise RemoteServiceError(
-                f"filtration plane unreachable: {type(exc).__name__}"
-            ) from None
+        # 404: the filtration plane knows no such key.
+        return await self._client.call(
+            "POST", RESOLVE_PATH, self._decoder, body=body, what="a credential check"
+        )
 
 
 class CachedPrincipalResolver:

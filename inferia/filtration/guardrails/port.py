@@ -15,15 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
 from typing import Protocol
 
-import aiohttp
 import msgspec
 
-from inferia.core.errors import RemoteServiceError
 from inferia.filtration.guardrails.engine import CompiledPolicy, GuardrailEngine
 from inferia.filtration.guardrails.policy import GuardrailPolicy
+from inferia.filtration.internal_client import InternalClient
 from inferia.state import StateBackend, Subscription
 
 # Pub/sub channel announcing guardrail policy changes; the payload is the organisation id.
@@ -51,35 +49,13 @@ class NoPolicies:
 
 
 class RemoteGuardrailSource:
-    def __init__(
-        self,
-        session: Callable[[], aiohttp.ClientSession],
-        base_url: str,
-        internal_token: str,
-        timeout_s: float,
-    ) -> None:
-        from inferia.filtration.ports import INTERNAL_TOKEN_HEADER
-
-        self._session = session
-        self._base = base_url.rstrip("/") + INTERNAL_GUARDRAILS_PATH + "/"
-        self._headers = {INTERNAL_TOKEN_HEADER: internal_token}
-        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+    def __init__(self, client: InternalClient) -> None:
+        self._client = client
         self._decoder = msgspec.json.Decoder(OrgGuardrails)
 
     async def load(self, organization_id: str) -> OrgGuardrails:
-        try:
-            async with self._session().get(
-                self._base + organization_id, headers=self._headers, timeout=self._timeout
-            ) as response:
-                if response.status != 200:
-                    raise RemoteServiceError(
-                        f"filtration plane answered {response.status} to a guardrails request"
-                    )
-                return self._decoder.decode(await response.read())
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise RemoteServiceError(
-                f"filtration plane unreachable: {type(exc).__name__}"
-            ) from None
+        path = f"{INTERNAL_GUARDRAILS_PATH}/{organization_id}"
+        return await self._client.get(path, self._decoder, what="a guardrails request")
 
 
 class _Snapshot:
