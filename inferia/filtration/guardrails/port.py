@@ -13,8 +13,6 @@ platform default from ``[guardrails]`` in inferia.toml.
 
 from __future__ import annotations
 
-import asyncio
-import time
 from typing import Protocol
 
 import msgspec
@@ -22,12 +20,12 @@ import msgspec
 from inferia.filtration.guardrails.engine import CompiledPolicy, GuardrailEngine
 from inferia.filtration.guardrails.policy import GuardrailPolicy
 from inferia.filtration.internal_client import InternalClient
-from inferia.state import StateBackend, Subscription
+from inferia.filtration.snapshots import OrgSnapshots
+from inferia.state import StateBackend
 
 # Pub/sub channel announcing guardrail policy changes; the payload is the organisation id.
 GUARDRAIL_CHANGES_CHANNEL = "inferia:guardrails:changed"
 INTERNAL_GUARDRAILS_PATH = "/internal/guardrails"
-_MAX_ENTRIES = 100_000
 
 
 class OrgGuardrails(msgspec.Struct, frozen=True, kw_only=True):
@@ -67,7 +65,7 @@ class _Snapshot:
 
 
 class GuardrailSnapshots:
-    """Compiled policies per organisation; concurrent misses share one load."""
+    """Compiled guardrail policies per organisation (see ``OrgSnapshots``)."""
 
     def __init__(
         self,
@@ -80,15 +78,9 @@ class GuardrailSnapshots:
         self._source = source
         self._engine = engine
         self._platform_default = engine.compile(platform_default)
-        self._state = state
-        # Without a shared backend this process cannot hear about changes made by another
-        # one: keep entries for a second only.
-        self._ttl_s = ttl_s if state.shared else min(ttl_s, 1.0)
+        # Policies that all come from inferia.toml never change: no cache, no events.
         self._static = isinstance(source, NoPolicies)
-        self._entries: dict[str, tuple[float, _Snapshot]] = {}
-        self._loading: dict[str, asyncio.Future[_Snapshot]] = {}
-        self._generation = 0
-        self._subscription: Subscription | None = None
+        self._snapshots = OrgSnapshots(self._load, state, GUARDRAIL_CHANGES_CHANNEL, ttl_s)
 
     @property
     def platform_default(self) -> CompiledPolicy:
@@ -96,58 +88,20 @@ class GuardrailSnapshots:
 
     async def start(self) -> None:
         if not self._static:
-            self._subscription = await self._state.subscribe(
-                GUARDRAIL_CHANGES_CHANNEL, self._on_change
-            )
+            await self._snapshots.start()
 
     async def close(self) -> None:
-        if self._subscription is not None:
-            await self._subscription.close()
-            self._subscription = None
+        await self._snapshots.close()
         await self._engine.close()
-
-    def _on_change(self, message: bytes) -> None:
-        self._generation += 1
-        organization_id = message.decode()
-        if organization_id == "*":
-            self._entries.clear()
-        else:
-            self._entries.pop(organization_id, None)
 
     async def policy_for(self, organization_id: str, model: str) -> CompiledPolicy:
         if self._static:
             return self._platform_default
-        entry = self._entries.get(organization_id)
-        if entry is not None and entry[0] > time.monotonic():
-            snapshot = entry[1]
-        else:
-            snapshot = await self._load(organization_id)
+        snapshot = await self._snapshots.get(organization_id)
         return snapshot.models.get(model) or snapshot.default
 
     async def _load(self, organization_id: str) -> _Snapshot:
-        pending = self._loading.get(organization_id)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        future: asyncio.Future[_Snapshot] = asyncio.get_running_loop().create_future()
-        self._loading[organization_id] = future
-        try:
-            generation = self._generation
-            snapshot = self._compile(await self._source.load(organization_id))
-            if generation == self._generation:
-                if len(self._entries) >= _MAX_ENTRIES:
-                    self._entries.clear()
-                self._entries[organization_id] = (time.monotonic() + self._ttl_s, snapshot)
-            future.set_result(snapshot)
-            return snapshot
-        except Exception as exc:
-            future.set_exception(exc)
-            future.exception()
-            raise
-        except BaseException:
-            future.cancel()
-            raise
-        finally:
-            del self._loading[organization_id]
+        return self._compile(await self._source.load(organization_id))
 
     def _compile(self, policies: OrgGuardrails) -> _Snapshot:
         default = (

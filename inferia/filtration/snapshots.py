@@ -1,0 +1,90 @@
+"""Per-organisation snapshots of definitions, as the inference plane caches them.
+
+Policies and guardrail settings are read on every request but change rarely: each is
+loaded once per organisation (concurrent misses share one load), kept until a change
+event on the state backend's pub/sub drops it, and at most ``ttl_s`` as a backstop
+for a missed event. A load that raced an invalidation is returned but not cached.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Generic, TypeVar
+
+from inferia.state import StateBackend, Subscription
+
+T = TypeVar("T")
+_MAX_ENTRIES = 100_000
+
+
+class OrgSnapshots(Generic[T]):
+    def __init__(
+        self,
+        load: Callable[[str], Awaitable[T]],
+        state: StateBackend,
+        channel: str,
+        ttl_s: float,
+    ) -> None:
+        self._load = load
+        self._state = state
+        self._channel = channel
+        # Without a shared backend this process cannot hear about changes made by
+        # another one (the CLI): keep entries for a second only.
+        self._ttl_s = ttl_s if state.shared else min(ttl_s, 1.0)
+        self._entries: dict[str, tuple[float, T]] = {}
+        self._loading: dict[str, asyncio.Future[T]] = {}
+        self._generation = 0
+        self._subscription: Subscription | None = None
+
+    async def start(self) -> None:
+        self._subscription = await self._state.subscribe(self._channel, self._on_change)
+
+    async def close(self) -> None:
+        if self._subscription is not None:
+            await self._subscription.close()
+            self._subscription = None
+
+    def _on_change(self, message: bytes) -> None:
+        """The payload is an organisation id, or ``*`` for every organisation."""
+        self._generation += 1
+        organization_id = message.decode()
+        if organization_id == "*":
+            self._entries.clear()
+        else:
+            self._entries.pop(organization_id, None)
+
+    def cached(self, organization_id: str) -> T | None:
+        """The snapshot if one is cached, fresh or not; never any I/O."""
+        entry = self._entries.get(organization_id)
+        return entry[1] if entry is not None else None
+
+    async def get(self, organization_id: str) -> T:
+        entry = self._entries.get(organization_id)
+        if entry is not None and entry[0] > time.monotonic():
+            return entry[1]
+        pending = self._loading.get(organization_id)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._loading[organization_id] = future
+        try:
+            generation = self._generation
+            snapshot = await self._load(organization_id)
+            if generation == self._generation:
+                if len(self._entries) >= _MAX_ENTRIES:
+                    self._entries.clear()
+                self._entries[organization_id] = (time.monotonic() + self._ttl_s, snapshot)
+            future.set_result(snapshot)
+            return snapshot
+        except Exception as exc:
+            future.set_exception(exc)
+            # Retrieve it so a future nobody else awaited does not warn.
+            future.exception()
+            raise
+        except BaseException:
+            future.cancel()
+            raise
+        finally:
+            del self._loading[organization_id]
