@@ -1,6 +1,6 @@
 """Admission benchmark: the CPU and Redis round trips the admit step adds per request.
 
-Run (from the repository root):  /work/venv/bin/python -m tests.perf.bench_admission
+Run (from the repository root):  python -m tests.perf.bench_admission
 Needs Redis (INFERIA_TEST_REDIS_URL, default redis://127.0.0.1:6379/0; db 13 is used).
 
 The real AdmissionStep runs against the real Redis backend, side by side with the

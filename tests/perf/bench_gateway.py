@@ -1,6 +1,6 @@
 """Gateway overhead benchmark: ``inferia serve`` (1 worker) vs a direct call, side by side.
 
-Run (from the repository root):  /work/venv/bin/python -m tests.perf.bench_gateway
+Run (from the repository root):  python -m tests.perf.bench_gateway [--full]
 Needs ``wrk`` (apt-get install -y wrk). Prints a table and writes it as JSON to
 ``--json`` if given. See docs/performance.md for what each line means.
 """
@@ -12,12 +12,13 @@ import asyncio
 import json
 import os
 import re
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from tests.e2e.gateway_fixtures import PLANES, create_key, write_config
 from tests.processes import InferiaServer, free_port, inferia_env
 
 TICKS = os.sysconf("SC_CLK_TCK")
+PY_SPY = str(Path(sys.executable).with_name("py-spy"))
 BODY = {"model": "bench", "messages": [{"role": "user", "content": "Hello, who are you?"}]}
 
 
@@ -169,107 +171,164 @@ async def streams(url: str, headers: dict[str, str], count: int, concurrency: in
     return events
 
 
+# Guardrails off: the gateway's own path (auth, routing, admission, usage sink + consumer).
+GATEWAY_ONLY = "\n[guardrails]\ninput = []\noutput = []\n"
+# The full pipeline with the usage consumer idle: after its first event it waits an hour
+# for the rest of the batch, so no usage write happens during the measurements.
+IDLE_CONSUMER = "\n[usage]\nbatch_size = 10000000\nflush_interval_ms = 3600000\n"
+
+
+def profile(folder: str, name: str, pid: int, load: Callable[[], object]) -> None:
+    """py-spy (raw, collapsed stacks) on ``pid`` while ``load`` runs again, apart from
+    the measured runs."""
+    output = str(Path(folder) / f"{name}.txt")
+    options = ["--format", "raw", "--rate", "250", "--nonblocking", "--output", output]
+    spy = subprocess.Popen(
+        [PY_SPY, "record", "--pid", str(pid), *options],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(0.5)
+    load()
+    spy.send_signal(signal.SIGINT)
+    spy.wait(30)
+
+
+def measure(
+    name: str,
+    server: InferiaServer,
+    key: str,
+    upstreams: dict[str, str],
+    slow_pids: list[int],
+    args: argparse.Namespace,
+) -> dict[str, Any]:
+    """Every measurement of one ``inferia serve`` (see docs/performance.md)."""
+    assert server.process is not None
+    pids = tree(server.process.pid)
+    worker = pids[-1]
+    auth = {"authorization": f"Bearer {key}"}
+    gw = f"{server.base_url}/v1/chat/completions"
+    results: dict[str, Any] = {}
+    print(f"[{name}] saturation", file=sys.stderr)
+
+    # 1. Saturation (wrk, closed loop).
+    BODY["model"] = "fast"
+    wrk(gw, key, 2, args.connections)  # warm-up
+    direct = wrk(f"{upstreams['fast']}/v1/chat/completions", None, args.seconds, args.connections)
+    before = cpu_seconds(pids)
+    through = wrk(gw, key, args.seconds, args.connections)
+    cpu = cpu_seconds(pids) - before
+    assert through["non_2xx"] == 0, through
+    results["saturation"] = {
+        "direct_rps": direct["rps"],
+        "gateway_rps": through["rps"],
+        "gateway_cpu_ms_per_request": 1000 * cpu / through["requests"],
+    }
+    if args.profile:
+        profile(args.profile, f"{name}-saturation", worker, lambda: wrk(gw, key, 6, 16))
+    print(f"[{name}] fixed rate", file=sys.stderr)
+
+    # 2. Fixed rate 200 req/s, 50 ms upstream latency (Python open-loop generator).
+    slow = upstreams["slow"]
+    BODY["model"] = "slow"
+    before, upstream_before = cpu_seconds(pids), cpu_seconds(slow_pids)
+    lat = uvloop.run(
+        fixed_rate(
+            {"direct": (f"{slow}/v1/chat/completions", {}), "gateway": (gw, auth)},
+            200,
+            2 * args.seconds,
+        )
+    )
+    cpu = cpu_seconds(pids) - before
+    upstream_cpu = cpu_seconds(slow_pids) - upstream_before
+    results["fixed_rate"] = {
+        "requests": len(lat["gateway"]),
+        "direct_p50_ms": 1000 * quantile(lat["direct"], 0.5),
+        "direct_p99_ms": 1000 * quantile(lat["direct"], 0.99),
+        "gateway_p50_ms": 1000 * quantile(lat["gateway"], 0.5),
+        "gateway_p99_ms": 1000 * quantile(lat["gateway"], 0.99),
+        "gateway_cpu_ms_per_request": 1000 * cpu / (len(lat["gateway"]) + 20),
+        # For scale: the trivial RSGI upstream's own CPU per request at this rate.
+        "upstream_cpu_ms_per_request": 1000 * upstream_cpu / (2 * len(lat["gateway"]) + 40),
+    }
+    fr = results["fixed_rate"]
+    fr["added_p50_ms"] = fr["gateway_p50_ms"] - fr["direct_p50_ms"]
+    fr["added_p99_ms"] = fr["gateway_p99_ms"] - fr["direct_p99_ms"]
+
+    # 3. Time to first token (streams, 50 ms to the first event).
+    first = uvloop.run(
+        ttft({"direct": (f"{slow}/v1/chat/completions", {}), "gateway": (gw, auth)}, 200)
+    )
+    results["ttft"] = {
+        "direct_p50_ms": 1000 * statistics.median(first["direct"]),
+        "gateway_p50_ms": 1000 * statistics.median(first["gateway"]),
+        "added_p50_ms": 1000
+        * (statistics.median(first["gateway"]) - statistics.median(first["direct"])),
+        "added_p99_ms": 1000 * (quantile(first["gateway"], 0.99) - quantile(first["direct"], 0.99)),
+    }
+
+    # 4. CPU per relayed SSE event: paced (1 ms apart, one read per event) and burst.
+    # Conservative: the whole CPU of the streamed requests divided by their events.
+    for stream in ("paced", "burst"):
+        BODY["model"] = stream
+        before = cpu_seconds(pids)
+        events = uvloop.run(streams(gw, auth, 100, 8))
+        cpu = cpu_seconds(pids) - before
+        results[f"sse_{stream}"] = {"events": events, "cpu_us_per_event": 1e6 * cpu / events}
+        if args.profile and stream == "paced":
+            profile(
+                args.profile, f"{name}-sse", worker, lambda: uvloop.run(streams(gw, auth, 100, 8))
+            )
+    results["rss_mb"] = rss_mb(worker)
+    results["peak_rss_mb"] = rss_mb(worker, "VmHWM")
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument(
+        "--full",
+        action="store_true",
+        help="also measure the full default pipeline (inferia.toml defaults: guardrails, "
+        "admission, usage settlement), side by side with the gateway alone (guardrails off)",
+    )
+    parser.add_argument(
+        "--idle-consumer",
+        action="store_true",
+        help="with --full: a third server, the full pipeline with the usage consumer idle",
+    )
+    parser.add_argument("--profile", help="folder for py-spy raw profiles of each worker")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     # The machine is shared: record how busy it was, so a noisy run can be recognised.
     results: dict[str, Any] = {"load_average_at_start": os.getloadavg()[0]}
     with ExitStack() as stack:
-        fast, _ = stack.enter_context(upstream())
-        slow, slow_pid = stack.enter_context(upstream(latency_ms=50))
-        burst, _ = stack.enter_context(upstream(events=200))
-        paced, _ = stack.enter_context(upstream(events=200, event_gap_ms=1))
+        upstreams: dict[str, str] = {}
+        upstreams["fast"], _ = stack.enter_context(upstream())
+        upstreams["slow"], slow_pid = stack.enter_context(upstream(latency_ms=50))
+        upstreams["burst"], _ = stack.enter_context(upstream(events=200))
+        upstreams["paced"], _ = stack.enter_context(upstream(events=200, event_gap_ms=1))
         slow_pids = tree(slow_pid)
-        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        config = write_config(
-            tmp / "inferia.toml",
-            [
-                {"name": "fast", "base_url": f"{fast}/v1", "upstream_model": "bench"},
-                {"name": "slow", "base_url": f"{slow}/v1", "upstream_model": "bench"},
-                {"name": "burst", "base_url": f"{burst}/v1", "upstream_model": "bench"},
-                {"name": "paced", "base_url": f"{paced}/v1", "upstream_model": "bench"},
-            ],
-        )
-        env = inferia_env(tmp / "data", INFERIA_CONFIG=str(config))
-        server = stack.enter_context(InferiaServer(env, PLANES))
-        key = create_key(env)
-        assert server.process is not None
-        pids = tree(server.process.pid)
-        worker = pids[-1]
-        auth = {"authorization": f"Bearer {key}"}
-        gw = f"{server.base_url}/v1/chat/completions"
-
-        def via(model: str) -> str:
-            BODY["model"] = model
-            return gw
-
-        # 1. Saturation (wrk, closed loop).
-        BODY["model"] = "fast"
-        wrk(gw, key, 2, args.connections)  # warm-up
-        direct = wrk(f"{fast}/v1/chat/completions", None, args.seconds, args.connections)
-        before = cpu_seconds(pids)
-        through = wrk(gw, key, args.seconds, args.connections)
-        cpu = cpu_seconds(pids) - before
-        assert through["non_2xx"] == 0, through
-        results["saturation"] = {
-            "direct_rps": direct["rps"],
-            "gateway_rps": through["rps"],
-            "gateway_cpu_ms_per_request": 1000 * cpu / through["requests"],
-        }
-
-        # 2. Fixed rate 200 req/s, 50 ms upstream latency (Python open-loop generator).
-        BODY["model"] = "slow"
-        before, upstream_before = cpu_seconds(pids), cpu_seconds(slow_pids)
-        lat = uvloop.run(
-            fixed_rate(
-                {"direct": (f"{slow}/v1/chat/completions", {}), "gateway": (gw, auth)},
-                200,
-                2 * args.seconds,
-            )
-        )
-        cpu = cpu_seconds(pids) - before
-        upstream_cpu = cpu_seconds(slow_pids) - upstream_before
-        results["fixed_rate"] = {
-            "requests": len(lat["gateway"]),
-            "direct_p50_ms": 1000 * quantile(lat["direct"], 0.5),
-            "direct_p99_ms": 1000 * quantile(lat["direct"], 0.99),
-            "gateway_p50_ms": 1000 * quantile(lat["gateway"], 0.5),
-            "gateway_p99_ms": 1000 * quantile(lat["gateway"], 0.99),
-            "gateway_cpu_ms_per_request": 1000 * cpu / (len(lat["gateway"]) + 20),
-            # For scale: the trivial RSGI upstream's own CPU per request at this rate.
-            "upstream_cpu_ms_per_request": 1000 * upstream_cpu / (2 * len(lat["gateway"]) + 40),
-        }
-        fr = results["fixed_rate"]
-        fr["added_p50_ms"] = fr["gateway_p50_ms"] - fr["direct_p50_ms"]
-        fr["added_p99_ms"] = fr["gateway_p99_ms"] - fr["direct_p99_ms"]
-
-        # 3. Time to first token (streams, 50 ms to the first event).
-        BODY["model"] = "slow"
-        first = uvloop.run(
-            ttft({"direct": (f"{slow}/v1/chat/completions", {}), "gateway": (gw, auth)}, 200)
-        )
-        results["ttft"] = {
-            "direct_p50_ms": 1000 * statistics.median(first["direct"]),
-            "gateway_p50_ms": 1000 * statistics.median(first["gateway"]),
-            "added_p50_ms": 1000
-            * (statistics.median(first["gateway"]) - statistics.median(first["direct"])),
-            "added_p99_ms": 1000
-            * (quantile(first["gateway"], 0.99) - quantile(first["direct"], 0.99)),
-        }
-
-        # 4. CPU per relayed SSE event: paced (1 ms apart, one read per event) and burst.
-        # Conservative: the whole CPU of the streamed requests divided by their events.
-        for name in ("paced", "burst"):
-            BODY["model"] = name
-            before = cpu_seconds(pids)
-            events = uvloop.run(streams(gw, auth, 100, 8))
-            cpu = cpu_seconds(pids) - before
-            results[f"sse_{name}"] = {"events": events, "cpu_us_per_event": 1e6 * cpu / events}
-        results["rss_mb"] = rss_mb(worker)
-        results["peak_rss_mb"] = rss_mb(worker, "VmHWM")
+        models = [
+            {"name": name, "base_url": f"{url}/v1", "upstream_model": "bench"}
+            for name, url in upstreams.items()
+        ]
+        scenarios = {"gateway": GATEWAY_ONLY}
+        if args.full:
+            scenarios["full"] = ""
+            if args.idle_consumer:
+                scenarios["full-idle-consumer"] = IDLE_CONSUMER
+        servers: dict[str, tuple[InferiaServer, str]] = {}
+        for name, extra in scenarios.items():
+            tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+            config = write_config(tmp / "inferia.toml", models)
+            config.write_text(config.read_text() + extra)
+            env = inferia_env(tmp / "data", INFERIA_CONFIG=str(config))
+            servers[name] = (stack.enter_context(InferiaServer(env, PLANES)), create_key(env))
+        for name, (server, key) in servers.items():
+            results[name] = measure(name, server, key, upstreams, slow_pids, args)
     results["load_average_at_end"] = os.getloadavg()[0]
     print(json.dumps(results, indent=2))
     if args.json:

@@ -1,6 +1,6 @@
 """Guardrails benchmark: CPU the default guardrails add per request and per SSE event.
 
-Run (from the repository root):  /work/venv/bin/python -m tests.perf.bench_guardrails
+Run (from the repository root):  python -m tests.perf.bench_guardrails
 Add ``--server`` to also measure two real ``inferia serve`` processes side by side
 (guardrails off vs the default policy) with wrk and streamed requests (needs ``wrk``).
 

@@ -1,8 +1,9 @@
 """The usage consumer: drains the usage stream into the database in batches.
 
-Read a batch (first any batch a dead consumer left unacknowledged, then new events),
-insert every row of it in one transaction with multi-row ``INSERT ... ON CONFLICT (id)
-DO NOTHING``, and acknowledge only after the commit. A crash before the commit loses
+Read a batch (first any batch a dead consumer left unacknowledged, then new events,
+waiting up to ``flush_interval_ms`` for a partial batch to fill), insert every row of it
+in one transaction with the driver's ``executemany`` of ``INSERT ... ON CONFLICT (id) DO
+NOTHING``, and acknowledge only after the commit. A crash before the commit loses
 nothing (the events stay pending and are claimed again); a crash between commit and
 acknowledgement duplicates nothing (the ids are already there).
 """
@@ -19,16 +20,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
+from piccolo.table import Table
 
 from inferia.config import UsageSettings
 from inferia.core.errors import InferiaError
-from inferia.db import Database
+from inferia.db import Database, DatabaseKind
 from inferia.filtration.usage.schema import USAGE_GROUP, USAGE_STREAM, UsageEvent
 from inferia.filtration.usage.tables import InferenceLog, UsageRecord
 from inferia.state import StateBackend, StreamMessage
 
 log = logging.getLogger(__name__)
-# Rows per INSERT statement: keeps the bound parameters under every engine's limit.
+# Rows per executemany call: bounds the work of one call (and one hop to the driver).
 _ROWS_PER_STATEMENT = 500
 _RETRY_PAUSE_S = 1.0
 
@@ -50,6 +52,10 @@ class UsageConsumer:
         self.name = name or f"{socket.gethostname()}-{os.getpid()}"
         self._decoder = msgspec.json.Decoder(UsageEvent)
         self._task: asyncio.Task[None] | None = None
+        self._statements = (
+            _insert_sql(UsageRecord, _USAGE_COLUMNS, database.kind),
+            _insert_sql(InferenceLog, _LOG_COLUMNS, database.kind),
+        )
         self.written = 0
 
     async def start(self) -> None:
@@ -95,9 +101,20 @@ class UsageConsumer:
         )
         if claimed:
             return claimed
-        return await self._state.stream_read(
-            self._stream, USAGE_GROUP, self.name, batch, self._settings.flush_interval_ms
+        flush_ms = self._settings.flush_interval_ms
+        messages = await self._state.stream_read(
+            self._stream, USAGE_GROUP, self.name, batch, flush_ms
         )
+        if messages and len(messages) < batch:
+            # A read returns as soon as one event is there: wait the flush interval for
+            # more, then take what came (without blocking). Writing every few events
+            # made one SQLite transaction per handful of requests under load, each
+            # taking the write lock and a commit, with its CPU on the event loop.
+            await asyncio.sleep(flush_ms / 1000)
+            messages += await self._state.stream_read(
+                self._stream, USAGE_GROUP, self.name, batch - len(messages), 0
+            )
+        return messages
 
     async def write(self, messages: Sequence[StreamMessage]) -> None:
         events: list[UsageEvent] = []
@@ -109,51 +126,108 @@ class UsageConsumer:
                 log.error("usage consumer: dropping malformed event %s", message.id)
         if not events:
             return
+        # Plain tuples and one prepared statement per table run through the driver's
+        # executemany: building a piccolo Table and query string per row cost more CPU
+        # on the event loop than the requests that produced the events.
+        usage_rows = [_usage_row(e) for e in events]
+        log_rows = [_log_row(e) for e in events]
+        usage_sql, log_sql = self._statements
         async with self._database.transaction():
+            transaction = self._database.engine.current_transaction.get()
+            assert transaction is not None
+            connection = transaction.connection
             for start in range(0, len(events), _ROWS_PER_STATEMENT):
-                chunk = events[start : start + _ROWS_PER_STATEMENT]
-                await UsageRecord.insert(*(_usage_row(e) for e in chunk)).on_conflict(
-                    action="DO NOTHING"
-                )
-                await InferenceLog.insert(*(_log_row(e) for e in chunk)).on_conflict(
-                    action="DO NOTHING"
-                )
+                end = start + _ROWS_PER_STATEMENT
+                await _executemany(connection, usage_sql, usage_rows[start:end])
+                await _executemany(connection, log_sql, log_rows[start:end])
         self.written += len(events)
 
     async def ack(self, messages: Sequence[StreamMessage]) -> None:
         await self._state.stream_ack(self._stream, USAGE_GROUP, [m.id for m in messages])
 
 
-def _common(event: UsageEvent) -> dict[str, Any]:
-    return {
-        "id": event.id,
-        "request_id": event.request_id[:64],
-        "organization_id": event.organization_id,
-        "key_id": event.key_id,
-        "user_id": event.user_id,
-        "model": event.model[:200],
-        "deployment": event.deployment[:200] if event.deployment else None,
-        "prompt_tokens": event.prompt_tokens,
-        "completion_tokens": event.completion_tokens,
-        "latency_ms": event.latency_ms,
-        "ttft_ms": event.ttft_ms,
-        "status": event.status,
-        "stream": event.stream,
-        "created_at": datetime.fromtimestamp(event.created_at, UTC),
-    }
+_COMMON_COLUMNS = (
+    "id",
+    "request_id",
+    "organization_id",
+    "key_id",
+    "user_id",
+    "model",
+    "deployment",
+    "prompt_tokens",
+    "completion_tokens",
+    "latency_ms",
+    "ttft_ms",
+    "status",
+    "stream",
+    "created_at",
+)
+_USAGE_COLUMNS = (*_COMMON_COLUMNS, "cost_micros")
+_LOG_COLUMNS = (
+    *_COMMON_COLUMNS,
+    "api",
+    "endpoint",
+    "error_code",
+    "client_address",
+    "request_body",
+    "response_body",
+)
 
 
-def _usage_row(event: UsageEvent) -> UsageRecord:
-    return UsageRecord(**_common(event), cost_micros=event.cost_micros)
+def _insert_sql(table: type[Table], columns: tuple[str, ...], kind: DatabaseKind) -> str:
+    """``INSERT ... ON CONFLICT (id) DO NOTHING`` of one row, in the driver's placeholders."""
+    known = {column._meta.db_column_name for column in table._meta.columns}
+    if set(columns) != known:
+        raise RuntimeError(f"usage consumer: the columns of {table._meta.tablename} changed")
+    if kind == "sqlite":
+        marks = ", ".join("?" for _ in columns)
+    else:
+        marks = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
+    names = ", ".join(f'"{name}"' for name in columns)
+    return (
+        f'INSERT INTO "{table._meta.tablename}" ({names}) VALUES ({marks}) '
+        'ON CONFLICT ("id") DO NOTHING'
+    )
 
 
-def _log_row(event: UsageEvent) -> InferenceLog:
-    return InferenceLog(
-        **_common(event),
-        api=event.api[:32],
-        endpoint=event.endpoint[:200] if event.endpoint else None,
-        error_code=event.error_code[:64] if event.error_code else None,
-        client_address=event.client_address[:64] if event.client_address else None,
-        request_body=event.request_body,
-        response_body=event.response_body,
+async def _executemany(connection: Any, sql: str, rows: list[tuple[Any, ...]]) -> None:
+    # aiosqlite returns a cursor to close; asyncpg returns nothing.
+    cursor = await connection.executemany(sql, rows)
+    if cursor is not None:
+        await cursor.close()
+
+
+def _common(event: UsageEvent) -> tuple[Any, ...]:
+    # The order of _COMMON_COLUMNS.
+    return (
+        event.id,
+        event.request_id[:64],
+        event.organization_id,
+        event.key_id,
+        event.user_id,
+        event.model[:200],
+        event.deployment[:200] if event.deployment else None,
+        event.prompt_tokens,
+        event.completion_tokens,
+        event.latency_ms,
+        event.ttft_ms,
+        event.status,
+        event.stream,
+        datetime.fromtimestamp(event.created_at, UTC),
+    )
+
+
+def _usage_row(event: UsageEvent) -> tuple[Any, ...]:
+    return (*_common(event), event.cost_micros)
+
+
+def _log_row(event: UsageEvent) -> tuple[Any, ...]:
+    return (
+        *_common(event),
+        event.api[:32],
+        event.endpoint[:200] if event.endpoint else None,
+        event.error_code[:64] if event.error_code else None,
+        event.client_address[:64] if event.client_address else None,
+        event.request_body,
+        event.response_body,
     )
