@@ -11,6 +11,7 @@ import socket
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import NoReturn
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -33,13 +34,16 @@ def _reachable(url: str, default_port: int) -> bool:
         return False
 
 
-def require(service: str, url: str, default_port: int) -> None:
-    if _reachable(url, default_port):
-        return
-    message = f"{service} is not reachable at {url}"
+def unavailable(message: str) -> NoReturn:
+    """A service or package a test needs is missing: skip locally, fail in CI."""
     if IN_CI:
-        pytest.fail(f"{message}: CI must run the suite on both backend pairs", pytrace=False)
-    pytest.skip(message)
+        pytest.fail(f"{message}: CI must run the whole suite", pytrace=False)
+    pytest.skip(message, allow_module_level=True)
+
+
+def require(service: str, url: str, default_port: int) -> None:
+    if not _reachable(url, default_port):
+        unavailable(f"{service} is not reachable at {url}")
 
 
 def require_postgres() -> str:
@@ -87,6 +91,4 @@ def require_module(name: str) -> object:
     try:
         return importlib.import_module(name)
     except ImportError:
-        if IN_CI:
-            pytest.fail(f"{name} is not installed: CI installs every extra", pytrace=False)
-        pytest.skip(f"{name} is not installed (optional extra)", allow_module_level=True)
+        unavailable(f"{name} is not installed (an optional extra; CI installs every extra)")

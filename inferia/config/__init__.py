@@ -6,7 +6,6 @@ the file and the environment, reports bad keys by name, and masks secrets for di
 
 from inferia.config.loader import (
     ENV_PREFIX,
-    NON_SETTING_ENV,
     SECRET_KEYS,
     SECTIONS,
     TOP_LEVEL_KEYS,
@@ -46,7 +45,6 @@ from inferia.config.sections import (
 __all__ = [
     "ALL_PLANES",
     "ENV_PREFIX",
-    "NON_SETTING_ENV",
     "PLANE_DEFAULT_PORTS",
     "SECRET_KEYS",
     "SECTIONS",

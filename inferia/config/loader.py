@@ -59,8 +59,6 @@ SECRET_KEYS = frozenset(
     }
 )
 ENV_PREFIX = "INFERIA_"
-# Variables with the prefix that are not settings (they configure the CLI or tests).
-NON_SETTING_ENV = frozenset({"CONFIG", "ADMIN_EMAIL", "ADMIN_PASSWORD"})
 
 
 def default_config_path() -> Path | None:

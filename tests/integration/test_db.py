@@ -37,6 +37,7 @@ from inferia.filtration.identity.bootstrap import create_user, ensure_first_star
 from inferia.filtration.identity.passwords import PasswordHasher
 from inferia.filtration.identity.roles_catalogue import BUILTIN_ROLE_PERMISSIONS
 from inferia.filtration.identity.tables import Membership, Organization, Role, User
+from tests.services import unavailable
 
 POSTGRES_URL = os.environ.get(
     "INFERIA_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -64,10 +65,7 @@ async def _admin_connection() -> asyncpg.Connection:
     try:
         return await asyncpg.connect(POSTGRES_URL, timeout=5)
     except (OSError, asyncpg.PostgresError) as exc:
-        reason = f"PostgreSQL at INFERIA_TEST_POSTGRES_URL unreachable: {type(exc).__name__}"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
+        unavailable(f"PostgreSQL at INFERIA_TEST_POSTGRES_URL unreachable: {type(exc).__name__}")
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
