@@ -13,10 +13,11 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.types import ControllerRouterHandler
+from litestar.types import ASGIApp, ControllerRouterHandler
 
 from inferia import __version__
 from inferia.config import Settings
+from inferia.core.direct_routes import DIRECT_ROUTES_STATE_KEY, DirectRoutes
 from inferia.core.http_errors import EXCEPTION_HANDLERS
 from inferia.core.logging import configure_logging
 from inferia.core.request_id import RequestIdMiddleware
@@ -49,6 +50,7 @@ def build_app(settings: Settings) -> Litestar:
     handlers: list[ControllerRouterHandler] = [*HEALTH_ROUTES]
 
     app_state = State({"runtime": runtime})
+    direct_routes: dict[str, ASGIApp] = {}
     filtration: FiltrationPlane | None = None
     if "filtration" in planes:
         filtration = FiltrationPlane(runtime)
@@ -58,11 +60,14 @@ def build_app(settings: Settings) -> Litestar:
     if "inference" in planes:
         # The one place the ports are chosen: in process, or over /internal/*.
         ports = filtration.ports() if filtration is not None else remote_ports(runtime)
-        handlers += InferencePlane(runtime, ports).routes()
+        inference = InferencePlane(runtime, ports)
+        handlers += inference.routes()
+        direct_routes.update(inference.direct_routes())
     if "orchestration" in planes:
         handlers += OrchestrationPlane(runtime).routes()
     if "dashboard" in planes:
         handlers += dashboard_routes()
+    app_state[DIRECT_ROUTES_STATE_KEY] = direct_routes
 
     return Litestar(
         route_handlers=handlers,
@@ -77,8 +82,14 @@ def build_app(settings: Settings) -> Litestar:
     )
 
 
-def serve_target() -> Litestar:
+def build_asgi_app(settings: Settings) -> DirectRoutes:
+    """What the server runs: the Litestar app behind the hot paths that bypass it."""
+    app = build_app(settings)
+    return DirectRoutes(app, app.state[DIRECT_ROUTES_STATE_KEY])
+
+
+def serve_target() -> DirectRoutes:
     """Entry point of each granian worker: the CLI hands the effective settings down."""
     settings = msgspec.json.decode(os.environ[SETTINGS_ENV], type=Settings)
     configure_logging(settings.logging)
-    return build_app(settings)
+    return build_asgi_app(settings)

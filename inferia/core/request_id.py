@@ -24,7 +24,7 @@ def new_request_id() -> str:
     return secrets.token_hex(12)
 
 
-def incoming_request_id(scope: Scope) -> str | None:
+def incoming_request_id(scope: Scope | dict[str, Any]) -> str | None:
     for name, value in scope.get("headers", ()):
         if name == HEADER and _VALID.match(value):
             return str(value.decode("ascii"))

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import msgspec
@@ -50,6 +51,7 @@ class CachedPrincipalResolver:
         self.cache = cache
         self._state = state
         self._subscription: Subscription | None = None
+        self._lookups: dict[bytes, asyncio.Future[Principal | None]] = {}
 
     async def start(self) -> None:
         self._subscription = await self._state.subscribe(API_KEY_CHANGES_CHANNEL, self._on_change)
@@ -60,6 +62,9 @@ class CachedPrincipalResolver:
             self._subscription = None
 
     def _on_change(self, message: bytes) -> None:
+        # Lookups that started before the change may return what it changed: requests
+        # arriving from now on must not join them.
+        self._lookups.clear()
         key_id = message.decode()
         if key_id == "*":
             self.cache.clear()
@@ -71,6 +76,20 @@ class CachedPrincipalResolver:
         hit, principal = self.cache.get(digest)
         if hit:
             return principal
+        # Single flight: when a busy key's entry expires, every request in flight misses
+        # at once; one lookup answers them all instead of one database query each.
+        pending = self._lookups.get(digest)
+        if pending is None:
+            pending = asyncio.ensure_future(self._lookup(digest, credential))
+            self._lookups[digest] = pending
+            pending.add_done_callback(lambda done: self._forget(digest, done))
+        return await asyncio.shield(pending)
+
+    def _forget(self, digest: bytes, done: asyncio.Future[Principal | None]) -> None:
+        if self._lookups.get(digest) is done:
+            del self._lookups[digest]
+
+    async def _lookup(self, digest: bytes, credential: str) -> Principal | None:
         generation = self.cache.generation
         principal = await self.source.resolve(credential)
         if generation == self.cache.generation:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from litestar.handlers import asgi
-from litestar.types import ControllerRouterHandler
+from litestar.types import ASGIApp, ControllerRouterHandler
 
 from inferia.core.ssrf import GuardedResolver
 from inferia.filtration import FiltrationPorts
@@ -47,9 +46,10 @@ class InferencePlane:
         )
 
     def routes(self) -> list[ControllerRouterHandler]:
-        gateway = self.gateway
-        posts: list[ControllerRouterHandler] = [
-            asgi(f"/v1{path}", name=f"v1-{api}")(gateway.handler(api))
-            for api, path in PATHS.items()
-        ]
-        return [*posts, models_controller(self.authenticator, self.catalogue)]
+        """The Litestar routes (GET /v1/models...)."""
+        return [models_controller(self.authenticator, self.catalogue)]
+
+    def direct_routes(self) -> dict[str, ASGIApp]:
+        """The POST endpoints: raw ASGI handlers served outside Litestar (see
+        inferia.core.direct_routes)."""
+        return {f"/v1{path}": self.gateway.handler(api) for api, path in PATHS.items()}

@@ -420,3 +420,26 @@ def test_embeddings_bad_input(server: InferiaServer, key: str) -> None:
         headers={"authorization": f"Bearer {key}"},
     )
     assert reply.status_code == 400 and reply.json()["error"]["param"] == "input"
+
+
+def test_request_ids_on_every_v1_answer(server: InferiaServer, key: str) -> None:
+    """The /v1 POST endpoints are served outside Litestar: they set x-request-id
+    themselves, on successes and on errors, and accept a trailing slash."""
+    auth = {"authorization": f"Bearer {key}"}
+    body = {"model": "m", "messages": USER}
+    url = f"{server.base_url}/v1/chat/completions"
+    mine = httpx.post(url, json=body, headers={**auth, "x-request-id": "req-7"})
+    assert mine.status_code == 200 and mine.headers["x-request-id"] == "req-7"
+    generated = httpx.post(f"{url}/", json=body, headers=auth)
+    assert generated.status_code == 200
+    assert len(generated.headers["x-request-id"]) == 24
+    assert (
+        generated.headers["x-request-id"]
+        != httpx.post(url, json=body, headers=auth).headers["x-request-id"]
+    )
+    refused = httpx.post(url, json=body, headers={"x-request-id": "a b"})
+    assert refused.status_code == 401
+    assert refused.headers["x-request-id"] not in ("", "a b")
+    with httpx.stream("POST", url, json={**body, "stream": True}, headers=auth) as stream:
+        assert stream.headers["x-request-id"]
+        assert b"[DONE]" in b"".join(stream.iter_bytes())

@@ -171,6 +171,19 @@ def test_fallback_to_another_model_on_configured_errors(
     assert len(served(fake, "backup")) == 2
 
 
+def test_fallback_never_reaches_a_model_the_key_may_not_use(
+    stack: tuple[FakeUpstream, InferiaServer, dict[str, str]], fake: FakeUpstream
+) -> None:
+    _, server, env = stack
+    primary_only = client(server, create_key(env, "primary"))
+    before = len(served(fake, "backup"))
+    with pytest.raises(openai.RateLimitError):
+        primary_only.chat.completions.create(
+            model="primary", messages=USER, extra_body={"fake": {"d": {"status": 429}}}
+        )
+    assert len(served(fake, "backup")) == before
+
+
 def test_circuit_breaker_takes_a_failing_endpoint_out(
     sdk: openai.OpenAI, fake: FakeUpstream
 ) -> None:

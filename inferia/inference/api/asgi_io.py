@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import math
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
 
 from inferia.core.errors import InferiaError, PayloadTooLargeError, RateLimitedError
 from inferia.core.http_errors import error_body
-from inferia.core.request_id import new_request_id
+from inferia.core.request_id import HEADER as REQUEST_ID_HEADER
+from inferia.core.request_id import incoming_request_id
 
 Headers = list[tuple[bytes, bytes]]
 JSON_HEADERS: Headers = [(b"content-type", b"application/json")]
@@ -33,10 +35,13 @@ def header(scope: dict[str, Any], name: bytes) -> bytes | None:
     return None
 
 
-def request_id(scope: dict[str, Any]) -> str:
-    state = scope.get("state")
-    found = state.get("request_id") if isinstance(state, dict) else None
-    return found if isinstance(found, str) else new_request_id()
+def request_id(scope: dict[str, Any], new_id: Callable[[], str]) -> str:
+    """The client's ``x-request-id`` if it sent a sane one, else a new id."""
+    return incoming_request_id(scope) or new_id()
+
+
+def request_id_header(request_id: str) -> tuple[bytes, bytes]:
+    return (REQUEST_ID_HEADER, request_id.encode())
 
 
 def client_address(scope: dict[str, Any]) -> str | None:

@@ -23,6 +23,8 @@ from inferia.core.errors import (
     PermissionDeniedError,
     UpstreamError,
 )
+from inferia.core.ids import IdSource
+from inferia.core.logging import current_request_id
 from inferia.filtration import Principal
 from inferia.inference.api import asgi_io
 from inferia.inference.api.schemas import (
@@ -86,6 +88,7 @@ class Gateway:
         self._catalogue = catalogue
         self._caller = caller
         self._counter = counter
+        self._ids = IdSource()
         # Endpoints whose streams reported usage: their text need not be collected.
         self._reports_usage: set[str] = set()
 
@@ -99,6 +102,22 @@ class Gateway:
 
     async def handle(self, api: Api, scope: dict[str, Any], receive: Any, send: Any) -> None:
         arrived = time.perf_counter()
+        request_id = asgi_io.request_id(scope, self._ids.short)
+        token = current_request_id.set(request_id)
+        try:
+            await self._handle(api, scope, receive, send, arrived, request_id)
+        finally:
+            current_request_id.reset(token)
+
+    async def _handle(
+        self,
+        api: Api,
+        scope: dict[str, Any],
+        receive: Any,
+        send: Any,
+        arrived: float,
+        request_id: str,
+    ) -> None:
         try:
             if scope["method"] != "POST":
                 raise MethodNotAllowedError("Only POST is allowed here.")
@@ -107,10 +126,12 @@ class Gateway:
                 authorization.decode("latin-1") if authorization is not None else None
             )
         except InferiaError as exc:
-            await asgi_io.send_json(send, *asgi_io.error_payload(exc))
+            status, body, headers = asgi_io.error_payload(exc)
+            headers.append(asgi_io.request_id_header(request_id))
+            await asgi_io.send_json(send, status, body, headers)
             return
         ctx = RequestContext(
-            request_id=asgi_io.request_id(scope),
+            request_id=request_id,
             principal=principal,
             api=api,
             model="",
@@ -165,6 +186,7 @@ class Gateway:
                     if header[0] not in present
                 ]
                 headers.append(asgi_io.overhead_header(time.perf_counter() - arrived))
+                headers.append(asgi_io.request_id_header(ctx.request_id))
                 await asgi_io.send_json(send, status, body, headers)
         except asyncio.CancelledError:
             ctx.status, ctx.error_code = 499, "client_disconnected"
@@ -176,11 +198,12 @@ class Gateway:
             else:
                 raise
         except Exception:
-            # A bug: the app's handler answers 500 (if nothing was sent); free the upstream.
+            # A bug: log it, free the upstream, and answer like any other error.
+            log.exception("request %s failed", ctx.request_id)
             ctx.status, ctx.error_code = 500, "internal_error"
             if reply is not None:
                 reply.abort()
-            raise
+            await _answer_internal_error(send, ctx.request_id, started)
         finally:
             if watch is not None:
                 watch.stop()
@@ -248,6 +271,7 @@ class Gateway:
             *asgi_io.JSON_HEADERS,
             *asgi_io.extra_headers(ctx.response_headers),
             asgi_io.overhead_header(time.perf_counter() - arrived - reply.upstream_s),
+            asgi_io.request_id_header(ctx.request_id),
         ]
         watch.stop()
         await asgi_io.send_json(send, 200, body, headers)
@@ -274,6 +298,7 @@ class Gateway:
             *asgi_io.SSE_HEADERS,
             *asgi_io.extra_headers(ctx.response_headers),
             asgi_io.overhead_header(time.perf_counter() - arrived - reply.upstream_s),
+            asgi_io.request_id_header(ctx.request_id),
         ]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         ctx.first_token_at = time.monotonic()
@@ -353,6 +378,21 @@ class Gateway:
 
 class _ClientGone(Exception):
     pass
+
+
+async def _answer_internal_error(send: Any, request_id: str, started: bool) -> None:
+    """A 500 in the OpenAI envelope, or an error event if the stream had begun."""
+    message = f"Internal error (request {request_id}): the details are in the server log."
+    try:
+        if started:
+            event = error_event(message, "internal_error")
+            await send({"type": "http.response.body", "body": event, "more_body": False})
+        else:
+            status, body, headers = asgi_io.error_payload(InferiaError(message))
+            headers.append(asgi_io.request_id_header(request_id))
+            await asgi_io.send_json(send, status, body, headers)
+    except Exception:  # the client has gone, or the response was already complete
+        pass
 
 
 async def _send_body(send: Any, body: bytes) -> None:

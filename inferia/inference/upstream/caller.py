@@ -98,6 +98,9 @@ class UpstreamCaller:
                 assert last is not None
                 if last.failure not in self._fallback_on:
                     break
+                if not ctx.principal.may_use(name):
+                    # A fallback must not reach a model the caller's key may not use.
+                    continue
                 found = self._table().find(ctx.principal.organization_id, name)
                 if found is None:
                     continue

@@ -1,0 +1,153 @@
+"""The gateway's own CPU per request, without the network: python -m tests.perf.bench_hot_path
+
+The real app (every plane of ``inferia serve --plane inference --plane filtration``,
+embedded SQLite + in-memory state, a real API key) is built in this process and its
+``/v1/chat/completions`` handler is called directly with in-memory ASGI messages; the
+upstream call returns a canned reply without I/O. What is measured is everything
+Inferia itself does per request (request id, authentication, parsing, validation,
+routing, every pipeline step, the reply, the usage event and the consumer writing it),
+not granian's and aiohttp's I/O, which tests/perf/bench_gateway.py measures end to end.
+The two scenarios are the benchmark's: guardrails off, and every inferia.toml default.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import uvloop
+
+from inferia.app import build_app
+from inferia.config import load_settings
+from inferia.core.direct_routes import DIRECT_ROUTES_STATE_KEY
+from inferia.core.secrets import resolve_secrets
+from inferia.inference.pipeline import RequestContext, Usage
+from inferia.inference.routing.table import Deployment
+from inferia.inference.upstream.caller import UpstreamReply
+from inferia.preflight import prepare_storage
+from tests.e2e.gateway_fixtures import create_key, write_config
+from tests.perf.bench_gateway import GATEWAY_ONLY
+from tests.perf.upstream_rsgi import REPLY
+from tests.processes import inferia_env
+
+BODY = msgspec.json.encode(
+    {"model": "bench", "messages": [{"role": "user", "content": "Hello, who are you?"}]}
+)
+
+
+class _Response:
+    """What the gateway uses of an aiohttp response once the reply was read."""
+
+    def release(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class CannedCaller:
+    """Stands in for UpstreamCaller.call: picks the endpoint like it, sends nothing."""
+
+    async def call(
+        self, ctx: RequestContext, deployment: Deployment, path: str, affinity: str | None
+    ) -> UpstreamReply:
+        endpoint = deployment.strategy.pick(deployment.endpoints, affinity)
+        endpoint.health.acquire(time.monotonic())
+        ctx.endpoint = endpoint.id
+        reply = UpstreamReply(endpoint, _Response(), REPLY, 0.0)  # type: ignore[arg-type]
+        reply.usage = Usage(12, 8)
+        return reply
+
+
+async def run(scenario: str, requests: int, rounds: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as folder:
+        tmp = Path(folder)
+        config = write_config(
+            tmp / "inferia.toml",
+            [{"name": "bench", "base_url": "http://127.0.0.1:9/v1", "upstream_model": "bench"}],
+        )
+        if scenario == "gateway":
+            config.write_text(config.read_text() + GATEWAY_ONLY)
+        env = inferia_env(tmp / "data", INFERIA_CONFIG=str(config))
+        overrides = {"planes": ["inference", "filtration"], "data_dir": env["INFERIA_DATA_DIR"]}
+        settings = resolve_secrets(load_settings(env=env, overrides=overrides))
+        await prepare_storage(settings)
+        key = create_key(env)
+        app = build_app(settings)
+        handler = app.state[DIRECT_ROUTES_STATE_KEY]["/v1/chat/completions"]
+        async with app.state["runtime"].lifespan(app):
+            inference_gateway = _gateway_of(handler)
+            inference_gateway._caller = CannedCaller()
+            scope = {
+                "type": "http",
+                "method": "POST",
+                "path": "/v1/chat/completions",
+                "headers": [
+                    (b"authorization", f"Bearer {key}".encode()),
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(BODY)).encode()),
+                ],
+                "client": ("127.0.0.1", 50000),
+            }
+            message = {"type": "http.request", "body": BODY, "more_body": False}
+            statuses: list[int] = []
+
+            never = asyncio.get_running_loop().create_future()
+            sent_body: set[int] = set()
+
+            async def receive() -> dict[str, Any]:
+                # The body once per request, then nothing (the client stays).
+                task = id(asyncio.current_task())
+                if task in sent_body:
+                    await never
+                sent_body.add(task)
+                return message
+
+            async def send(event: dict[str, Any]) -> None:
+                if event["type"] == "http.response.start":
+                    statuses.append(event["status"])
+
+            per_request: list[float] = []
+            for _ in range(rounds):
+                started = time.process_time()
+                for _ in range(requests):
+                    sent_body.clear()
+                    await handler(scope, receive, send)
+                # Let the usage consumer drain what this round enqueued (its CPU counts).
+                await asyncio.sleep(settings.usage.flush_interval_ms / 1000 + 0.2)
+                per_request.append((time.process_time() - started) / requests)
+            assert set(statuses) == {200}, set(statuses)
+    return {
+        "scenario": scenario,
+        "cpu_us_per_request_median": 1e6 * statistics.median(per_request),
+        "cpu_us_per_request_rounds": [round(1e6 * p, 1) for p in per_request],
+    }
+
+
+def _gateway_of(handler: Any) -> Any:
+    """The Gateway behind an endpoint closure."""
+    for cell in handler.__closure__ or ():
+        if type(cell.cell_contents).__name__ == "Gateway":
+            return cell.cell_contents
+    raise RuntimeError("no Gateway in the handler's closure")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=5000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--scenario", choices=["gateway", "full"], action="append")
+    args = parser.parse_args()
+    for scenario in args.scenario or ("gateway", "full"):
+        result = uvloop.run(run(scenario, args.requests, args.rounds))
+        print(msgspec.json.encode(result).decode())
+
+
+if __name__ == "__main__":
+    main()
