@@ -6,7 +6,8 @@ request, the reserved tokens (prompt counted with tiktoken + max_tokens capped t
 model's maximum) and their cost. A refusal is a 429 naming the limit, with the
 ``retry-after`` and ``x-ratelimit-*`` headers OpenAI sends; the same headers go on
 admitted responses. When the request ends, the reservation is replaced by the real
-usage and concurrency slots are freed (one more state call).
+usage and concurrency slots are freed: a script call deferred to the pipeline's end,
+where it shares one round trip with the usage event.
 
 When the state backend cannot be reached, ``[limits] on_state_error`` decides:
 ``fail_closed`` answers 503, ``fail_open`` admits, counts the miss and warns. Requests
@@ -161,11 +162,15 @@ class AdmissionStep(Step):
         else:
             # Nothing came back (refused by a later step, upstream failed): nothing used.
             tokens = cost = 0
-        try:
-            await self._evaluator.settle(charge, tokens, cost)
-        except StateError as exc:
+        op = self._evaluator.settle_op(charge, tokens, cost)
+        if op is not None:
+            # Sent with the other steps' end-of-request writes, in one round trip.
+            ctx.defer(self._evaluator.state, op, self._settled)
+
+    def _settled(self, ctx: RequestContext, result: Any) -> None:
+        if isinstance(result, StateError):
             self.settle_failures += 1
-            log.warning("could not settle request %s: %s", ctx.request_id, exc.message)
+            log.warning("could not settle request %s: %s", ctx.request_id, result.message)
 
     def _cap_max_tokens(self, ctx: RequestContext) -> int:
         """Cap the request's max_tokens to the model's maximum; the completion to reserve."""
@@ -217,20 +222,26 @@ def _refusal(decision: Decision, headers: dict[str, str]) -> RateLimitedError:
     )
 
 
-def _tightest(states: tuple[LimitState, ...], name: str) -> LimitState | None:
-    found = [s for s in states if s.check.field.name == name]
-    return min(found, key=lambda s: s.remaining) if found else None
+_HEADER_SUFFIXES = {"rpm": "requests", "tpm": "tokens"}
 
 
 def rate_limit_headers(decision: Decision) -> dict[str, str]:
     """OpenAI's x-ratelimit-* headers from the tightest rpm and tpm limits charged."""
+    tightest: dict[str, LimitState] = {}
+    for state in decision.states:
+        name = state.check.field.name
+        if name in _HEADER_SUFFIXES:
+            current = tightest.get(name)
+            if current is None or state.remaining < current.remaining:
+                tightest[name] = state
     headers: dict[str, str] = {}
-    for name, suffix in (("rpm", "requests"), ("tpm", "tokens")):
-        state = _tightest(decision.states, name)
-        if state is not None:
-            headers[f"x-ratelimit-limit-{suffix}"] = str(state.check.limit)
-            headers[f"x-ratelimit-remaining-{suffix}"] = str(state.remaining)
-            headers[f"x-ratelimit-reset-{suffix}"] = duration(state.reset_ms)
+    for name in ("rpm", "tpm"):
+        found = tightest.get(name)
+        if found is not None:
+            suffix = _HEADER_SUFFIXES[name]
+            headers[f"x-ratelimit-limit-{suffix}"] = str(found.check.limit)
+            headers[f"x-ratelimit-remaining-{suffix}"] = str(found.remaining)
+            headers[f"x-ratelimit-reset-{suffix}"] = duration(found.reset_ms)
     return headers
 
 

@@ -1,9 +1,10 @@
 """The settle step's second half: one usage event per request onto the state backend's stream.
 
-The request path only appends to the stream (one XADD on Redis, an in-process append
-on memory) and never waits on the database: the filtration plane's consumer writes
-the events in batches. Request and response bodies are kept only for organisations
-that ask for it, and are sealed before they leave the process.
+The request path only appends to the stream (one XADD on Redis, sent in the pipeline's
+one end-of-request batch; an in-process append on memory) and never waits on the
+database: the filtration plane's consumer writes the events in batches. Request and
+response bodies are kept only for organisations that ask for it, and are sealed before
+they leave the process.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-import uuid
 from typing import Any
 
 import msgspec
@@ -19,6 +19,7 @@ import msgspec
 from inferia.config import UsageSettings
 from inferia.core.crypto import SecretBox
 from inferia.core.errors import InferiaError
+from inferia.core.ids import IdSource
 from inferia.filtration import (
     USAGE_STREAM,
     ModelPrice,
@@ -28,7 +29,7 @@ from inferia.filtration import (
     price_for,
 )
 from inferia.inference.pipeline import RequestContext, Step, StreamTransform
-from inferia.state import StateBackend
+from inferia.state import StateBackend, StreamAppend
 
 log = logging.getLogger(__name__)
 _REPLY_KEY = "usage_sink.reply"
@@ -72,6 +73,7 @@ class UsageSink(Step):
         self._settings = settings
         self._box = SecretBox(encryption_key) if encryption_key else None
         self._encoder = msgspec.json.Encoder()
+        self._ids = IdSource()
         self.dropped = 0
 
     def _keeps_bodies(self, ctx: RequestContext) -> bool:
@@ -92,15 +94,23 @@ class UsageSink(Step):
 
     async def finish(self, ctx: RequestContext) -> None:
         try:
-            event = self._event(ctx)
-            await self._state.stream_add(USAGE_STREAM, self._encoder.encode(event))
+            payload = self._encoder.encode(self._event(ctx))
         except InferiaError as exc:
-            # The state backend is down: count and warn; the request itself is done.
-            self.dropped += 1
-            log.warning("usage event of request %s not enqueued: %s", ctx.request_id, exc.message)
+            self._drop(ctx, exc)
+            return
+        ctx.defer(self._state, StreamAppend(USAGE_STREAM, payload), self._enqueued)
+
+    def _enqueued(self, ctx: RequestContext, result: Any) -> None:
+        if isinstance(result, InferiaError):
+            self._drop(ctx, result)
+
+    def _drop(self, ctx: RequestContext, exc: InferiaError) -> None:
+        # The state backend is down: count and warn; the request itself is done.
+        self.dropped += 1
+        log.warning("usage event of request %s not enqueued: %s", ctx.request_id, exc.message)
 
     def _event(self, ctx: RequestContext) -> UsageEvent:
-        event_id = str(uuid.uuid4())
+        event_id = self._ids.uuid()
         usage = ctx.usage
         prompt = usage.prompt_tokens if usage else 0
         completion = usage.completion_tokens if usage else 0

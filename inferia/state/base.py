@@ -5,6 +5,9 @@ not relational: rate-limit and quota counters, hot caches, cross-process
 invalidation (pub/sub) and the durable work queue (streams). Every method
 raises ``inferia.core.errors.StateError`` when the backend fails, except
 ``ping`` which answers False so readiness probes can report instead of crash.
+
+``run_batch`` sends several operations in one round trip (the end-of-request work
+of every pipeline step): each op keeps its own result or its own StateError.
 """
 
 from __future__ import annotations
@@ -41,6 +44,33 @@ class AtomicScript:
     def __post_init__(self) -> None:
         # Frozen dataclass: set the derived field through object.__setattr__.
         object.__setattr__(self, "sha", hashlib.sha1(self.lua.encode()).hexdigest())
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptCall:
+    """``run_script(script, keys, args)`` as one operation of a batch."""
+
+    script: AtomicScript
+    keys: Sequence[str]
+    args: Sequence[ScriptArg]
+
+
+@dataclass(frozen=True, slots=True)
+class StreamAppend:
+    """``stream_add(stream, payload, maxlen)`` as one operation of a batch; its result
+    is the new entry's id."""
+
+    stream: str
+    payload: bytes
+    maxlen: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.maxlen is not None and self.maxlen < 0:
+            raise ValueError("maxlen must be >= 0")
+
+
+# What run_batch runs: each is atomic on its own, the batch is not a transaction.
+StateOp = ScriptCall | StreamAppend
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +120,17 @@ class StateBackend(Protocol):
 
     async def get_int(self, key: str) -> int:
         """The counter's value, 0 when it does not exist."""
+        ...
+
+    # Batches -------------------------------------------------------------
+    async def run_batch(self, ops: Sequence[StateOp]) -> list[Any]:
+        """Run ``ops`` in order in one round trip (not a transaction).
+
+        Entry ``i`` of the answer is what op ``i`` alone would have returned, or the
+        StateError it failed with: one failing op does not stop the others. Raises
+        StateError when the batch as a whole failed (the backend is unreachable);
+        then, as with any single call, some ops may or may not have been applied.
+        """
         ...
 
     # TTL cache -----------------------------------------------------------

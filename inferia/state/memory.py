@@ -11,7 +11,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from inferia.core.errors import StateError
-from inferia.state.base import AtomicScript, MessageHandler, ScriptArg, StreamMessage, Subscription
+from inferia.state.base import (
+    AtomicScript,
+    MessageHandler,
+    ScriptArg,
+    ScriptCall,
+    StateOp,
+    StreamMessage,
+    Subscription,
+)
 from inferia.state.local_store import LocalStore
 from inferia.state.memory_pubsub import LocalPubSub
 from inferia.state.memory_streams import LocalStreams
@@ -67,6 +75,20 @@ class MemoryStateBackend:
             return int(value)
         except ValueError as exc:
             raise StateError(f"value at {key!r} is not an integer") from exc
+
+    # Batches -------------------------------------------------------------
+    async def run_batch(self, ops: Sequence[StateOp]) -> list[Any]:
+        # Through the single-op methods, so each op behaves exactly as when run alone.
+        results: list[Any] = []
+        for op in ops:
+            try:
+                if isinstance(op, ScriptCall):
+                    results.append(await self.run_script(op.script, op.keys, op.args))
+                else:
+                    results.append(await self.stream_add(op.stream, op.payload, op.maxlen))
+            except StateError as exc:
+                results.append(exc)
+        return results
 
     # TTL cache -------------------------------------------------------------
     async def cache_get(self, key: str) -> bytes | None:

@@ -61,5 +61,10 @@ def parse_claim_reply(reply: Any) -> list[StreamMessage]:
     ]
 
 
+def stream_id(raw_id: Any) -> str:
+    """XADD's reply (bytes: decode_responses is off) as the id string."""
+    return raw_id.decode() if isinstance(raw_id, bytes) else str(raw_id)
+
+
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value

@@ -23,7 +23,9 @@ from inferia.state import (
     AtomicScript,
     MemoryStateBackend,
     RedisStateBackend,
+    ScriptCall,
     StateBackend,
+    StreamAppend,
     build_state_backend,
 )
 from tests.services import unavailable
@@ -192,6 +194,91 @@ async def test_script_not_cached_in_redis_is_loaded_on_noscript(
         assert await client.script_exists(fresh.sha) == [True]
     finally:
         await client.aclose()
+
+
+# Batches ---------------------------------------------------------------------
+
+
+async def test_batch_runs_every_op_in_order_with_its_own_result(
+    state_backend: StateBackend, prefix: str
+) -> None:
+    key, stream = f"{prefix}rl", f"{prefix}usage"
+    admit = ScriptCall(SLIDING_WINDOW_ADMIT, [key], [2, 60_000, 1])
+    results = await state_backend.run_batch(
+        [admit, StreamAppend(stream, b"one"), admit, admit, StreamAppend(stream, b"two", maxlen=1)]
+    )
+    assert [list(results[i]) for i in (0, 2)] == [[1, 1, 0], [1, 0, 0]]
+    assert results[3][:2] == [0, 0] and 0 < results[3][2] <= 30_000  # the third is refused
+    first_id, second_id = results[1], results[4]
+    assert isinstance(first_id, str) and isinstance(second_id, str) and first_id != second_id
+    # maxlen applied: only the second entry is left.
+    assert await state_backend.stream_length(stream) == 1
+    await state_backend.stream_ensure_group(stream, "g")
+    [message] = await state_backend.stream_read(stream, "g", "w", count=10)
+    assert (message.id, message.payload) == (second_id, b"two")
+    assert await state_backend.run_batch([]) == []
+
+
+async def test_a_failing_op_does_not_stop_the_others(
+    state_backend: StateBackend, prefix: str
+) -> None:
+    key, stream = f"{prefix}rl", f"{prefix}usage"
+    results = await state_backend.run_batch(
+        [
+            ScriptCall(SLIDING_WINDOW_ADMIT, [key], [0, 1000, 1]),  # limit 0: refused by the script
+            StreamAppend(stream, b"kept"),
+            ScriptCall(SLIDING_WINDOW_ADMIT, [key], [5, 60_000, 2]),
+        ]
+    )
+    assert isinstance(results[0], StateError) and "sliding_window_admit" in results[0].message
+    assert isinstance(results[1], str)
+    assert list(results[2]) == [1, 3, 0]
+    assert await state_backend.stream_length(stream) == 1
+    # Alone (a plain command on Redis, not a pipeline), it is still its result, not raised.
+    [alone] = await state_backend.run_batch([ScriptCall(SLIDING_WINDOW_ADMIT, [key], [0, 1, 1])])
+    assert isinstance(alone, StateError)
+
+
+def test_a_negative_maxlen_is_refused_when_the_op_is_made() -> None:
+    with pytest.raises(ValueError):
+        StreamAppend("s", b"p", maxlen=-1)
+
+
+async def test_batch_loads_scripts_redis_does_not_have(
+    redis_backends: Callable[..., Awaitable[RedisStateBackend]], prefix: str
+) -> None:
+    backend = await redis_backends()
+
+    def fresh() -> AtomicScript:  # a script text no server has seen: EVALSHA hits NOSCRIPT
+        return AtomicScript(
+            name="fresh",
+            lua=f"-- {uuid.uuid4()}\nreturn redis.call('INCRBY', KEYS[1], ARGV[1])",
+            local=lambda store, keys, args, now: store.incr(keys[0], int(args[0])),
+        )
+
+    alone, batched = fresh(), fresh()
+    assert await backend.run_batch([ScriptCall(alone, [f"{prefix}a"], [3])]) == [3]
+    add = ScriptCall(batched, [f"{prefix}n"], [5])
+    # Two NOSCRIPT replies around an op that runs at once: each keeps its own result.
+    results = await backend.run_batch([add, StreamAppend(f"{prefix}s", b"p"), add])
+    assert [results[0], results[2]] == [5, 10] and isinstance(results[1], str)
+    assert await backend.run_batch([add, add]) == [15, 20]
+    client = aioredis.Redis.from_url(REDIS_URL)
+    try:
+        assert await client.script_exists(alone.sha, batched.sha) == [True, True]
+    finally:
+        await client.aclose()
+
+
+async def test_batch_on_a_closed_backend_raises_state_error(
+    redis_backends: Callable[..., Awaitable[RedisStateBackend]], prefix: str
+) -> None:
+    backend = await redis_backends()
+    await backend.close()
+    append = StreamAppend(f"{prefix}s", b"p")
+    for ops in ([append], [append, append]):
+        with pytest.raises(StateError):
+            await backend.run_batch(ops)
 
 
 # Counters --------------------------------------------------------------------
@@ -413,6 +500,14 @@ async def test_redis_down_ping_is_false_and_operations_raise_state_error(prefix:
             lambda: backend.publish(f"{prefix}ch", b"m"),
             lambda: backend.subscribe(f"{prefix}ch", lambda m: None),
             lambda: backend.stream_add(f"{prefix}s", b"p"),
+            # A connection failure fails the whole batch, not op by op.
+            lambda: backend.run_batch([StreamAppend(f"{prefix}s", b"p")]),
+            lambda: backend.run_batch(
+                [
+                    ScriptCall(SLIDING_WINDOW_ADMIT, [f"{prefix}rl"], [1, 1000, 1]),
+                    StreamAppend(f"{prefix}s", b"p"),
+                ]
+            ),
             lambda: backend.stream_ensure_group(f"{prefix}s", "g"),
             lambda: backend.stream_read(f"{prefix}s", "g", "w", 1, block_ms=100),
         ]

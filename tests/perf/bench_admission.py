@@ -1,11 +1,28 @@
-"""Admission benchmark: the CPU and Redis round trips the admit step adds per request.
+"""Admission benchmark: the CPU and Redis round trips limits add to a request.
 
 Run (from the repository root):  python -m tests.perf.bench_admission
 Needs Redis (INFERIA_TEST_REDIS_URL, default redis://127.0.0.1:6379/0; db 13 is used).
 
-The real AdmissionStep runs against the real Redis backend, side by side with the
-irreducible cost of one round trip through the same client (``PING``), in one run.
-Round trips are counted on the server (INFO commandstats), not assumed.
+Per request, with the real steps on the real Redis backend, interleaved in one run:
+
+- ``usage only``: a Pipeline holding only the UsageSink, i.e. the usage event (one
+  XADD) that every request pays, with or without limits;
+- ``admit + usage``: the Pipeline with the AdmissionStep and the UsageSink, wired as
+  InferencePlane wires them: the admit call before the upstream call, then at the end
+  the settle and the usage event in one batch;
+- ``direct calls``: the same state calls with prepared arguments and no step: the admit
+  script, then ``run_batch([settle, XADD])``; ``direct, unbatched`` makes the settle and
+  the XADD two calls, as the steps did before the end-of-request batch;
+- ``direct XADD``: ``run_batch([XADD])`` with a prepared payload.
+
+"Added by admission" is ``admit + usage`` minus ``usage only``. Of that, ``direct
+calls`` minus ``direct XADD`` is the Redis client's share; the rest is the steps' own
+logic (the prompt's token count, the plan, the headers, the settle amounts).
+
+Round trips and commands are counted by Redis (``INFO stats`` total_reads_processed:
+one per request the server reads, however many commands it carries; ``INFO
+commandstats``), not assumed. Both are server-wide: other clients of the same Redis
+would inflate them, so blocks are interleaved and the median block is reported.
 """
 
 from __future__ import annotations
@@ -14,30 +31,31 @@ import argparse
 import json
 import statistics
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import redis.asyncio as aioredis
 import uvloop
+from redis._parsers import _AsyncHiredisParser, _AsyncRESP2Parser
+from redis.utils import HIREDIS_AVAILABLE
 
-from inferia.config import LimitsSettings
-from inferia.filtration import (
-    LimitEvaluator,
-    LimitValues,
-    OrgPolicies,
-    PolicySnapshots,
-)
-from inferia.filtration.limits import ADMIT_LIMITS, PolicyRule
+from inferia.config import LimitsSettings, UsageSettings
+from inferia.filtration import USAGE_STREAM, LimitEvaluator, LimitValues, OrgPolicies
+from inferia.filtration import PolicySnapshots as Snapshots
+from inferia.filtration.limits import ADMIT_LIMITS, Charge, LimitCheck, PolicyRule
 from inferia.filtration.ports import Principal
 from inferia.inference.admission import AdmissionStep
-from inferia.inference.pipeline import RequestContext, Usage
+from inferia.inference.pipeline import Pipeline, RequestContext, Usage
 from inferia.inference.usage import TokenCounter, install_encodings
-from inferia.state import RedisStateBackend, StateBackend
+from inferia.inference.usage_sink import UsageSink
+from inferia.state import RedisStateBackend, ScriptCall, StreamAppend
 from tests.services import REDIS_URL
 
 ORG, KEY = "00000000-0000-0000-0000-0000000000b1", "00000000-0000-0000-0000-0000000000b2"
 BODY = {"model": "bench", "messages": [{"role": "user", "content": "Hello, who are you?"}]}
+USAGE = Usage(12, 20)
 SCENARIOS: dict[str, LimitValues | None] = {
     "no limits": None,
     "rpm (key)": LimitValues(rpm=10**9),
@@ -45,6 +63,8 @@ SCENARIOS: dict[str, LimitValues | None] = {
         rpm=10**9, tpm=10**10, daily_tokens=10**10, max_parallel=10**6
     ),
 }
+PARSERS = {"python": _AsyncRESP2Parser, "hiredis": _AsyncHiredisParser}
+Run = Callable[[int], Awaitable[None]]
 
 
 class FixedPolicies:
@@ -58,15 +78,30 @@ class FixedPolicies:
         return self._policies
 
 
-async def _calls(url: str) -> int:
-    client = aioredis.Redis.from_url(url)
-    try:
-        stats: dict[str, Any] = await client.info("commandstats")
-        # Commands sent by clients; the ones a script runs inside Redis are not round trips.
-        sent = ("cmdstat_evalsha", "cmdstat_eval", "cmdstat_ping", "cmdstat_xadd")
-        return sum(int(stats[k]["calls"]) for k in sent if k in stats)
-    finally:
-        await client.aclose()
+class ServerCounts:
+    """Requests read and commands run by Redis, from one INFO call."""
+
+    def __init__(self, url: str) -> None:
+        self._client = aioredis.Redis.from_url(url)
+
+    async def read(self) -> tuple[int, int]:
+        info: dict[str, Any] = await self._client.info("stats", "commandstats")
+        # Commands sent by clients; the ones a script runs inside Redis are not sent.
+        sent = ("cmdstat_evalsha", "cmdstat_eval", "cmdstat_xadd", "cmdstat_ping")
+        commands = sum(int(info[k]["calls"]) for k in sent if k in info)
+        return int(info["total_reads_processed"]), commands
+
+    async def last_usage_event(self) -> bytes:
+        entries: Any = await self._client.xrevrange(USAGE_STREAM, count=1)
+        [(_id, fields)] = entries
+        payload: bytes = fields[b"p"]
+        return payload
+
+    async def drop_usage_stream(self) -> None:
+        await self._client.delete(USAGE_STREAM)
+
+    async def close(self) -> None:
+        await self._client.aclose()
 
 
 def _context(index: int) -> RequestContext:
@@ -79,120 +114,198 @@ def _context(index: int) -> RequestContext:
         stream=False,
         client_address="127.0.0.1",
         received_at=time.monotonic(),
-        usage=Usage(12, 20),
+        usage=USAGE,
     )
 
 
-async def _admission(state: StateBackend, limits: LimitValues | None) -> AdmissionStep:
-    settings = LimitsSettings()
-    snapshots = PolicySnapshots(FixedPolicies(limits), state, LimitValues(), 60)
-    step = AdmissionStep(
-        snapshots, LimitEvaluator(state, slot_ttl_ms=60_000), TokenCounter(), {}, settings
-    )
-    await step.before_upstream(_context(-1))  # warm the snapshot and tiktoken
-    return step
+def _pipeline_run(pipeline: Pipeline) -> Run:
+    async def run(count: int) -> None:
+        for index in range(count):
+            ctx = _context(index)
+            await pipeline.before_upstream(ctx)
+            ctx.finished_at = time.monotonic()
+            await pipeline.finish(ctx)
+
+    return run
 
 
-async def _direct_call(state: RedisStateBackend, step: AdmissionStep) -> Any:
-    """The same script calls with the same keys through the same client, without the step."""
-    plan = (await step.snapshots.get(ORG)).plan(ORG, None, KEY, "bench")
+async def _variants(state: RedisStateBackend, counts: ServerCounts) -> dict[str, Run]:
+    """Every measured variant on one backend, warmed up."""
+    counter = TokenCounter()
+    variants: dict[str, Run] = {}
+    payload = b""
+    for scenario, limits in SCENARIOS.items():
+        snapshots = Snapshots(FixedPolicies(limits), state, LimitValues(), 60)
+        evaluator = LimitEvaluator(state, slot_ttl_ms=60_000)
+        admission = AdmissionStep(snapshots, evaluator, counter, {}, LimitsSettings())
+        sink = UsageSink(state, snapshots, {}, UsageSettings(), "")
+        if not variants:
+            only_usage = Pipeline()
+            only_usage.append(sink)
+            variants["usage only"] = _pipeline_run(only_usage)
+            await variants["usage only"](1)
+            payload = await counts.last_usage_event()
+        both = Pipeline()
+        both.append(admission)
+        both.append(sink)
+        variants[f"{scenario}: admit + usage"] = _pipeline_run(both)
+        await variants[f"{scenario}: admit + usage"](1)  # the snapshot, tiktoken, scripts
+        plan = (await snapshots.get(ORG)).plan(ORG, None, KEY, "bench")
+        variants[f"{scenario}: direct calls"] = _direct_calls(state, plan, counter, payload)
+        if any(c.field.measure != "requests" for c in plan):
+            variants[f"{scenario}: direct, unbatched"] = _direct_calls(
+                state, plan, counter, payload, batched=False
+            )
+
+    async def direct_xadd(count: int) -> None:
+        for _ in range(count):
+            await state.run_batch([StreamAppend(USAGE_STREAM, payload)])
+
+    variants["direct XADD"] = direct_xadd
+    return variants
+
+
+def _direct_calls(
+    state: RedisStateBackend,
+    plan: tuple[LimitCheck, ...],
+    counter: TokenCounter,
+    payload: bytes,
+    *,
+    batched: bool = True,
+) -> Run:
+    """The state calls the two steps make, with prepared arguments, without the steps;
+    unbatched, the settle and the XADD are two calls (as before the batch existed)."""
     keys = [c.key for c in plan]
-    spec = " ".join(c.spec + "1" for c in plan)
-    counter = iter(range(10**9))
+    # What the admit step reserves: the prompt's tokens and the default max_tokens.
+    reserved = counter.prompt_tokens("bench", "chat.completions", BODY) + (
+        LimitsSettings().default_max_tokens
+    )
+    amounts = {"requests": 1, "tokens": reserved, "cost": 0, "concurrent": 60_000}
+    admit_spec = " ".join(c.spec + str(amounts[c.field.measure]) for c in plan)
+    # The settle replaces the reservation by the real usage and frees the slot.
+    settle = LimitEvaluator(state, slot_ttl_ms=60_000).settle_op(
+        Charge(plan, "m", reserved, 0), USAGE.prompt_tokens + USAGE.completion_tokens, 0
+    )
+    xadd = StreamAppend(USAGE_STREAM, payload)
 
-    # Settling is a second call when tokens or concurrency slots are held.
-    settles = any(c.field.measure != "requests" for c in plan)
-    settle_spec = " ".join(c.spec + "0" for c in plan)
+    async def run(count: int) -> None:
+        for index in range(count):
+            member = f"direct-{index}"
+            if keys:
+                await state.run_script(ADMIT_LIMITS, keys, ["a", member, admit_spec])
+            if settle is None:
+                await state.run_batch([xadd])
+            elif batched:
+                settle_now = ScriptCall(ADMIT_LIMITS, settle.keys, ["s", member, settle.args[2]])
+                await state.run_batch([settle_now, xadd])
+            else:
+                await state.run_script(ADMIT_LIMITS, settle.keys, ["s", member, settle.args[2]])
+                await state.run_batch([xadd])
 
-    async def call() -> None:
-        if keys:
-            member = f"direct-{next(counter)}"
-            await state.run_script(ADMIT_LIMITS, keys, ["a", member, spec])
-            if settles:
-                await state.run_script(ADMIT_LIMITS, keys, ["s", member, settle_spec])
-
-    return call
+    return run
 
 
-async def measure(url: str, requests: int, rounds: int) -> dict[str, dict[str, float]]:
-    """Each scenario runs in ``rounds`` interleaved blocks; the median block is reported,
-    so background load on a shared machine hits every scenario alike."""
+def _backend(url: str, parser: str | None) -> RedisStateBackend:
     state = RedisStateBackend(url)
+    if parser is not None:
+        # Bench only: this backend's connections (none exist yet) use the named parser.
+        pool = state._client.connection_pool
+        pool.connection_kwargs["parser_class"] = PARSERS[parser]
+    return state
+
+
+async def measure(
+    url: str, requests: int, rounds: int, parsers: list[str | None]
+) -> dict[str, dict[str, float]]:
+    """Each variant runs in ``rounds`` interleaved blocks; the median block is reported,
+    so background load on a shared machine hits every variant alike."""
     block = max(1, requests // rounds)
+    counts = ServerCounts(url)
+    backends = {parser: _backend(url, parser) for parser in parsers}
     samples: dict[str, list[dict[str, float]]] = {}
-
-    async def sample(name: str, run: Any) -> None:
-        calls = await _calls(url)
-        cpu, wall = time.process_time(), time.perf_counter()
-        await run()
-        samples.setdefault(name, []).append(_row(cpu, wall, block, await _calls(url) - calls - 1))
-
+    await counts.drop_usage_stream()  # database 13 is the benchmark's own
     try:
-        for _ in range(200):
-            await state.ping()
-        steps = {name: await _admission(state, limits) for name, limits in SCENARIOS.items()}
-        directs = {name: await _direct_call(state, step) for name, step in steps.items()}
-
-        async def pings() -> None:
-            for _ in range(block):
-                await state.ping()
-
-        for round_index in range(rounds):
-            await sample("one round trip (PING)", pings)
-            for name, step in steps.items():
-                contexts = [_context(round_index * block + i) for i in range(block)]
-
-                async def admit(step: AdmissionStep = step, ctxs: Any = contexts) -> None:
-                    for ctx in ctxs:
-                        await step.before_upstream(ctx)
-                        await step.finish(ctx)
-
-                async def direct(call: Any = directs[name]) -> None:
-                    for _ in range(block):
-                        await call()
-
-                await sample(f"{name}: direct EVALSHA(s)", direct)
-                await sample(f"{name}: admit + settle", admit)
+        runs: dict[str, Run] = {}
+        for parser, state in backends.items():
+            prefix = "" if parser is None else f"[{parser}] "
+            for name, run in (await _variants(state, counts)).items():
+                runs[prefix + name] = run
+        for _ in range(rounds):
+            for name, run in runs.items():
+                reads, commands = await counts.read()
+                cpu, wall = time.process_time(), time.perf_counter()
+                await run(block)
+                row = {
+                    "cpu_ms_per_request": (time.process_time() - cpu) * 1000 / block,
+                    "wall_ms_per_request": (time.perf_counter() - wall) * 1000 / block,
+                }
+                reads_after, commands_after = await counts.read()
+                # Less the INFO call itself (its read; it is not a counted command).
+                row["round_trips_per_request"] = (reads_after - reads - 1) / block
+                row["commands_per_request"] = (commands_after - commands) / block
+                samples.setdefault(name, []).append(row)
     finally:
-        await state.close()
+        for state in backends.values():
+            await state.close()
+        await counts.drop_usage_stream()
+        await counts.close()
     return {
         name: {k: statistics.median(r[k] for r in rows) for k in rows[0]}
         for name, rows in samples.items()
     }
 
 
-def _row(cpu: float, wall: float, requests: int, calls: int) -> dict[str, float]:
-    return {
-        "cpu_ms_per_request": (time.process_time() - cpu) * 1000 / requests,
-        "wall_ms_per_request": (time.perf_counter() - wall) * 1000 / requests,
-        "redis_calls_per_request": calls / requests,
-    }
+def _report(results: dict[str, dict[str, float]], parsers: list[str | None]) -> None:
+    header = ("variant", "CPU ms/req", "wall ms", "round trips", "commands")
+    print(f"{header[0]:<52} {header[1]:>10} {header[2]:>8} {header[3]:>11} {header[4]:>9}")
+    for name, row in results.items():
+        print(
+            f"{name:<52} {row['cpu_ms_per_request']:>10.4f} {row['wall_ms_per_request']:>8.4f} "
+            f"{row['round_trips_per_request']:>11.2f} {row['commands_per_request']:>9.2f}"
+        )
+    for parser in parsers:
+        prefix = "" if parser is None else f"[{parser}] "
+
+        def cpu(name: str, prefix: str = prefix) -> float:
+            return results[prefix + name]["cpu_ms_per_request"]
+
+        def trips(name: str, prefix: str = prefix) -> float:
+            return results[prefix + name]["round_trips_per_request"]
+
+        print(f"\n{prefix}added by admission per request (vs usage only):")
+        print(f"  {'scenario':<26} {'CPU ms':>8} {'Redis client':>13} {'steps':>8} {'trips':>6}")
+        for scenario in SCENARIOS:
+            added = cpu(f"{scenario}: admit + usage") - cpu("usage only")
+            client = cpu(f"{scenario}: direct calls") - cpu("direct XADD")
+            extra_trips = trips(f"{scenario}: admit + usage") - trips("usage only")
+            print(
+                f"  {scenario:<26} {added:>8.4f} {client:>13.4f} {added - client:>8.4f} "
+                f"{extra_trips:>6.2f}"
+            )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=10000)
     parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument(
+        "--compare-parsers",
+        action="store_true",
+        help="run every variant with redis-py's Python reply parser and with hiredis",
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
+    parsers: list[str | None] = [None]
+    if args.compare_parsers:
+        if not HIREDIS_AVAILABLE:
+            parser.error("--compare-parsers needs hiredis installed")
+        parsers = ["python", "hiredis"]
     install_encodings(Path("/tmp/inferia-bench-tiktoken"))
     url = urlunsplit(urlsplit(REDIS_URL)._replace(path="/13"))
+    print(f"reply parser: {'hiredis' if HIREDIS_AVAILABLE else 'python'} (default)")
     # The server's event loop (granian --loop uvloop).
-    results = uvloop.run(measure(url, args.requests, args.rounds))
-    header = ("scenario", "CPU ms/req", "wall ms", "Redis calls")
-    print(f"{header[0]:<42} {header[1]:>10} {header[2]:>8} {header[3]:>12}")
-    for name, row in results.items():
-        print(
-            f"{name:<42} {row['cpu_ms_per_request']:>10.4f} "
-            f"{row['wall_ms_per_request']:>8.4f} {row['redis_calls_per_request']:>12.2f}"
-        )
-    print("\nadded by the step beyond the same direct script calls (CPU ms per request):")
-    for name in SCENARIOS:
-        added = (
-            results[f"{name}: admit + settle"]["cpu_ms_per_request"]
-            - results[f"{name}: direct EVALSHA(s)"]["cpu_ms_per_request"]
-        )
-        print(f"  {name:<40} {added:.4f}")
+    results = uvloop.run(measure(url, args.requests, args.rounds, parsers))
+    _report(results, parsers)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 

@@ -23,7 +23,7 @@ from inferia.filtration.limits.model import (
     Scope,
 )
 from inferia.filtration.limits.script import ADMIT_LIMITS
-from inferia.state import StateBackend
+from inferia.state import ScriptCall, StateBackend
 
 _PLAN_CACHE_MAX = 4096
 
@@ -148,7 +148,7 @@ def needs_price(plan: tuple[LimitCheck, ...]) -> bool:
 
 
 class LimitEvaluator:
-    """Charges and settles plans against the state backend, one round trip each."""
+    """Charges and settles plans against the state backend, one script call each."""
 
     def __init__(self, state: StateBackend, *, slot_ttl_ms: int) -> None:
         self._state = state
@@ -157,22 +157,40 @@ class LimitEvaluator:
     async def admit(
         self, plan: tuple[LimitCheck, ...], member: str, tokens: int, cost_micros: int
     ) -> tuple[Decision, Charge]:
-        spec = " ".join(
-            check.spec + str(self._amount(check, tokens, cost_micros)) for check in plan
-        )
+        amounts = {
+            "requests": 1,
+            "tokens": tokens,
+            "cost": cost_micros,
+            "concurrent": self._slot_ttl_ms,
+        }
+        spec = " ".join([check.spec + str(amounts[check.field.measure]) for check in plan])
         reply = await self._state.run_script(
             ADMIT_LIMITS, [c.key for c in plan], ["a", member, spec]
         )
         values = [int(v) for v in reply]
         states = tuple(
-            LimitState(check, values[3 + 2 * i], values[4 + 2 * i]) for i, check in enumerate(plan)
+            [
+                LimitState(check, values[3 + 2 * i], values[4 + 2 * i])
+                for i, check in enumerate(plan)
+            ]
         )
         refused = plan[values[1] - 1] if values[1] else None
         decision = Decision(bool(values[0]), states, refused, values[2])
         return decision, Charge(plan, member, tokens, cost_micros)
 
+    @property
+    def state(self) -> StateBackend:
+        return self._state
+
     async def settle(self, charge: Charge, tokens: int, cost_micros: int) -> None:
         """Replace the reservation by the real usage and free concurrency slots."""
+        op = self.settle_op(charge, tokens, cost_micros)
+        if op is not None:
+            await self._state.run_script(op.script, op.keys, op.args)
+
+    def settle_op(self, charge: Charge, tokens: int, cost_micros: int) -> ScriptCall | None:
+        """``settle`` as an op for ``StateBackend.run_batch``; None when nothing changes
+        (the reservation was exact and no concurrency slot is held)."""
         keys: list[str] = []
         specs: list[str] = []
         for check in charge.checks:
@@ -189,18 +207,9 @@ class LimitEvaluator:
                 continue
             keys.append(check.key)
             specs.append(check.spec + str(delta))
-        if keys:
-            await self._state.run_script(ADMIT_LIMITS, keys, ["s", charge.member, " ".join(specs)])
-
-    def _amount(self, check: LimitCheck, tokens: int, cost_micros: int) -> int:
-        measure = check.field.measure
-        if measure == "requests":
-            return 1
-        if measure == "tokens":
-            return tokens
-        if measure == "cost":
-            return cost_micros
-        return self._slot_ttl_ms
+        if not keys:
+            return None
+        return ScriptCall(ADMIT_LIMITS, keys, ["s", charge.member, " ".join(specs)])
 
 
 def price_for(prices: Mapping[str, ModelPrice], model: str) -> ModelPrice | None:

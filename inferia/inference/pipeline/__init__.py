@@ -4,12 +4,14 @@ Order: authenticate -> route -> admit -> guard input -> shape prompt -> call ups
 guard output -> settle. Steps are appended in InferencePlane.__init__.
 """
 
-from inferia.inference.pipeline.context import Api, RequestContext, Usage
+from inferia.inference.pipeline.context import Api, DeferredOp, OnResult, RequestContext, Usage
 from inferia.inference.pipeline.pipeline import Pipeline
 from inferia.inference.pipeline.step import Step, StreamBlocked, StreamTransform
 
 __all__ = [
     "Api",
+    "DeferredOp",
+    "OnResult",
     "Pipeline",
     "RequestContext",
     "Step",

@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from inferia.filtration import Principal
+from inferia.state import StateBackend, StateOp
 
 Api = Literal["chat.completions", "completions", "embeddings"]
+# Gets a deferred op's result, or the StateError it failed with. Must not raise.
+OnResult = Callable[["RequestContext", Any], None]
 
 
 @dataclass(slots=True)
 class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
+
+
+@dataclass(slots=True)
+class DeferredOp:
+    state: StateBackend
+    op: StateOp
+    on_result: OnResult
 
 
 @dataclass(slots=True)
@@ -43,3 +54,11 @@ class RequestContext:
     response_headers: dict[str, str] = field(default_factory=dict)
     # Per-step scratch space.
     extras: dict[str, Any] = field(default_factory=dict)
+    # State writes of the finish hooks, sent together once every hook ran.
+    deferred: list[DeferredOp] = field(default_factory=list)
+
+    def defer(self, state: StateBackend, op: StateOp, on_result: OnResult) -> None:
+        """From a finish hook: run ``op`` on ``state`` after every step's finish, in one
+        round trip with the other steps' ops. ``on_result(ctx, result)`` then gets the
+        op's result or the StateError it failed with."""
+        self.deferred.append(DeferredOp(state, op, on_result))

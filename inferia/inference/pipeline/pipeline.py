@@ -1,12 +1,20 @@
-"""The ordered list of steps, with each hook's users precomputed."""
+"""The ordered list of steps, with each hook's users precomputed.
+
+The finish hooks do not write to the state backend themselves: they defer their writes
+on the request context (``ctx.defer``), and ``Pipeline.finish`` sends them all in one
+``run_batch`` once every hook ran, so the end of a request costs one round trip
+however many steps have something to record.
+"""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
-from inferia.inference.pipeline.context import RequestContext
+from inferia.core.errors import StateError
+from inferia.inference.pipeline.context import DeferredOp, RequestContext
 from inferia.inference.pipeline.step import Step, StreamTransform
+from inferia.state import StateBackend
 
 log = logging.getLogger(__name__)
 
@@ -58,3 +66,27 @@ class Pipeline:
             except Exception:
                 # A finish hook must not raise; one that does must not hide the others.
                 log.exception("pipeline step %s failed in finish()", step.name)
+        if ctx.deferred:
+            await _run_deferred(ctx)
+
+
+async def _run_deferred(ctx: RequestContext) -> None:
+    deferred, ctx.deferred = ctx.deferred, []
+    # One batch per backend; the steps share one, so in practice this is one batch.
+    batches: dict[StateBackend, list[DeferredOp]] = {}
+    for item in deferred:
+        batches.setdefault(item.state, []).append(item)
+    for state, items in batches.items():
+        results: list[Any]
+        try:
+            results = await state.run_batch([item.op for item in items])
+        except StateError as exc:
+            results = [exc] * len(items)
+        except Exception as exc:
+            log.exception("state batch of request %s failed", ctx.request_id)
+            results = [StateError(f"state batch failed: {exc!r}")] * len(items)
+        for item, result in zip(items, results, strict=True):
+            try:
+                item.on_result(ctx, result)
+            except Exception:
+                log.exception("result handler %r failed", item.on_result)

@@ -49,4 +49,5 @@ class Step:
 
     async def finish(self, ctx: RequestContext) -> None:
         """Exactly once per authenticated request, whatever happened. Must not raise
-        and must not wait on slow I/O."""
+        and must not wait on slow I/O: state writes go through ``ctx.defer``, which
+        sends every step's writes in one round trip after the last finish hook."""
