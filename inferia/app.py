@@ -6,9 +6,6 @@ in-process one when the owning plane runs in this process, the remote one otherw
 
 from __future__ import annotations
 
-import os
-
-import msgspec
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -16,23 +13,20 @@ from litestar.openapi import OpenAPIConfig
 from litestar.types import ASGIApp, ControllerRouterHandler
 
 from inferia import __version__
-from inferia.config import Settings
+from inferia.config import Settings, settings_from_env
 from inferia.core.direct_routes import DIRECT_ROUTES_STATE_KEY, DirectRoutes
 from inferia.core.http_errors import EXCEPTION_HANDLERS
 from inferia.core.logging import configure_logging
 from inferia.core.request_id import RequestIdMiddleware
-from inferia.dashboard.plane import dashboard_routes
 from inferia.db import Database
 from inferia.filtration import ACCESS_STATE_KEY, FiltrationPlane, provide_caller, remote_ports
 from inferia.health import HEALTH_ROUTES
 from inferia.inference import InferencePlane
-from inferia.orchestration import OrchestrationPlane
 from inferia.runtime import Runtime
 from inferia.state import build_state_backend
 
 # Planes that own relational tables; a process without them opens no database.
 _DATABASE_PLANES = frozenset({"filtration", "orchestration"})
-SETTINGS_ENV = "INFERIA_SETTINGS_JSON"
 
 
 def build_runtime(settings: Settings) -> Runtime:
@@ -63,9 +57,15 @@ def build_app(settings: Settings) -> Litestar:
         inference = InferencePlane(runtime, ports)
         handlers += inference.routes()
         direct_routes.update(inference.direct_routes())
+    # Imported only when served: the orchestration plane brings gRPC, h2, betterproto2
+    # and pydantic (~15 MB per process that does not need them).
     if "orchestration" in planes:
+        from inferia.orchestration import OrchestrationPlane
+
         handlers += OrchestrationPlane(runtime).routes()
     if "dashboard" in planes:
+        from inferia.dashboard.plane import dashboard_routes
+
         handlers += dashboard_routes()
     app_state[DIRECT_ROUTES_STATE_KEY] = direct_routes
 
@@ -90,6 +90,6 @@ def build_asgi_app(settings: Settings) -> DirectRoutes:
 
 def serve_target() -> DirectRoutes:
     """Entry point of each granian worker: the CLI hands the effective settings down."""
-    settings = msgspec.json.decode(os.environ[SETTINGS_ENV], type=Settings)
+    settings = settings_from_env()
     configure_logging(settings.logging)
     return build_asgi_app(settings)

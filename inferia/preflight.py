@@ -8,12 +8,14 @@ refuse to run against pending migrations.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import sys
 
-from inferia.config import Settings
-from inferia.core.errors import ConfigError
+from inferia.config import Settings, settings_from_env
+from inferia.core.errors import ConfigError, InferiaError
+from inferia.core.logging import configure_logging
 from inferia.db import Database, apply_migrations, pending_migrations
 from inferia.filtration.identity.bootstrap import ensure_first_start
 from inferia.filtration.identity.passwords import PasswordHasher
@@ -66,3 +68,18 @@ def _announce_first_admin(email: str, generated_password: str | None) -> None:
     else:
         lines.append("  password: from INFERIA_ADMIN_PASSWORD")
     print("\n".join([*lines, ""]), file=sys.stderr, flush=True)
+
+
+def main() -> None:
+    """``python -m inferia.preflight``: what `inferia serve` runs before its workers."""
+    settings = settings_from_env()
+    configure_logging(settings.logging)
+    try:
+        asyncio.run(prepare_storage(settings))
+    except InferiaError as exc:
+        print(f"inferia: error: {exc.message}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+if __name__ == "__main__":
+    main()

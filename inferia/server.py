@@ -1,23 +1,24 @@
 """``inferia serve``: pre-flight (migrations, first start) then granian.
 
-Pre-flight runs once in the parent process, before any worker starts, so migrations
-and the first-start admin are never raced by workers.
+Pre-flight runs once, before any worker starts, so migrations and the first-start
+admin are never raced by workers. It runs in a child process: granian forks its
+workers from this one, and every module imported here (the migration machinery, the
+code formatter piccolo imports with it, ...) would sit in each worker's memory.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
+import subprocess
+import sys
 
 import msgspec
 from granian.constants import Interfaces, Loops
 from granian.server import Server
 
-from inferia.app import SETTINGS_ENV
-from inferia.config import Settings
+from inferia.config import SETTINGS_ENV, Settings
 from inferia.core.errors import ConfigError
-from inferia.preflight import prepare_storage
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +34,12 @@ def check_topology(settings: Settings) -> None:
 
 def serve(settings: Settings) -> None:
     check_topology(settings)
-    if {"filtration", "orchestration"} & set(settings.planes):
-        asyncio.run(prepare_storage(settings))
     os.environ[SETTINGS_ENV] = msgspec.json.encode(settings).decode()
+    if {"filtration", "orchestration"} & set(settings.planes):
+        # It reports its own errors (and the first-start credentials) on our terminal.
+        done = subprocess.run([sys.executable, "-m", "inferia.preflight"], check=False)
+        if done.returncode:
+            raise SystemExit(done.returncode)
     host, port = settings.server.host, settings.http_port()
     log.info("serving planes %s on http://%s:%d", ", ".join(settings.planes), host, port)
     Server(

@@ -8,11 +8,13 @@ from inferia.config.loader import (
     ENV_PREFIX,
     SECRET_KEYS,
     SECTIONS,
+    SETTINGS_ENV,
     TOP_LEVEL_KEYS,
     default_config_path,
     load_settings,
     masked,
     replace_section,
+    settings_from_env,
 )
 from inferia.config.sections import (
     ALL_PLANES,
@@ -48,6 +50,7 @@ __all__ = [
     "PLANE_DEFAULT_PORTS",
     "SECRET_KEYS",
     "SECTIONS",
+    "SETTINGS_ENV",
     "TOP_LEVEL_KEYS",
     "AuthSettings",
     "DatabaseSettings",
@@ -76,4 +79,5 @@ __all__ = [
     "load_settings",
     "masked",
     "replace_section",
+    "settings_from_env",
 ]

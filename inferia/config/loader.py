@@ -67,6 +67,16 @@ def default_config_path() -> Path | None:
     return candidate if candidate.is_file() else None
 
 
+# How `inferia serve` hands the effective settings to the processes it starts (the
+# pre-flight child and granian's workers): JSON in this environment variable.
+SETTINGS_ENV = "INFERIA_SETTINGS_JSON"
+
+
+def settings_from_env() -> Settings:
+    """The settings a parent `inferia serve` put in SETTINGS_ENV."""
+    return msgspec.json.decode(os.environ[SETTINGS_ENV], type=Settings)
+
+
 def load_settings(
     path: Path | None = None,
     *,

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from typing import Any, NoReturn
 
-from piccolo.conf.apps import AppRegistry
 from piccolo.engine.base import Engine
 from piccolo.engine.sqlite import SQLiteEngine
 
@@ -60,7 +59,11 @@ DB: Engine[Any] = UnboundEngine()
 def __getattr__(name: str) -> Any:
     # APP_REGISTRY is built on first access, not at import: building it imports
     # every table module, and those import inferia.db, which imports this module.
+    # Imported here too: piccolo.conf.apps imports black (~10 MB), which only the
+    # migration tools need.
     if name == "APP_REGISTRY":
+        from piccolo.conf.apps import AppRegistry
+
         return AppRegistry(apps=["inferia.db.piccolo_app"])
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 

@@ -160,7 +160,13 @@ class StateBackend(Protocol):
         """New messages for ``consumer``; waits up to ``block_ms`` (0: no wait) for one."""
         ...
 
-    async def stream_ack(self, stream: str, group: str, ids: Sequence[str]) -> int: ...
+    async def stream_ack(
+        self, stream: str, group: str, ids: Sequence[str], *, delete: bool = False
+    ) -> int:
+        """Acknowledge ``ids``; the count acknowledged. ``delete`` also removes the
+        entries from the stream (XACK + XDEL in one round trip): for a stream read by
+        one group only, whose entries would otherwise stay until trimmed."""
+        ...
 
     async def stream_claim_stale(
         self, stream: str, group: str, consumer: str, min_idle_ms: int, count: int

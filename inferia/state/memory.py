@@ -119,8 +119,13 @@ class MemoryStateBackend:
     ) -> list[StreamMessage]:
         return await self._streams.read(stream, group, consumer, count, block_ms)
 
-    async def stream_ack(self, stream: str, group: str, ids: Sequence[str]) -> int:
-        return self._streams.ack(stream, group, ids)
+    async def stream_ack(
+        self, stream: str, group: str, ids: Sequence[str], *, delete: bool = False
+    ) -> int:
+        acked = self._streams.ack(stream, group, ids)
+        if delete:
+            self._streams.delete(stream, ids)
+        return acked
 
     async def stream_claim_stale(
         self, stream: str, group: str, consumer: str, min_idle_ms: int, count: int

@@ -41,8 +41,9 @@ class _Stream:
     payloads: dict[str, bytes] = field(default_factory=dict)
     last_id: _StreamId = (0, 0)
     groups: dict[str, _Group] = field(default_factory=dict)
-    # Replaced after every add: waiting readers hold the one that gets set.
+    # Set and replaced by an add when readers wait (they hold the one that gets set).
     added: asyncio.Event = field(default_factory=asyncio.Event)
+    waiting: int = 0
 
 
 class LocalStreams:
@@ -69,10 +70,11 @@ class LocalStreams:
         if maxlen is not None and len(entry.ids) > maxlen:
             excess = len(entry.ids) - maxlen
             for old in entry.ids[:excess]:
-                del entry.payloads[_format(old)]
+                entry.payloads.pop(_format(old), None)
             del entry.ids[:excess]
-        entry.added.set()
-        entry.added = asyncio.Event()
+        if entry.waiting:
+            entry.added.set()
+            entry.added = asyncio.Event()
         return _format(new_id)
 
     def ensure_group(self, stream: str, group: str) -> None:
@@ -91,10 +93,13 @@ class LocalStreams:
             remaining = deadline - loop.time()
             if batch or remaining <= 0 or self._closed:
                 return batch
+            entry.waiting += 1
             try:
                 await asyncio.wait_for(entry.added.wait(), remaining)
             except TimeoutError:
                 return []
+            finally:
+                entry.waiting -= 1
 
     def ack(self, stream: str, group: str, ids: Sequence[str]) -> int:
         entry = self._streams.get(stream)
@@ -102,6 +107,22 @@ class LocalStreams:
         if state is None:
             return 0
         return sum(1 for message_id in ids if state.pending.pop(message_id, None) is not None)
+
+    def delete(self, stream: str, ids: Sequence[str]) -> None:
+        """XDEL: remove entries (pending or not, like Redis)."""
+        entry = self._streams.get(stream)
+        if entry is None:
+            return
+        for message_id in ids:
+            entry.payloads.pop(message_id, None)
+        # Consumers delete what they acknowledged, which is the oldest entries: drop
+        # the leading ids whose payload is gone (others wait until they lead).
+        ids_list = entry.ids
+        gone = 0
+        while gone < len(ids_list) and _format(ids_list[gone]) not in entry.payloads:
+            gone += 1
+        if gone:
+            del ids_list[:gone]
 
     def claim_stale(
         self, stream: str, group: str, consumer: str, min_idle_ms: int, count: int
@@ -131,7 +152,7 @@ class LocalStreams:
 
     def length(self, stream: str) -> int:
         entry = self._streams.get(stream)
-        return 0 if entry is None else len(entry.ids)
+        return 0 if entry is None else len(entry.payloads)
 
     def close(self) -> None:
         """Release blocked readers (they return nothing)."""
@@ -158,8 +179,11 @@ class LocalStreams:
         batch: list[StreamMessage] = []
         for raw_id in taken:
             message_id = _format(raw_id)
+            payload = entry.payloads.get(message_id)
+            if payload is None:  # deleted (XDEL) before anyone read it
+                continue
             state.pending[message_id] = _Pending(consumer, now, 1)
-            batch.append(StreamMessage(message_id, entry.payloads[message_id], 1))
+            batch.append(StreamMessage(message_id, payload, 1))
         return batch
 
 

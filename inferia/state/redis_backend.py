@@ -267,11 +267,20 @@ class RedisStateBackend:
             )
         return parse_read_reply(reply)
 
-    async def stream_ack(self, stream: str, group: str, ids: Sequence[str]) -> int:
+    async def stream_ack(
+        self, stream: str, group: str, ids: Sequence[str], *, delete: bool = False
+    ) -> int:
         if not ids:
             return 0
-        with translate_errors("XACK"):
-            return int(await self._redis.xack(stream, group, *ids))
+        if not delete:
+            with translate_errors("XACK"):
+                return int(await self._redis.xack(stream, group, *ids))
+        with translate_errors("XACK+XDEL"):
+            pipe = self._redis.pipeline(transaction=True)
+            pipe.xack(stream, group, *ids)
+            pipe.xdel(stream, *ids)
+            acked, _ = await pipe.execute()
+        return int(acked)
 
     async def stream_claim_stale(
         self, stream: str, group: str, consumer: str, min_idle_ms: int, count: int

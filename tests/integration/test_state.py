@@ -533,3 +533,26 @@ async def test_build_state_backend_from_url() -> None:
         build_state_backend("memcached://user:s3cret@host")
     assert caught.value.param == "state.url"
     assert "s3cret" not in str(caught.value)
+
+
+async def test_stream_ack_with_delete_removes_entries(
+    state_backend: StateBackend, prefix: str
+) -> None:
+    """A consumer that deletes what it acknowledged leaves an empty stream (the usage
+    stream would otherwise grow by one entry per request forever)."""
+    stream = f"{prefix}:acked"
+    await state_backend.stream_ensure_group(stream, "g")
+    for index in range(5):
+        await state_backend.stream_add(stream, f"m{index}".encode())
+    first = await state_backend.stream_read(stream, "g", "w", count=3)
+    assert await state_backend.stream_ack(stream, "g", [m.id for m in first], delete=True) == 3
+    assert await state_backend.stream_length(stream) == 2
+    rest = await state_backend.stream_read(stream, "g", "w", count=10)
+    assert [m.payload for m in rest] == [b"m3", b"m4"]
+    assert await state_backend.stream_ack(stream, "g", [m.id for m in rest], delete=True) == 2
+    assert await state_backend.stream_length(stream) == 0
+    assert await state_backend.stream_pending_count(stream, "g") == 0
+    # New entries after the deletions are delivered as usual.
+    await state_backend.stream_add(stream, b"later")
+    [later] = await state_backend.stream_read(stream, "g", "w", count=10)
+    assert later.payload == b"later"

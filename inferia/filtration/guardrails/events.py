@@ -163,7 +163,9 @@ class GuardrailEventConsumer:
         ) or await self._state.stream_read(self._stream, EVENTS_GROUP, self.name, _BATCH, block_ms)
         if messages:
             await self._write(messages)
-            await self._state.stream_ack(self._stream, EVENTS_GROUP, [m.id for m in messages])
+            await self._state.stream_ack(
+                self._stream, EVENTS_GROUP, [m.id for m in messages], delete=True
+            )
         return len(messages)
 
     async def _write(self, messages: Sequence[StreamMessage]) -> None:

@@ -143,7 +143,9 @@ class UsageConsumer:
         self.written += len(events)
 
     async def ack(self, messages: Sequence[StreamMessage]) -> None:
-        await self._state.stream_ack(self._stream, USAGE_GROUP, [m.id for m in messages])
+        await self._state.stream_ack(
+            self._stream, USAGE_GROUP, [m.id for m in messages], delete=True
+        )
 
 
 _COMMON_COLUMNS = (
