@@ -17,6 +17,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import msgspec
+
 from inferia.state.local_store import LocalStore
 
 ScriptArg = str | int | float
@@ -46,8 +48,9 @@ class AtomicScript:
         object.__setattr__(self, "sha", hashlib.sha1(self.lua.encode()).hexdigest())
 
 
-@dataclass(frozen=True, slots=True)
-class ScriptCall:
+# The per-request value types below are msgspec Structs: created on every request, and
+# a frozen dataclass costs ~0.9 µs to build against ~0.1 µs for a Struct.
+class ScriptCall(msgspec.Struct, frozen=True):
     """``run_script(script, keys, args)`` as one operation of a batch."""
 
     script: AtomicScript
@@ -55,8 +58,7 @@ class ScriptCall:
     args: Sequence[ScriptArg]
 
 
-@dataclass(frozen=True, slots=True)
-class StreamAppend:
+class StreamAppend(msgspec.Struct, frozen=True):
     """``stream_add(stream, payload, maxlen)`` as one operation of a batch; its result
     is the new entry's id."""
 
@@ -73,8 +75,7 @@ class StreamAppend:
 StateOp = ScriptCall | StreamAppend
 
 
-@dataclass(frozen=True, slots=True)
-class StreamMessage:
+class StreamMessage(msgspec.Struct, frozen=True):
     """One stream entry handed to a consumer; ``deliveries`` counts reads + claims."""
 
     id: str

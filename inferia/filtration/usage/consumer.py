@@ -129,8 +129,12 @@ class UsageConsumer:
         # Plain tuples and one prepared statement per table run through the driver's
         # executemany: building a piccolo Table and query string per row cost more CPU
         # on the event loop than the requests that produced the events.
-        usage_rows = [_usage_row(e) for e in events]
-        log_rows = [_log_row(e) for e in events]
+        usage_rows: list[tuple[Any, ...]] = []
+        log_rows: list[tuple[Any, ...]] = []
+        for event in events:
+            common = _common(event)
+            usage_rows.append((*common, event.cost_micros))
+            log_rows.append(_log_row(event, common))
         usage_sql, log_sql = self._statements
         async with self._database.transaction():
             transaction = self._database.engine.current_transaction.get()
@@ -219,13 +223,9 @@ def _common(event: UsageEvent) -> tuple[Any, ...]:
     )
 
 
-def _usage_row(event: UsageEvent) -> tuple[Any, ...]:
-    return (*_common(event), event.cost_micros)
-
-
-def _log_row(event: UsageEvent) -> tuple[Any, ...]:
+def _log_row(event: UsageEvent, common: tuple[Any, ...]) -> tuple[Any, ...]:
     return (
-        *_common(event),
+        *common,
         event.api[:32],
         event.endpoint[:200] if event.endpoint else None,
         event.error_code[:64] if event.error_code else None,

@@ -310,7 +310,10 @@ class Gateway:
             while data:
                 out = relay.feed(data)
                 if out:
-                    await _send_body(send, out)
+                    try:  # _send_body, inlined: this runs once per relayed event
+                        await send({"type": "http.response.body", "body": out, "more_body": True})
+                    except Exception as exc:
+                        raise _ClientGone from exc
                 data = await content.readany()
                 idle.last = loop_time()
             out = relay.finish()

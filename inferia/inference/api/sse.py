@@ -74,12 +74,16 @@ class SseRelay:
             data = self._tail + data
         if b"\r" in data:
             data = data.replace(b"\r\n", b"\n")
-        cut = data.rfind(b"\n\n")
-        if cut < 0:
+        cut = data.rfind(b"\n\n") + 2
+        if cut < 2:
             self._tail = data
             return b""
-        self._tail = data[cut + 2 :]
-        block = data[: cut + 2]
+        if cut == len(data):  # the usual case: whole events, nothing to copy
+            self._tail = b""
+            block = data
+        else:
+            self._tail = data[cut:]
+            block = data[:cut]
         if not self.transforms and not self.collect_text and not _USAGE.search(block):
             if block.endswith(DONE):
                 self.saw_done = True

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
+
+import msgspec
 
 from inferia.filtration import Principal
 from inferia.state import StateBackend, StateOp
@@ -27,8 +29,9 @@ class DeferredOp:
     on_result: OnResult
 
 
-@dataclass(slots=True)
-class RequestContext:
+class RequestContext(msgspec.Struct):
+    """One per request (a msgspec Struct: ~4x cheaper to build than a dataclass)."""
+
     request_id: str
     principal: Principal
     api: Api
@@ -51,11 +54,11 @@ class RequestContext:
     first_token_at: float | None = None
     finished_at: float | None = None
     # Added to the client response.
-    response_headers: dict[str, str] = field(default_factory=dict)
+    response_headers: dict[str, str] = msgspec.field(default_factory=dict)
     # Per-step scratch space.
-    extras: dict[str, Any] = field(default_factory=dict)
+    extras: dict[str, Any] = msgspec.field(default_factory=dict)
     # State writes of the finish hooks, sent together once every hook ran.
-    deferred: list[DeferredOp] = field(default_factory=list)
+    deferred: list[DeferredOp] = msgspec.field(default_factory=list)
 
     def defer(self, state: StateBackend, op: StateOp, on_result: OnResult) -> None:
         """From a finish hook: run ``op`` on ``state`` after every step's finish, in one
