@@ -1,4 +1,6 @@
-"""Gateway overhead benchmark: ``inferia serve`` (1 worker) vs a direct call, side by side.
+"""Gateway overhead benchmark: ``inferia serve`` (1 worker) vs a direct call, side by side,
+and the floor (a bare pass-through on the same server stack, tests/perf/passthrough_asgi.py)
+under the same loads.
 
 Run (from the repository root):  python -m tests.perf.bench_gateway [--full]
 Needs ``wrk`` (apt-get install -y wrk). Prints a table and writes it as JSON to
@@ -19,6 +21,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager as ContextManager
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
@@ -36,17 +39,16 @@ BODY = {"model": "bench", "messages": [{"role": "user", "content": "Hello, who a
 
 
 @contextmanager
-def upstream(**options: float) -> Iterator[tuple[str, int]]:
+def served(module: str, args: list[str], probe_path: str) -> Iterator[tuple[str, int]]:
+    """``python -m module --port P *args`` in the background, once it answers."""
     port = free_port()
-    args = [sys.executable, "-m", "tests.perf.upstream_rsgi", "--port", str(port)]
-    for name, value in options.items():
-        args += [f"--{name.replace('_', '-')}", str(value)]
-    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    command = [sys.executable, "-m", module, "--port", str(port), *args]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):
             try:
-                httpx.post(f"{url}/v1/chat/completions", json={}, timeout=1)
+                httpx.post(f"{url}{probe_path}", json=BODY, timeout=1)
                 break
             except httpx.HTTPError:
                 time.sleep(0.05)
@@ -54,6 +56,17 @@ def upstream(**options: float) -> Iterator[tuple[str, int]]:
     finally:
         process.terminate()
         process.wait(5)
+
+
+def upstream(**options: float) -> ContextManager[tuple[str, int]]:
+    args = [f"--{name.replace('_', '-')}={value}" for name, value in options.items()]
+    return served("tests.perf.upstream_rsgi", args, "/v1/chat/completions")
+
+
+def passthrough(upstreams: dict[str, str]) -> ContextManager[tuple[str, int]]:
+    """The floor: tests/perf/passthrough_asgi.py in front of the same upstreams."""
+    args = [f"--upstream={name}={url}" for name, url in upstreams.items()]
+    return served("tests.perf.passthrough_asgi", args, "/fast/v1/chat/completions")
 
 
 def tree(pid: int) -> list[int]:
@@ -75,21 +88,28 @@ def rss_mb(pid: int, field: str = "VmRSS") -> float:
     return int(match.group(1)) / 1024 if match else 0.0
 
 
-def wrk(url: str, key: str | None, seconds: int, connections: int) -> dict[str, float]:
+def wrk_script(key: str | None, extra: str = "") -> str:
+    """A wrk Lua script POSTing BODY (with the API key if given), plus ``extra``."""
     headers = "['content-type'] = 'application/json'"
     if key:
         headers += f", ['authorization'] = 'Bearer {key}'"
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(
             f"wrk.method = 'POST'\nwrk.body = '{json.dumps(BODY)}'\nwrk.headers = {{{headers}}}\n"
+            + extra
         )
+    return script.name
+
+
+def wrk(url: str, key: str | None, seconds: int, connections: int) -> dict[str, float]:
+    script = wrk_script(key)
     out = subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script.name, url],
+        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script, url],
         capture_output=True,
         text=True,
         check=True,
     ).stdout
-    os.unlink(script.name)
+    os.unlink(script)
     requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
@@ -101,39 +121,25 @@ def quantile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def fixed_rate(
-    targets: dict[str, tuple[str, dict[str, str]]], rate: float, seconds: float
-) -> dict[str, list[float]]:
-    """Open loop: every 1/rate s, one request to each target, whatever is still in flight."""
-    latencies: dict[str, list[float]] = {name: [] for name in targets}
-    failures: dict[str, int] = {name: 0 for name in targets}
-    connector = aiohttp.TCPConnector(limit=0)
-    async with aiohttp.ClientSession(connector=connector) as session:
-
-        async def one(name: str, url: str, headers: dict[str, str]) -> None:
-            started = time.perf_counter()
-            async with session.post(url, json=BODY, headers=headers) as response:
-                await response.read()
-                if response.status != 200:
-                    failures[name] += 1
-                    return
-            latencies[name].append(time.perf_counter() - started)
-
-        # Warm up the connections first.
-        for name, (url, headers) in targets.items():
-            await asyncio.gather(*(one(name, url, headers) for _ in range(20)))
-            latencies[name].clear()
-        tasks = []
-        start = time.perf_counter()
-        for i in range(int(rate * seconds)):
-            delay = start + i / rate - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            for name, (url, headers) in targets.items():
-                tasks.append(asyncio.create_task(one(name, url, headers)))
-        await asyncio.gather(*tasks)
-    assert not any(failures.values()), failures
-    return latencies
+def fixed_rate(
+    targets: dict[str, tuple[str, str | None]], rate: int, seconds: int
+) -> dict[str, dict[str, float]]:
+    """``rate`` requests/s to every target at once, each from its own wrk paced by
+    tests/perf/paced.lua (a compiled load generator: ~10 ms of CPU per second of load)."""
+    pacing = (Path(__file__).parent / "paced.lua").read_text()
+    runs: dict[str, tuple[subprocess.Popen[str], str]] = {}
+    for name, (url, key) in targets.items():
+        script = wrk_script(key, pacing)
+        # Connections to spare: a slot never waits for a free one (rate x latency ~ 10).
+        command = ["wrk", "-t1", "-c40", f"-d{seconds}s", "-s", script, url, "--", str(rate)]
+        runs[name] = (subprocess.Popen(command, stdout=subprocess.PIPE, text=True), script)
+    results: dict[str, dict[str, float]] = {}
+    for name, (process, script) in runs.items():
+        out, _ = process.communicate()
+        os.unlink(script)
+        results[name] = json.loads(out.strip().splitlines()[-1])
+        assert results[name]["errors"] == 0, (name, results[name])
+    return results
 
 
 async def ttft(
@@ -196,23 +202,23 @@ def profile(folder: str, name: str, pid: int, load: Callable[[], object]) -> Non
 
 def measure(
     name: str,
-    server: InferiaServer,
-    key: str,
+    pids: list[int],
+    url_for: Callable[[str], str],
+    key: str | None,
     upstreams: dict[str, str],
     slow_pids: list[int],
     args: argparse.Namespace,
 ) -> dict[str, Any]:
-    """Every measurement of one ``inferia serve`` (see docs/performance.md)."""
-    assert server.process is not None
-    pids = tree(server.process.pid)
+    """Every measurement of one server (see docs/performance.md). ``url_for(model)`` is
+    where that model's chat completions are served; the model is also in BODY."""
     worker = pids[-1]
-    auth = {"authorization": f"Bearer {key}"}
-    gw = f"{server.base_url}/v1/chat/completions"
+    auth = {"authorization": f"Bearer {key}"} if key else {}
     results: dict[str, Any] = {}
     print(f"[{name}] saturation", file=sys.stderr)
 
     # 1. Saturation (wrk, closed loop).
     BODY["model"] = "fast"
+    gw = url_for("fast")
     wrk(gw, key, 2, args.connections)  # warm-up
     direct = wrk(f"{upstreams['fast']}/v1/chat/completions", None, args.seconds, args.connections)
     before = cpu_seconds(pids)
@@ -228,32 +234,34 @@ def measure(
         profile(args.profile, f"{name}-saturation", worker, lambda: wrk(gw, key, 6, 16))
     print(f"[{name}] fixed rate", file=sys.stderr)
 
-    # 2. Fixed rate 200 req/s, 50 ms upstream latency (Python open-loop generator).
+    # 2. Fixed rate 200 req/s, 50 ms upstream latency: direct and gateway at the same time.
     slow = upstreams["slow"]
     BODY["model"] = "slow"
+    gw = url_for("slow")
+    wrk(gw, key, 1, 8)  # warm-up
     before, upstream_before = cpu_seconds(pids), cpu_seconds(slow_pids)
-    lat = uvloop.run(
-        fixed_rate(
-            {"direct": (f"{slow}/v1/chat/completions", {}), "gateway": (gw, auth)},
-            200,
-            2 * args.seconds,
-        )
+    paced = fixed_rate(
+        {"direct": (f"{slow}/v1/chat/completions", None), "gateway": (gw, key)},
+        200,
+        2 * args.seconds,
     )
     cpu = cpu_seconds(pids) - before
     upstream_cpu = cpu_seconds(slow_pids) - upstream_before
+    direct, through = paced["direct"], paced["gateway"]
     results["fixed_rate"] = {
-        "requests": len(lat["gateway"]),
-        "direct_p50_ms": 1000 * quantile(lat["direct"], 0.5),
-        "direct_p99_ms": 1000 * quantile(lat["direct"], 0.99),
-        "gateway_p50_ms": 1000 * quantile(lat["gateway"], 0.5),
-        "gateway_p99_ms": 1000 * quantile(lat["gateway"], 0.99),
-        "gateway_cpu_ms_per_request": 1000 * cpu / (len(lat["gateway"]) + 20),
+        "requests": through["requests"],
+        "direct_p50_ms": direct["p50_us"] / 1000,
+        "direct_p99_ms": direct["p99_us"] / 1000,
+        "gateway_p50_ms": through["p50_us"] / 1000,
+        "gateway_p99_ms": through["p99_us"] / 1000,
+        "added_p50_ms": (through["p50_us"] - direct["p50_us"]) / 1000,
+        "added_p99_ms": (through["p99_us"] - direct["p99_us"]) / 1000,
+        "gateway_cpu_ms_per_request": 1000 * cpu / through["requests"],
         # For scale: the trivial RSGI upstream's own CPU per request at this rate.
-        "upstream_cpu_ms_per_request": 1000 * upstream_cpu / (2 * len(lat["gateway"]) + 40),
+        "upstream_cpu_ms_per_request": 1000
+        * upstream_cpu
+        / (direct["requests"] + through["requests"]),
     }
-    fr = results["fixed_rate"]
-    fr["added_p50_ms"] = fr["gateway_p50_ms"] - fr["direct_p50_ms"]
-    fr["added_p99_ms"] = fr["gateway_p99_ms"] - fr["direct_p99_ms"]
 
     # 3. Time to first token (streams, 50 ms to the first event).
     first = uvloop.run(
@@ -271,13 +279,17 @@ def measure(
     # Conservative: the whole CPU of the streamed requests divided by their events.
     for stream in ("paced", "burst"):
         BODY["model"] = stream
+        gw = url_for(stream)
         before = cpu_seconds(pids)
         events = uvloop.run(streams(gw, auth, 100, 8))
         cpu = cpu_seconds(pids) - before
         results[f"sse_{stream}"] = {"events": events, "cpu_us_per_event": 1e6 * cpu / events}
         if args.profile and stream == "paced":
             profile(
-                args.profile, f"{name}-sse", worker, lambda: uvloop.run(streams(gw, auth, 100, 8))
+                args.profile,
+                f"{name}-sse",
+                worker,
+                lambda url=gw: uvloop.run(streams(url, auth, 100, 8)),  # type: ignore[misc]
             )
     results["rss_mb"] = rss_mb(worker)
     results["peak_rss_mb"] = rss_mb(worker, "VmHWM")
@@ -327,8 +339,28 @@ def main() -> None:
             config.write_text(config.read_text() + extra)
             env = inferia_env(tmp / "data", INFERIA_CONFIG=str(config))
             servers[name] = (stack.enter_context(InferiaServer(env, PLANES)), create_key(env))
+        floor_url, floor_pid = stack.enter_context(passthrough(upstreams))
+        results["passthrough"] = measure(
+            "passthrough",
+            tree(floor_pid),
+            lambda model: f"{floor_url}/{model}/v1/chat/completions",
+            None,
+            upstreams,
+            slow_pids,
+            args,
+        )
         for name, (server, key) in servers.items():
-            results[name] = measure(name, server, key, upstreams, slow_pids, args)
+            assert server.process is not None
+            gateway_url = f"{server.base_url}/v1/chat/completions"
+            results[name] = measure(
+                name,
+                tree(server.process.pid),
+                lambda _model, url=gateway_url: url,
+                key,
+                upstreams,
+                slow_pids,
+                args,
+            )
     results["load_average_at_end"] = os.getloadavg()[0]
     print(json.dumps(results, indent=2))
     if args.json:

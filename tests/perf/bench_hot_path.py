@@ -3,11 +3,13 @@
 The real app (every plane of ``inferia serve --plane inference --plane filtration``,
 embedded SQLite + in-memory state, a real API key) is built in this process and its
 ``/v1/chat/completions`` handler is called directly with in-memory ASGI messages; the
-upstream call returns a canned reply without I/O. What is measured is everything
-Inferia itself does per request (request id, authentication, parsing, validation,
-routing, every pipeline step, the reply, the usage event and the consumer writing it),
-not granian's and aiohttp's I/O, which tests/perf/bench_gateway.py measures end to end.
-The two scenarios are the benchmark's: guardrails off, and every inferia.toml default.
+upstream call returns a canned reply without I/O (with ``--stream-events N``, a stream
+of N content events, handed over one per read as from a paced upstream). Measured:
+everything Inferia itself does per request (request id, authentication, parsing,
+validation, routing, every pipeline step, the reply, the usage event and the consumer
+writing it), not granian's and aiohttp's I/O, which tests/perf/bench_gateway.py
+measures end to end. The two scenarios are the benchmark's: guardrails off, and every
+inferia.toml default.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from inferia.inference.upstream.caller import UpstreamReply
 from inferia.preflight import prepare_storage
 from tests.e2e.gateway_fixtures import create_key, write_config
 from tests.perf.bench_gateway import GATEWAY_ONLY
-from tests.perf.upstream_rsgi import REPLY
+from tests.perf.upstream_rsgi import CHUNK_WITH_NULL_USAGE, REPLY, USAGE
 from tests.processes import inferia_env
 
 BODY = msgspec.json.encode(
@@ -41,8 +43,21 @@ BODY = msgspec.json.encode(
 )
 
 
+class _Content:
+    """An upstream stream that hands over one event per read (as a paced upstream)."""
+
+    def __init__(self, events: list[bytes]) -> None:
+        self._events = iter(events)
+
+    async def readany(self) -> bytes:
+        return next(self._events, b"")
+
+
 class _Response:
     """What the gateway uses of an aiohttp response once the reply was read."""
+
+    def __init__(self, events: list[bytes]) -> None:
+        self.content = _Content(events)
 
     def release(self) -> None:
         pass
@@ -51,8 +66,15 @@ class _Response:
         pass
 
 
+def stream_events(count: int) -> list[bytes]:
+    return [*([CHUNK_WITH_NULL_USAGE] * count), USAGE, b"data: [DONE]\n\n"]
+
+
 class CannedCaller:
     """Stands in for UpstreamCaller.call: picks the endpoint like it, sends nothing."""
+
+    def __init__(self, events: int) -> None:
+        self._events = events
 
     async def call(
         self, ctx: RequestContext, deployment: Deployment, path: str, affinity: str | None
@@ -60,12 +82,16 @@ class CannedCaller:
         endpoint = deployment.strategy.pick(deployment.endpoints, affinity)
         endpoint.health.acquire(time.monotonic())
         ctx.endpoint = endpoint.id
-        reply = UpstreamReply(endpoint, _Response(), REPLY, 0.0)  # type: ignore[arg-type]
-        reply.usage = Usage(12, 8)
-        return reply
+        if not ctx.stream:
+            reply = UpstreamReply(endpoint, _Response([]), REPLY, 0.0)  # type: ignore[arg-type]
+            reply.usage = Usage(12, 8)
+            return reply
+        events = stream_events(self._events)
+        response = _Response(events[1:])
+        return UpstreamReply(endpoint, response, events[0], 0.0)  # type: ignore[arg-type]
 
 
-async def run(scenario: str, requests: int, rounds: int) -> dict[str, Any]:
+async def run(scenario: str, requests: int, rounds: int, events: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
         config = write_config(
@@ -83,7 +109,7 @@ async def run(scenario: str, requests: int, rounds: int) -> dict[str, Any]:
         handler = app.state[DIRECT_ROUTES_STATE_KEY]["/v1/chat/completions"]
         async with app.state["runtime"].lifespan(app):
             inference_gateway = _gateway_of(handler)
-            inference_gateway._caller = CannedCaller()
+            inference_gateway._caller = CannedCaller(events)
             scope = {
                 "type": "http",
                 "method": "POST",
@@ -95,7 +121,8 @@ async def run(scenario: str, requests: int, rounds: int) -> dict[str, Any]:
                 ],
                 "client": ("127.0.0.1", 50000),
             }
-            message = {"type": "http.request", "body": BODY, "more_body": False}
+            body = BODY if not events else BODY[:-1] + b',"stream":true}'
+            message = {"type": "http.request", "body": body, "more_body": False}
             statuses: list[int] = []
 
             never = asyncio.get_running_loop().create_future()
@@ -125,6 +152,7 @@ async def run(scenario: str, requests: int, rounds: int) -> dict[str, Any]:
             assert set(statuses) == {200}, set(statuses)
     return {
         "scenario": scenario,
+        "events_per_request": events,
         "cpu_us_per_request_median": 1e6 * statistics.median(per_request),
         "cpu_us_per_request_rounds": [round(1e6 * p, 1) for p in per_request],
     }
@@ -143,9 +171,12 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--scenario", choices=["gateway", "full"], action="append")
+    parser.add_argument(
+        "--stream-events", type=int, default=0, help="streamed requests of this many events"
+    )
     args = parser.parse_args()
     for scenario in args.scenario or ("gateway", "full"):
-        result = uvloop.run(run(scenario, args.requests, args.rounds))
+        result = uvloop.run(run(scenario, args.requests, args.rounds, args.stream_events))
         print(msgspec.json.encode(result).decode())
 
 

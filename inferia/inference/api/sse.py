@@ -88,7 +88,10 @@ class SseRelay:
             if block.endswith(DONE):
                 self.saw_done = True
             return block
-        return b"".join(self._event(event) for event in block[:-2].split(b"\n\n"))
+        events = block[:-2]
+        if b"\n\n" not in events:  # one event, the usual case with a paced upstream
+            return self._event(events)
+        return b"".join(self._event(event) for event in events.split(b"\n\n"))
 
     def finish(self) -> bytes:
         """At the upstream's end of stream: whatever is left, then flushed transforms."""
