@@ -36,19 +36,45 @@ def install_encodings(cache_dir: Path) -> None:
     os.environ["TIKTOKEN_CACHE_DIR"] = str(cache_dir)
 
 
+# The roles OpenAI's chat format knows: their token counts are remembered (a message's
+# role is counted on every request); other strings are counted each time.
+_ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
+
+
 class TokenCounter:
     def __init__(self) -> None:
         self._encodings: dict[str, tiktoken.Encoding] = {}
+        # Model name -> its encoding; models reaching here exist in the routing table.
+        self._by_model: dict[str, tiktoken.Encoding] = {}
+        self._role_tokens: dict[tuple[str, str], int] = {}
 
     def _encoding(self, model: str) -> tiktoken.Encoding:
+        encoding = self._by_model.get(model)
+        if encoding is not None:
+            return encoding
         name = "o200k_base" if model.lower().startswith(_O200K_PREFIXES) else "cl100k_base"
         encoding = self._encodings.get(name)
         if encoding is None:
             encoding = self._encodings[name] = tiktoken.get_encoding(name)
+        if len(self._by_model) < 1024:
+            self._by_model[model] = encoding
         return encoding
 
     def count(self, model: str, text: str) -> int:
-        return len(self._encoding(model).encode(text, disallowed_special=())) if text else 0
+        # encode_ordinary: special-token text counts as plain text, as in
+        # encode(text, disallowed_special=()), without the special-token checks.
+        return len(self._encoding(model).encode_ordinary(text)) if text else 0
+
+    def _role(self, model: str, role: object) -> int:
+        text = str(role) if role is not None else ""
+        if text not in _ROLES:
+            return self.count(model, text)
+        encoding = self._encoding(model)
+        key = (encoding.name, text)
+        tokens = self._role_tokens.get(key)
+        if tokens is None:
+            tokens = self._role_tokens[key] = len(encoding.encode_ordinary(text))
+        return tokens
 
     def prompt_tokens(self, model: str, api: str, body: dict[str, Any]) -> int:
         if api == "chat.completions":
@@ -59,7 +85,7 @@ class TokenCounter:
                     total += 3 + sum(
                         self.count(model, text) for text in _texts(message.get("content"))
                     )
-                    total += self.count(model, str(message.get("role", "")))
+                    total += self._role(model, message.get("role", ""))
             return total
         return sum(
             self.count(model, text) for text in _texts(body.get("prompt") or body.get("input"))

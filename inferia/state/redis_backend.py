@@ -1,8 +1,13 @@
 """The shared state backend on Redis (6.2 or later: XAUTOCLAIM).
 
-Every redis-py failure leaves this module as StateError. Connection settings
+Every Redis failure leaves this module as StateError. Connection settings
 can also come from the URL's query string (``?socket_timeout=0.5``), which
 redis-py lets override the defaults below.
+
+The two calls every limited request makes, ``run_script`` (admit) and ``run_batch``
+(the end-of-request writes), go over one multiplexed connection per process
+(redis_wire.py): redis-py's per-command client CPU was most of admission's cost.
+Everything else uses redis-py.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from inferia.state.redis_streams import (
     parse_read_reply,
     stream_id,
 )
+from inferia.state.redis_wire import MultiplexedConnection, RedisEndpoint, pack_command
 
 log = logging.getLogger(__name__)
 
@@ -60,10 +66,12 @@ class RedisStateBackend:
             "protocol": 2,
             "socket_timeout": socket_timeout_s,
             "socket_connect_timeout": connect_timeout_s,
-            "socket_keepalive": True,
             "health_check_interval": health_check_interval_s,
             "client_name": client_name,
         }
+        if not url.lower().startswith("unix:"):
+            # TCP only: redis-py's unix socket connection refuses the option.
+            options["socket_keepalive"] = True
         try:
             # Retry only connection failures: a timed-out write may have been
             # applied, and replaying a counter script would charge twice.
@@ -80,6 +88,8 @@ class RedisStateBackend:
                 **options,
             )
             self._client: Redis = Redis(connection_pool=pool)
+            # The hot path's connection: same URL, timeouts, TLS and client name.
+            self._wire = MultiplexedConnection(RedisEndpoint.of_pool(pool))
             # A client of its own for the subscribed connection, with no retries:
             # its reader reconnects itself and logs the outage.
             pubsub_client = Redis.from_url(url, retry=Retry(NoBackoff(), 0), **options)
@@ -110,6 +120,7 @@ class RedisStateBackend:
         if self._closed:
             return
         self._closed = True
+        await self._wire.close()
         await self._pubsub.close()
         for client in (self._client, self._pubsub_client):
             try:
@@ -131,12 +142,31 @@ class RedisStateBackend:
             raise StateError("state backend is closed")
         return self._client
 
+    @property
+    def _multiplexed(self) -> MultiplexedConnection:
+        if self._closed:
+            raise StateError("state backend is closed")
+        return self._wire
+
     # Atomic counters -------------------------------------------------------
     async def run_script(
         self, script: AtomicScript, keys: Sequence[str], args: Sequence[ScriptArg]
     ) -> Any:
-        with translate_errors(f"script {script.name}"):
-            return await self._evalsha(script.sha, script.lua, keys, args)
+        wire = self._multiplexed
+        try:
+            reply = await wire.execute(
+                pack_command(("EVALSHA", script.sha, len(keys), *keys, *args))
+            )
+            if isinstance(reply, NoScriptError):
+                # Server restarted or SCRIPT FLUSH: EVAL runs it and caches it again.
+                reply = await wire.execute(
+                    pack_command(("EVAL", script.lua, len(keys), *keys, *args))
+                )
+            if isinstance(reply, ResponseError):
+                raise reply
+        except REDIS_FAILURES as exc:
+            raise StateError(f"Redis script {script.name} failed: {exc}") from exc
+        return reply
 
     async def _evalsha(
         self, sha: str, lua: str, keys: Sequence[str], args: Sequence[ScriptArg]
@@ -173,36 +203,24 @@ class RedisStateBackend:
     async def run_batch(self, ops: Sequence[StateOp]) -> list[Any]:
         if not ops:
             return []
-        if len(ops) == 1:
-            # A plain command: the same round trip, for less client CPU than a pipeline.
-            return [await self._run_one(ops[0])]
-        with translate_errors("pipeline"):
+        wire, count = self._multiplexed, len(ops)
+        try:
             # Not a transaction: MULTI/EXEC would add two commands and buy nothing, as
             # every op is atomic on its own.
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for op in ops:
-                    _queue(pipe, op)
-                replies = await pipe.execute(raise_on_error=False)
-                # Scripts the server does not have (restart, SCRIPT FLUSH): EVAL runs and
-                # caches them again, in one more round trip.
-                missing = [i for i, reply in enumerate(replies) if isinstance(reply, NoScriptError)]
-                if missing:
-                    for i in missing:
-                        _queue(pipe, ops[i], cached=False)
-                    retried = await pipe.execute(raise_on_error=False)
-                    for i, reply in zip(missing, retried, strict=True):
-                        replies[i] = reply
-        return [_batch_result(op, reply) for op, reply in zip(ops, replies, strict=True)]
-
-    async def _run_one(self, op: StateOp) -> Any:
-        try:
-            if isinstance(op, ScriptCall):
-                return await self._evalsha(op.script.sha, op.script.lua, op.keys, op.args)
-            return stream_id(await _xadd(self._redis, op.stream, op.payload, op.maxlen))
-        except ResponseError as exc:  # the op failed; Redis itself answered
-            return _batch_result(op, exc)
+            packed = _pack(ops[0]) if count == 1 else b"".join([_pack(op) for op in ops])
+            replies = await wire.execute_many(packed, count)
+            # Scripts the server does not have (restart, SCRIPT FLUSH): EVAL runs and
+            # caches them again, in one more round trip.
+            missing = [i for i, reply in enumerate(replies) if isinstance(reply, NoScriptError)]
+            if missing:
+                again = b"".join([_pack(ops[i], cached=False) for i in missing])
+                retried = await wire.execute_many(again, len(missing))
+                for i, reply in zip(missing, retried, strict=True):
+                    replies[i] = reply
         except REDIS_FAILURES as exc:
-            raise StateError(f"Redis {_op_name(op)} failed: {exc}") from exc
+            operation = "pipeline" if count > 1 else _op_name(ops[0])
+            raise StateError(f"Redis {operation} failed: {exc}") from exc
+        return [_batch_result(op, reply) for op, reply in zip(ops, replies, strict=True)]
 
     # TTL cache -------------------------------------------------------------
     async def cache_get(self, key: str) -> bytes | None:
@@ -309,15 +327,17 @@ def _xadd(target: Redis, stream: str, payload: bytes, maxlen: int | None) -> Any
     return target.xadd(stream, {PAYLOAD_FIELD: payload}, maxlen=maxlen, approximate=False)
 
 
-def _queue(pipe: Redis, op: StateOp, *, cached: bool = True) -> None:
+def _pack(op: StateOp, *, cached: bool = True) -> bytes:
+    """``op`` as a RESP command, the command redis-py would send for it."""
     if isinstance(op, ScriptCall):
-        keys, args = op.keys, op.args
+        keys = op.keys
         if cached:
-            pipe.evalsha(op.script.sha, len(keys), *keys, *args)
-        else:
-            pipe.eval(op.script.lua, len(keys), *keys, *args)
-    else:
-        _xadd(pipe, op.stream, op.payload, op.maxlen)
+            return pack_command(("EVALSHA", op.script.sha, len(keys), *keys, *op.args))
+        return pack_command(("EVAL", op.script.lua, len(keys), *keys, *op.args))
+    if op.maxlen is None:
+        return pack_command(("XADD", op.stream, "*", PAYLOAD_FIELD, op.payload))
+    # Exact trimming, as _xadd.
+    return pack_command(("XADD", op.stream, "MAXLEN", op.maxlen, "*", PAYLOAD_FIELD, op.payload))
 
 
 def _op_name(op: StateOp) -> str:

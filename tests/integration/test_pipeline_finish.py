@@ -2,12 +2,16 @@
 
 The real admit step and usage sink run in a Pipeline on memory and on a real Redis
 (database 15 of INFERIA_TEST_REDIS_URL). On Redis, round trips are counted on the
-wire: every write of a packed request to a connection of the backend under test (the
-replies are read before the next one), with the command names it carried.
+wire: every write of a packed request to a connection of the backend under test, with
+the command names it carried. The backend has two kinds of connection: redis-py's
+(whose writes are followed by reading their replies) and the multiplexed one the
+per-request calls use (each call is one ``transport.write`` and awaits its replies);
+both are counted.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
@@ -15,7 +19,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 import pytest
@@ -45,6 +49,7 @@ from inferia.state import (
     StateBackend,
     StreamAppend,
 )
+from inferia.state.redis_wire import ReplyProtocol
 from tests.services import redis_db_url
 
 REDIS_DB = 15
@@ -113,6 +118,31 @@ class Wire:
         return taken
 
 
+class _CountingTransport(asyncio.Transport):
+    """The multiplexed connection's transport, recording every write."""
+
+    def __init__(self, transport: asyncio.Transport, recorded: Wire) -> None:
+        super().__init__()
+        self._transport = transport
+        self._recorded = recorded
+
+    def write(self, data: Any) -> None:
+        self._recorded.round_trips.append(_command_names(bytes(data)))
+        self._transport.write(data)
+
+    def abort(self) -> None:
+        self._transport.abort()
+
+    def close(self) -> None:
+        self._transport.close()
+
+    def is_closing(self) -> bool:
+        return self._transport.is_closing()
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return self._transport.get_extra_info(name, default)
+
+
 @pytest.fixture
 def wire(redis_backend: Backend, monkeypatch: pytest.MonkeyPatch) -> Iterator[Wire]:
     assert redis_backend.client_name is not None
@@ -126,7 +156,15 @@ def wire(redis_backend: Backend, monkeypatch: pytest.MonkeyPatch) -> Iterator[Wi
             recorded.round_trips.append(_command_names(command))
         await send(self, command, check_health)
 
+    connection_made = ReplyProtocol.connection_made
+
+    def counting_connection_made(self: ReplyProtocol, transport: asyncio.BaseTransport) -> None:
+        if self.endpoint.client_name == recorded.client_name:
+            transport = _CountingTransport(cast(asyncio.Transport, transport), recorded)
+        connection_made(self, transport)
+
     monkeypatch.setattr(AbstractConnection, "send_packed_command", counting_send)
+    monkeypatch.setattr(ReplyProtocol, "connection_made", counting_connection_made)
     yield recorded
 
 

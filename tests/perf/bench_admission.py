@@ -2,6 +2,9 @@
 
 Run (from the repository root):  python -m tests.perf.bench_admission
 Needs Redis (INFERIA_TEST_REDIS_URL, default redis://127.0.0.1:6379/0; db 13 is used).
+``--compare-redis-py`` adds every variant on a backend whose two per-request calls
+(``run_script``, ``run_batch``) go through redis-py, as they did before the
+multiplexed connection: the before/after of that change, measured side by side.
 
 Per request, with the real steps on the real Redis backend, interleaved in one run:
 
@@ -31,17 +34,18 @@ import argparse
 import json
 import statistics
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import redis.asyncio as aioredis
 import uvloop
-from redis._parsers import _AsyncHiredisParser, _AsyncRESP2Parser
+from redis.exceptions import NoScriptError, ResponseError
 from redis.utils import HIREDIS_AVAILABLE
 
 from inferia.config import LimitsSettings, UsageSettings
+from inferia.core.errors import StateError
 from inferia.filtration import USAGE_STREAM, LimitEvaluator, LimitValues, OrgPolicies
 from inferia.filtration import PolicySnapshots as Snapshots
 from inferia.filtration.limits import ADMIT_LIMITS, Charge, LimitCheck, PolicyRule
@@ -50,7 +54,16 @@ from inferia.inference.admission import AdmissionStep
 from inferia.inference.pipeline import Pipeline, RequestContext, Usage
 from inferia.inference.usage import TokenCounter, install_encodings
 from inferia.inference.usage_sink import UsageSink
-from inferia.state import RedisStateBackend, ScriptCall, StreamAppend
+from inferia.state import (
+    AtomicScript,
+    RedisStateBackend,
+    ScriptArg,
+    ScriptCall,
+    StateOp,
+    StreamAppend,
+)
+from inferia.state.redis_errors import REDIS_FAILURES, translate_errors
+from inferia.state.redis_streams import PAYLOAD_FIELD, stream_id
 from tests.services import REDIS_URL
 
 ORG, KEY = "00000000-0000-0000-0000-0000000000b1", "00000000-0000-0000-0000-0000000000b2"
@@ -63,8 +76,65 @@ SCENARIOS: dict[str, LimitValues | None] = {
         rpm=10**9, tpm=10**10, daily_tokens=10**10, max_parallel=10**6
     ),
 }
-PARSERS = {"python": _AsyncRESP2Parser, "hiredis": _AsyncHiredisParser}
 Run = Callable[[int], Awaitable[None]]
+
+
+class RedisPyStateBackend(RedisStateBackend):
+    """The backend with its two per-request calls on redis-py (a pooled connection per
+    call, a redis-py pipeline for a batch), as before the multiplexed connection."""
+
+    async def run_script(
+        self, script: AtomicScript, keys: Sequence[str], args: Sequence[ScriptArg]
+    ) -> Any:
+        with translate_errors(f"script {script.name}"):
+            return await self._evalsha(script.sha, script.lua, keys, args)
+
+    async def run_batch(self, ops: Sequence[StateOp]) -> list[Any]:
+        if len(ops) == 1:  # a plain command: less client CPU than a pipeline
+            return [await self._run_one(ops[0])]
+        with translate_errors("pipeline"):
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for op in ops:
+                    _queue(pipe, op)
+                replies = await pipe.execute(raise_on_error=False)
+                missing = [i for i, reply in enumerate(replies) if isinstance(reply, NoScriptError)]
+                if missing:
+                    for i in missing:
+                        _queue(pipe, ops[i], cached=False)
+                    retried = await pipe.execute(raise_on_error=False)
+                    for i, reply in zip(missing, retried, strict=True):
+                        replies[i] = reply
+        return [_result(op, reply) for op, reply in zip(ops, replies, strict=True)]
+
+    async def _run_one(self, op: StateOp) -> Any:
+        try:
+            if isinstance(op, ScriptCall):
+                return await self._evalsha(op.script.sha, op.script.lua, op.keys, op.args)
+            raw_id = await self._redis.xadd(
+                op.stream, {PAYLOAD_FIELD: op.payload}, maxlen=op.maxlen, approximate=False
+            )
+            return stream_id(raw_id)
+        except ResponseError as exc:
+            return _result(op, exc)
+        except REDIS_FAILURES as exc:
+            raise StateError(f"Redis op failed: {exc}") from exc
+
+
+def _queue(pipe: Any, op: StateOp, *, cached: bool = True) -> None:
+    if isinstance(op, ScriptCall):
+        keys, args = op.keys, op.args
+        if cached:
+            pipe.evalsha(op.script.sha, len(keys), *keys, *args)
+        else:
+            pipe.eval(op.script.lua, len(keys), *keys, *args)
+    else:
+        pipe.xadd(op.stream, {PAYLOAD_FIELD: op.payload}, maxlen=op.maxlen, approximate=False)
+
+
+def _result(op: StateOp, reply: Any) -> Any:
+    if isinstance(reply, Exception):
+        return StateError(f"Redis op failed: {reply}")
+    return reply if isinstance(op, ScriptCall) else stream_id(reply)
 
 
 class FixedPolicies:
@@ -205,29 +275,26 @@ def _direct_calls(
     return run
 
 
-def _backend(url: str, parser: str | None) -> RedisStateBackend:
-    state = RedisStateBackend(url)
-    if parser is not None:
-        # Bench only: this backend's connections (none exist yet) use the named parser.
-        pool = state._client.connection_pool
-        pool.connection_kwargs["parser_class"] = PARSERS[parser]
-    return state
+CLIENTS: dict[str, type[RedisStateBackend]] = {
+    "": RedisStateBackend,  # the per-request calls on the multiplexed connection
+    "redis-py": RedisPyStateBackend,
+}
 
 
 async def measure(
-    url: str, requests: int, rounds: int, parsers: list[str | None]
+    url: str, requests: int, rounds: int, clients: list[str]
 ) -> dict[str, dict[str, float]]:
     """Each variant runs in ``rounds`` interleaved blocks; the median block is reported,
     so background load on a shared machine hits every variant alike."""
     block = max(1, requests // rounds)
     counts = ServerCounts(url)
-    backends = {parser: _backend(url, parser) for parser in parsers}
+    backends = {client: CLIENTS[client](url) for client in clients}
     samples: dict[str, list[dict[str, float]]] = {}
     await counts.drop_usage_stream()  # database 13 is the benchmark's own
     try:
         runs: dict[str, Run] = {}
-        for parser, state in backends.items():
-            prefix = "" if parser is None else f"[{parser}] "
+        for client, state in backends.items():
+            prefix = f"[{client}] " if client else ""
             for name, run in (await _variants(state, counts)).items():
                 runs[prefix + name] = run
         for _ in range(rounds):
@@ -255,7 +322,7 @@ async def measure(
     }
 
 
-def _report(results: dict[str, dict[str, float]], parsers: list[str | None]) -> None:
+def _report(results: dict[str, dict[str, float]], clients: list[str]) -> None:
     header = ("variant", "CPU ms/req", "wall ms", "round trips", "commands")
     print(f"{header[0]:<52} {header[1]:>10} {header[2]:>8} {header[3]:>11} {header[4]:>9}")
     for name, row in results.items():
@@ -263,8 +330,8 @@ def _report(results: dict[str, dict[str, float]], parsers: list[str | None]) -> 
             f"{name:<52} {row['cpu_ms_per_request']:>10.4f} {row['wall_ms_per_request']:>8.4f} "
             f"{row['round_trips_per_request']:>11.2f} {row['commands_per_request']:>9.2f}"
         )
-    for parser in parsers:
-        prefix = "" if parser is None else f"[{parser}] "
+    for label in clients:
+        prefix = f"[{label}] " if label else ""
 
         def cpu(name: str, prefix: str = prefix) -> float:
             return results[prefix + name]["cpu_ms_per_request"]
@@ -289,23 +356,19 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=10000)
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument(
-        "--compare-parsers",
+        "--compare-redis-py",
         action="store_true",
-        help="run every variant with redis-py's Python reply parser and with hiredis",
+        help="also run every variant with the per-request calls on redis-py (the before)",
     )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    parsers: list[str | None] = [None]
-    if args.compare_parsers:
-        if not HIREDIS_AVAILABLE:
-            parser.error("--compare-parsers needs hiredis installed")
-        parsers = ["python", "hiredis"]
+    clients = ["", "redis-py"] if args.compare_redis_py else [""]
     install_encodings(Path("/tmp/inferia-bench-tiktoken"))
     url = urlunsplit(urlsplit(REDIS_URL)._replace(path="/13"))
-    print(f"reply parser: {'hiredis' if HIREDIS_AVAILABLE else 'python'} (default)")
+    print(f"redis-py reply parser: {'hiredis' if HIREDIS_AVAILABLE else 'python'}")
     # The server's event loop (granian --loop uvloop).
-    results = uvloop.run(measure(url, args.requests, args.rounds, parsers))
-    _report(results, parsers)
+    results = uvloop.run(measure(url, args.requests, args.rounds, clients))
+    _report(results, clients)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 
