@@ -12,6 +12,7 @@ from typing import Any
 from litestar import Controller, Response, post
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
+from litestar.params import JSONBody
 
 from inferia.core.errors import AuthenticationError
 from inferia.filtration.ports import (
@@ -42,7 +43,7 @@ def internal_controller(principals: PrincipalResolver, internal_token: str) -> t
 
         @post(RESOLVE_PATH.removeprefix("/internal"), status_code=200)
         async def resolve_principal(
-            self, data: ResolveRequest
+            self, data: JSONBody[ResolveRequest]
         ) -> Response[Principal | dict[str, str]]:
             principal = await principals.resolve(data.credential)
             if principal is None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from litestar import Controller, get
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromQuery, QueryParameter
 
 from inferia.core.errors import ValidationError
 from inferia.filtration.access import Caller, requires
@@ -20,14 +22,14 @@ def audit_controller(trail: AuditTrail) -> type[Controller]:
         @get("/logs", guards=[requires("audit:read")])
         async def list_audit_logs(
             self,
-            caller: Caller,
-            actor: str | None = Parameter(default=None, max_length=64),
-            action: str | None = Parameter(default=None, max_length=100),
-            target: str | None = Parameter(default=None, max_length=255),
-            since: datetime | None = None,
-            until: datetime | None = None,
-            cursor: str | None = Parameter(default=None, max_length=32),
-            limit: int = Parameter(default=50, ge=1, le=MAX_PAGE),
+            caller: NamedDependency[Caller],
+            actor: Annotated[str | None, QueryParameter(max_length=64)] = None,
+            action: Annotated[str | None, QueryParameter(max_length=100)] = None,
+            target: Annotated[str | None, QueryParameter(max_length=255)] = None,
+            since: FromQuery[datetime | None] = None,
+            until: FromQuery[datetime | None] = None,
+            cursor: Annotated[str | None, QueryParameter(max_length=32)] = None,
+            limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 50,
         ) -> AuditPage:
             position = None
             if cursor is not None:

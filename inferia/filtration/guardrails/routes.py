@@ -15,7 +15,8 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, delete, get, put
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from inferia.core.errors import ValidationError
 from inferia.db import Database
@@ -69,7 +70,7 @@ def guardrails_controller(
         tags = ["guardrails"]
 
         @get("/", guards=[requires("guardrails:read")])
-        async def list_policies(self, caller: Caller) -> dict[str, Any]:
+        async def list_policies(self, caller: NamedDependency[Caller]) -> dict[str, Any]:
             return {
                 "data": await store.list(caller.organization_id),
                 "platform_default": platform_default,
@@ -80,7 +81,9 @@ def guardrails_controller(
             return {"data": [ScannerInfo(name) for name in store.scanner_names]}
 
         @get("/effective", guards=[requires("guardrails:read")])
-        async def effective(self, caller: Caller, model: str = "") -> dict[str, Any]:
+        async def effective(
+            self, caller: NamedDependency[Caller], model: FromQuery[str] = ""
+        ) -> dict[str, Any]:
             policies = await store.load(caller.organization_id)
             if model and model in policies.models:
                 return {"source": "model", "policy": policies.models[model]}
@@ -91,12 +94,12 @@ def guardrails_controller(
         @get("/events", guards=[requires("guardrails:read")])
         async def events(
             self,
-            caller: Caller,
-            limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
-            before: datetime | None = None,
-            direction: str | None = None,
-            action: str | None = None,
-            scanner: str | None = None,
+            caller: NamedDependency[Caller],
+            limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
+            before: FromQuery[datetime | None] = None,
+            direction: FromQuery[str | None] = None,
+            action: FromQuery[str | None] = None,
+            scanner: FromQuery[str | None] = None,
         ) -> dict[str, list[EventView]]:
             query = GuardrailEvent.select().where(
                 GuardrailEvent.organization == caller.organization_id
@@ -115,12 +118,18 @@ def guardrails_controller(
             return {"data": [_event(row) for row in rows]}
 
         @get("/{model:path}", guards=[requires("guardrails:read")])
-        async def get_policy(self, caller: Caller, model: str) -> GuardrailPolicyRecord:
+        async def get_policy(
+            self, caller: NamedDependency[Caller], model: FromPath[str]
+        ) -> GuardrailPolicyRecord:
             return await store.get(caller.organization_id, _model_of(model))
 
         @put("/{model:path}", guards=[requires("guardrails:write")], status_code=200)
         async def put_policy(
-            self, request: Request[Any, Any, Any], caller: Caller, model: str, data: Any
+            self,
+            request: Request[Any, Any, Any],
+            caller: NamedDependency[Caller],
+            model: FromPath[str],
+            data: JSONBody[Any],
         ) -> GuardrailPolicyRecord:
             if not isinstance(data, dict):
                 raise ValidationError("the body must be a JSON object (a guardrail policy)")
@@ -141,7 +150,10 @@ def guardrails_controller(
 
         @delete("/{model:path}", guards=[requires("guardrails:write")], status_code=204)
         async def delete_policy(
-            self, request: Request[Any, Any, Any], caller: Caller, model: str
+            self,
+            request: Request[Any, Any, Any],
+            caller: NamedDependency[Caller],
+            model: FromPath[str],
         ) -> None:
             context = AuditContext.of(
                 request, actor_id=caller.user_id, organization_id=caller.organization_id
@@ -165,7 +177,7 @@ def internal_guardrails_controller(
         include_in_schema = False
 
         @get("/{organization_id:str}")
-        async def policies(self, organization_id: str) -> OrgGuardrails:
+        async def policies(self, organization_id: FromPath[str]) -> OrgGuardrails:
             return await store.load(organization_id)
 
     return InternalGuardrailsController

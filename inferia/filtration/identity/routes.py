@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
 
 from inferia.filtration.access import ACCESS_STATE_KEY, AccessControl, Caller
 from inferia.filtration.audit import AuditContext
@@ -45,18 +47,20 @@ def auth_controller(
         tags = ["auth"]
 
         @post("/login", status_code=200)
-        async def login(self, request: Request[Any, Any, Any], data: LoginRequest) -> TokenResponse:
+        async def login(
+            self, request: Request[Any, Any, Any], data: JSONBody[LoginRequest]
+        ) -> TokenResponse:
             return await auth.login(data, _context(request))
 
         @post("/refresh", status_code=200)
         async def refresh(
-            self, request: Request[Any, Any, Any], data: RefreshRequest
+            self, request: Request[Any, Any, Any], data: JSONBody[RefreshRequest]
         ) -> TokenResponse:
             return await auth.refresh(data.refresh_token, _context(request))
 
         @post("/logout", status_code=204)
         async def logout(
-            self, request: Request[Any, Any, Any], data: LogoutRequest | None = None
+            self, request: Request[Any, Any, Any], data: JSONBody[LogoutRequest | None] = None
         ) -> None:
             caller = None
             if request.headers.get("authorization"):
@@ -66,12 +70,15 @@ def auth_controller(
             await auth.logout(caller, refresh_token, _context(request, caller))
 
         @get("/me")
-        async def me(self, caller: Caller) -> MeResponse:
+        async def me(self, caller: NamedDependency[Caller]) -> MeResponse:
             return await auth.me(caller)
 
         @post("/switch-org", status_code=200)
         async def switch_org(
-            self, request: Request[Any, Any, Any], caller: Caller, data: SwitchOrgRequest
+            self,
+            request: Request[Any, Any, Any],
+            caller: NamedDependency[Caller],
+            data: JSONBody[SwitchOrgRequest],
         ) -> TokenResponse:
             return await auth.switch_organization(
                 caller, data.organization, _context(request, caller)
@@ -79,25 +86,31 @@ def auth_controller(
 
         @post("/totp/setup", status_code=200)
         async def totp_setup(
-            self, request: Request[Any, Any, Any], caller: Caller
+            self, request: Request[Any, Any, Any], caller: NamedDependency[Caller]
         ) -> TotpSetupResponse:
             return await two_factor.setup(caller, _context(request, caller))
 
         @post("/totp/verify", status_code=200)
         async def totp_verify(
-            self, request: Request[Any, Any, Any], caller: Caller, data: TotpCodeRequest
+            self,
+            request: Request[Any, Any, Any],
+            caller: NamedDependency[Caller],
+            data: JSONBody[TotpCodeRequest],
         ) -> TotpEnabledResponse:
             return await two_factor.verify(caller, data.code, _context(request, caller))
 
         @post("/totp/disable", status_code=204)
         async def totp_disable(
-            self, request: Request[Any, Any, Any], caller: Caller, data: TotpDisableRequest
+            self,
+            request: Request[Any, Any, Any],
+            caller: NamedDependency[Caller],
+            data: JSONBody[TotpDisableRequest],
         ) -> None:
             await two_factor.disable(caller, data.password, data.code, _context(request, caller))
 
         @post("/accept-invite", status_code=200)
         async def accept_invite(
-            self, request: Request[Any, Any, Any], data: AcceptInviteRequest
+            self, request: Request[Any, Any, Any], data: JSONBody[AcceptInviteRequest]
         ) -> AcceptedInvitation:
             return await invitations.accept(data.token, data.password, _context(request))
 

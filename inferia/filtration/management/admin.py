@@ -4,11 +4,12 @@ organisation."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, delete, get, patch, post
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import JSONBody, PathParameter
 
 from inferia.filtration.access import Caller, requires
 from inferia.filtration.identity.invitations import (
@@ -30,7 +31,7 @@ from inferia.filtration.management.schemas import (
     provided,
 )
 
-Id = Parameter(max_length=64)
+Id = Annotated[str, PathParameter(max_length=64)]
 
 
 class PermissionCatalogue(msgspec.Struct, frozen=True, kw_only=True):
@@ -43,28 +44,31 @@ def users_controller(members: MemberService) -> type[Controller]:
         tags = ["admin"]
 
         @get("/", guards=[requires("members:read")])
-        async def list_users(self, caller: Caller) -> Page[MemberRecord]:
+        async def list_users(self, caller: NamedDependency[Caller]) -> Page[MemberRecord]:
             return Page(data=await members.list(caller.organization_id))
 
         @post("/", guards=[requires("members:write")], status_code=201)
         async def create_user(
-            self, request: Request[Any, Any, Any], caller: Caller, data: UserCreate
+            self,
+            request: Request[Any, Any, Any],
+            caller: NamedDependency[Caller],
+            data: JSONBody[UserCreate],
         ) -> MemberRecord:
             return await members.create(
                 caller, audit_context(request, caller), data.email, data.password, data.role
             )
 
         @get("/{user_id:str}", guards=[requires("members:read")])
-        async def get_user(self, caller: Caller, user_id: str = Id) -> MemberRecord:
+        async def get_user(self, caller: NamedDependency[Caller], user_id: Id) -> MemberRecord:
             return await members.get(caller.organization_id, user_id)
 
         @patch("/{user_id:str}", guards=[requires("members:write")])
         async def update_user(
             self,
             request: Request[Any, Any, Any],
-            caller: Caller,
-            data: UserUpdate,
-            user_id: str = Id,
+            caller: NamedDependency[Caller],
+            data: JSONBody[UserUpdate],
+            user_id: Id,
         ) -> MemberRecord:
             changes: Any = provided(
                 role=data.role, active=data.active, account_active=data.account_active
@@ -73,7 +77,7 @@ def users_controller(members: MemberService) -> type[Controller]:
 
         @delete("/{user_id:str}", guards=[requires("members:write")], status_code=204)
         async def remove_user(
-            self, request: Request[Any, Any, Any], caller: Caller, user_id: str = Id
+            self, request: Request[Any, Any, Any], caller: NamedDependency[Caller], user_id: Id
         ) -> None:
             await members.remove(caller, audit_context(request, caller), user_id)
 
@@ -90,35 +94,38 @@ def roles_controller(roles: RoleService) -> type[Controller]:
             return PermissionCatalogue(permissions=sorted(ALL_PERMISSIONS))
 
         @get("/roles", guards=[requires("roles:read")])
-        async def list_roles(self, caller: Caller) -> Page[RoleRecord]:
+        async def list_roles(self, caller: NamedDependency[Caller]) -> Page[RoleRecord]:
             return Page(data=await roles.list(caller.organization_id))
 
         @post("/roles", guards=[requires("roles:write")], status_code=201)
         async def create_role(
-            self, request: Request[Any, Any, Any], caller: Caller, data: RoleCreate
+            self,
+            request: Request[Any, Any, Any],
+            caller: NamedDependency[Caller],
+            data: JSONBody[RoleCreate],
         ) -> RoleRecord:
             return await roles.create(
                 caller, audit_context(request, caller), data.name, data.permissions
             )
 
         @get("/roles/{role_id:str}", guards=[requires("roles:read")])
-        async def get_role(self, caller: Caller, role_id: str = Id) -> RoleRecord:
+        async def get_role(self, caller: NamedDependency[Caller], role_id: Id) -> RoleRecord:
             return await roles.get(caller.organization_id, role_id)
 
         @patch("/roles/{role_id:str}", guards=[requires("roles:write")])
         async def update_role(
             self,
             request: Request[Any, Any, Any],
-            caller: Caller,
-            data: RoleUpdate,
-            role_id: str = Id,
+            caller: NamedDependency[Caller],
+            data: JSONBody[RoleUpdate],
+            role_id: Id,
         ) -> RoleRecord:
             changes: Any = provided(name=data.name, permissions=data.permissions)
             return await roles.update(caller, audit_context(request, caller), role_id, **changes)
 
         @delete("/roles/{role_id:str}", guards=[requires("roles:write")], status_code=204)
         async def delete_role(
-            self, request: Request[Any, Any, Any], caller: Caller, role_id: str = Id
+            self, request: Request[Any, Any, Any], caller: NamedDependency[Caller], role_id: Id
         ) -> None:
             await roles.delete(caller, audit_context(request, caller), role_id)
 
@@ -132,19 +139,25 @@ def invitations_controller(invitations: InvitationService) -> type[Controller]:
 
         @post("/", guards=[requires("members:write")], status_code=201)
         async def create_invitation(
-            self, request: Request[Any, Any, Any], caller: Caller, data: InvitationCreate
+            self,
+            request: Request[Any, Any, Any],
+            caller: NamedDependency[Caller],
+            data: JSONBody[InvitationCreate],
         ) -> CreatedInvitation:
             return await invitations.create(
                 caller, audit_context(request, caller), data.email, data.role, data.ttl_s
             )
 
         @get("/", guards=[requires("members:read")])
-        async def list_invitations(self, caller: Caller) -> Page[InvitationRecord]:
+        async def list_invitations(self, caller: NamedDependency[Caller]) -> Page[InvitationRecord]:
             return Page(data=await invitations.list(caller.organization_id))
 
         @delete("/{invitation_id:str}", guards=[requires("members:write")], status_code=204)
         async def revoke_invitation(
-            self, request: Request[Any, Any, Any], caller: Caller, invitation_id: str = Id
+            self,
+            request: Request[Any, Any, Any],
+            caller: NamedDependency[Caller],
+            invitation_id: Id,
         ) -> None:
             await invitations.revoke(caller, audit_context(request, caller), invitation_id)
 

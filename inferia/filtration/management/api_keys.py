@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, delete, get, patch, post
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromQuery, JSONBody, PathParameter
 
 from inferia.core.errors import NotFoundError
 from inferia.db.errors import wrap_errors
@@ -16,6 +17,8 @@ from inferia.filtration.audit import AuditContext
 from inferia.filtration.identity.tables import Membership
 from inferia.filtration.keys.store import ApiKeyRecord, ApiKeyStore
 from inferia.filtration.management.schemas import ApiKeyCreate, ApiKeyUpdate, Page, provided
+
+KeyId = Annotated[str, PathParameter(max_length=64)]
 
 
 class CreatedKey(msgspec.Struct, frozen=True, kw_only=True):
@@ -34,7 +37,10 @@ def api_keys_controller(store: ApiKeyStore) -> type[Controller]:
 
         @post("/", guards=[requires("api_keys:write")], status_code=201)
         async def create_key(
-            self, request: Request[Any, Any, Any], caller: Caller, data: ApiKeyCreate
+            self,
+            request: Request[Any, Any, Any],
+            caller: NamedDependency[Caller],
+            data: JSONBody[ApiKeyCreate],
         ) -> CreatedKey:
             user_id = data.user_id or caller.user_id
             if data.user_id is not None:
@@ -51,25 +57,23 @@ def api_keys_controller(store: ApiKeyStore) -> type[Controller]:
 
         @get("/", guards=[requires("api_keys:read")])
         async def list_keys(
-            self, caller: Caller, include_revoked: bool = False
+            self, caller: NamedDependency[Caller], include_revoked: FromQuery[bool] = False
         ) -> Page[ApiKeyRecord]:
             return Page(
                 data=await store.list(caller.organization_id, include_revoked=include_revoked)
             )
 
         @get("/{key_id:str}", guards=[requires("api_keys:read")])
-        async def get_key(
-            self, caller: Caller, key_id: str = Parameter(max_length=64)
-        ) -> ApiKeyRecord:
+        async def get_key(self, caller: NamedDependency[Caller], key_id: KeyId) -> ApiKeyRecord:
             return await store.find(caller.organization_id, key_id)
 
         @patch("/{key_id:str}", guards=[requires("api_keys:write")])
         async def update_key(
             self,
             request: Request[Any, Any, Any],
-            caller: Caller,
-            data: ApiKeyUpdate,
-            key_id: str = Parameter(max_length=64),
+            caller: NamedDependency[Caller],
+            data: JSONBody[ApiKeyUpdate],
+            key_id: KeyId,
         ) -> ApiKeyRecord:
             changes: Any = provided(
                 name=data.name, allowed_models=data.allowed_models, expires_at=data.expires_at
@@ -82,8 +86,8 @@ def api_keys_controller(store: ApiKeyStore) -> type[Controller]:
         async def revoke_key(
             self,
             request: Request[Any, Any, Any],
-            caller: Caller,
-            key_id: str = Parameter(max_length=64),
+            caller: NamedDependency[Caller],
+            key_id: KeyId,
         ) -> ApiKeyRecord:
             return await store.revoke(
                 audit_context(request, caller), caller.organization_id, key_id

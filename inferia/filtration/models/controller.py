@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, delete, get, patch, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
 
 from inferia.db import Database
 from inferia.filtration.access import Caller, requires
@@ -28,16 +30,23 @@ def models_controller(store: ModelStore, database: Database, audit: AuditTrail) 
         tags = ["models"]
 
         @get("/", guards=[requires("models:read")])
-        async def list_models(self, caller: Caller) -> dict[str, list[ModelRecord]]:
+        async def list_models(
+            self, caller: NamedDependency[Caller]
+        ) -> dict[str, list[ModelRecord]]:
             return {"data": await store.list_for(caller.organization_id)}
 
         @get("/{model_id:str}", guards=[requires("models:read")])
-        async def get_model(self, caller: Caller, model_id: str) -> ModelRecord:
+        async def get_model(
+            self, caller: NamedDependency[Caller], model_id: FromPath[str]
+        ) -> ModelRecord:
             return await store.get(caller.organization_id, model_id)
 
         @post("/", guards=[requires("models:write")], status_code=201)
         async def create_model(
-            self, request: Request[Any, Any, Any], caller: Caller, data: ModelCreate
+            self,
+            request: Request[Any, Any, Any],
+            caller: NamedDependency[Caller],
+            data: JSONBody[ModelCreate],
         ) -> ModelRecord:
             context = AuditContext.of(
                 request, actor_id=caller.user_id, organization_id=caller.organization_id
@@ -52,7 +61,11 @@ def models_controller(store: ModelStore, database: Database, audit: AuditTrail) 
 
         @patch("/{model_id:str}", guards=[requires("models:write")])
         async def update_model(
-            self, request: Request[Any, Any, Any], caller: Caller, model_id: str, data: ModelUpdate
+            self,
+            request: Request[Any, Any, Any],
+            caller: NamedDependency[Caller],
+            model_id: FromPath[str],
+            data: JSONBody[ModelUpdate],
         ) -> ModelRecord:
             context = AuditContext.of(
                 request, actor_id=caller.user_id, organization_id=caller.organization_id
@@ -67,7 +80,10 @@ def models_controller(store: ModelStore, database: Database, audit: AuditTrail) 
 
         @delete("/{model_id:str}", guards=[requires("models:write")], status_code=204)
         async def delete_model(
-            self, request: Request[Any, Any, Any], caller: Caller, model_id: str
+            self,
+            request: Request[Any, Any, Any],
+            caller: NamedDependency[Caller],
+            model_id: FromPath[str],
         ) -> None:
             context = AuditContext.of(
                 request, actor_id=caller.user_id, organization_id=caller.organization_id

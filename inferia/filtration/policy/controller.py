@@ -6,6 +6,8 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Request, delete, get, patch, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
 
 from inferia.core.errors import ValidationError
 from inferia.db import Database
@@ -49,16 +51,23 @@ def policy_controller(
         tags = ["policies"]
 
         @get("/", guards=[requires("policies:read")])
-        async def list_policies(self, caller: Caller) -> dict[str, list[PolicyRecord]]:
+        async def list_policies(
+            self, caller: NamedDependency[Caller]
+        ) -> dict[str, list[PolicyRecord]]:
             return {"data": await store.list(caller.organization_id)}
 
         @get("/{policy_id:str}", guards=[requires("policies:read")])
-        async def get_policy(self, caller: Caller, policy_id: str) -> PolicyRecord:
+        async def get_policy(
+            self, caller: NamedDependency[Caller], policy_id: FromPath[str]
+        ) -> PolicyRecord:
             return await store.get(caller.organization_id, policy_id)
 
         @post("/", guards=[requires("policies:write")], status_code=201)
         async def create_policy(
-            self, request: Request[Any, Any, Any], caller: Caller, data: Any
+            self,
+            request: Request[Any, Any, Any],
+            caller: NamedDependency[Caller],
+            data: JSONBody[Any],
         ) -> PolicyRecord:
             body = _fields(data, _CREATE_FIELDS)
             scope = _optional_str(body, "scope")
@@ -85,7 +94,11 @@ def policy_controller(
 
         @patch("/{policy_id:str}", guards=[requires("policies:write")])
         async def update_policy(
-            self, request: Request[Any, Any, Any], caller: Caller, policy_id: str, data: Any
+            self,
+            request: Request[Any, Any, Any],
+            caller: NamedDependency[Caller],
+            policy_id: FromPath[str],
+            data: JSONBody[Any],
         ) -> PolicyRecord:
             body = _fields(data, _UPDATE_FIELDS)
             changes: dict[str, Any] = {}
@@ -106,7 +119,10 @@ def policy_controller(
 
         @delete("/{policy_id:str}", guards=[requires("policies:write")], status_code=204)
         async def delete_policy(
-            self, request: Request[Any, Any, Any], caller: Caller, policy_id: str
+            self,
+            request: Request[Any, Any, Any],
+            caller: NamedDependency[Caller],
+            policy_id: FromPath[str],
         ) -> None:
             context = AuditContext.of(
                 request, actor_id=caller.user_id, organization_id=caller.organization_id

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Controller, get
+from litestar.params import FromPath
 
 from inferia.filtration.internal import internal_token_guard
 from inferia.filtration.limits import OrgPolicies
@@ -17,7 +18,7 @@ def internal_policies_controller(source: PolicySource, internal_token: str) -> t
         include_in_schema = False
 
         @get("/{organization_id:str}")
-        async def policies(self, organization_id: str) -> OrgPolicies:
+        async def policies(self, organization_id: FromPath[str]) -> OrgPolicies:
             return await source.load(organization_id)
 
     return InternalPoliciesController

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from litestar import Controller, get
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromQuery
 
 from inferia.core.crypto import SecretBox
 from inferia.filtration.access import Caller, requires
@@ -26,11 +27,11 @@ def usage_controller(box: SecretBox | None) -> type[Controller]:
         @get("/usage", guards=[requires("policies:read")])
         async def usage(
             self,
-            caller: Caller,
-            start: str | None = None,
-            end: str | None = None,
-            bucket: str = "hour",
-            group_by: str | None = None,
+            caller: NamedDependency[Caller],
+            start: FromQuery[str | None] = None,
+            end: FromQuery[str | None] = None,
+            bucket: FromQuery[str] = "hour",
+            group_by: FromQuery[str | None] = None,
         ) -> UsageReport:
             default_start, default_end = default_range()
             return await usage_report(
@@ -44,12 +45,12 @@ def usage_controller(box: SecretBox | None) -> type[Controller]:
         @get("/logs", guards=[requires("audit:read")])
         async def logs(
             self,
-            caller: Caller,
-            limit: int = Parameter(default=50),
-            cursor: str | None = None,
-            model: str | None = None,
-            key_id: str | None = None,
-            include_bodies: bool = False,
+            caller: NamedDependency[Caller],
+            limit: FromQuery[int] = 50,
+            cursor: FromQuery[str | None] = None,
+            model: FromQuery[str | None] = None,
+            key_id: FromQuery[str | None] = None,
+            include_bodies: FromQuery[bool] = False,
         ) -> LogPage:
             return await log_page(
                 caller.organization_id,

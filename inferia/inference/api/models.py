@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, get
+from litestar.params import FromPath
 
 from inferia.core.errors import NotFoundError
 from inferia.inference.auth import Authenticator
@@ -36,7 +37,9 @@ def models_controller(authenticator: Authenticator, catalogue: ModelCatalogue) -
             return {"object": "list", "data": data}
 
         @get("/{model_id:path}")
-        async def get_model(self, request: Request[Any, Any, Any], model_id: str) -> dict[str, Any]:
+        async def get_model(
+            self, request: Request[Any, Any, Any], model_id: FromPath[str]
+        ) -> dict[str, Any]:
             principal = await authenticator.authenticate(request.headers.get("authorization"))
             name = model_id.lstrip("/")
             deployment = catalogue.table.find(principal.organization_id, name)
