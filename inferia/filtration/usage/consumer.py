@@ -53,8 +53,8 @@ class UsageConsumer:
         self._decoder = msgspec.json.Decoder(UsageEvent)
         self._task: asyncio.Task[None] | None = None
         self._statements = (
-            _insert_sql(UsageRecord, _USAGE_COLUMNS, database.kind),
-            _insert_sql(InferenceLog, _LOG_COLUMNS, database.kind),
+            _Insert(UsageRecord, _USAGE_COLUMNS, database.kind),
+            _Insert(InferenceLog, _LOG_COLUMNS, database.kind),
         )
         self.written = 0
 
@@ -135,15 +135,14 @@ class UsageConsumer:
             common = _common(event)
             usage_rows.append((*common, event.cost_micros))
             log_rows.append(_log_row(event, common))
-        usage_sql, log_sql = self._statements
         async with self._database.transaction():
             transaction = self._database.engine.current_transaction.get()
             assert transaction is not None
             connection = transaction.connection
             for start in range(0, len(events), _ROWS_PER_STATEMENT):
                 end = start + _ROWS_PER_STATEMENT
-                await _executemany(connection, usage_sql, usage_rows[start:end])
-                await _executemany(connection, log_sql, log_rows[start:end])
+                for statement, rows in zip(self._statements, (usage_rows, log_rows), strict=True):
+                    await statement.run(connection, rows[start:end])
         self.written += len(events)
 
     async def ack(self, messages: Sequence[StreamMessage]) -> None:
@@ -180,26 +179,36 @@ _LOG_COLUMNS = (
 )
 
 
-def _insert_sql(table: type[Table], columns: tuple[str, ...], kind: DatabaseKind) -> str:
-    """``INSERT ... ON CONFLICT (id) DO NOTHING`` of one row, in the driver's placeholders."""
-    known = {column._meta.db_column_name for column in table._meta.columns}
-    if set(columns) != known:
-        raise RuntimeError(f"usage consumer: the columns of {table._meta.tablename} changed")
-    if kind == "sqlite":
-        marks = ", ".join("?" for _ in columns)
-    else:
-        marks = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
-    names = ", ".join(f'"{name}"' for name in columns)
-    return (
-        f'INSERT INTO "{table._meta.tablename}" ({names}) VALUES ({marks}) '
-        'ON CONFLICT ("id") DO NOTHING'
-    )
+class _Insert:
+    """``INSERT ... ON CONFLICT (id) DO NOTHING`` of a batch of rows.
 
+    asyncpg: one prepared single-row statement through ``executemany`` (pipelined).
+    SQLite: one statement carrying every row of the batch (``VALUES (..), (..)``): with
+    ``executemany`` the driver takes the GIL to bind each row and releases it to run it,
+    two hand-offs per row with the event loop's thread, which cost more CPU than the
+    inserts themselves.
+    """
 
-async def _executemany(connection: Any, sql: str, rows: list[tuple[Any, ...]]) -> None:
-    # aiosqlite returns a cursor to close; asyncpg returns nothing.
-    cursor = await connection.executemany(sql, rows)
-    if cursor is not None:
+    def __init__(self, table: type[Table], columns: tuple[str, ...], kind: DatabaseKind) -> None:
+        known = {column._meta.db_column_name for column in table._meta.columns}
+        if set(columns) != known:
+            raise RuntimeError(f"usage consumer: the columns of {table._meta.tablename} changed")
+        self._kind = kind
+        names = ", ".join(f'"{name}"' for name in columns)
+        self._head = f'INSERT INTO "{table._meta.tablename}" ({names}) VALUES '
+        self._tail = ' ON CONFLICT ("id") DO NOTHING'
+        if kind == "sqlite":
+            self._marks = "(" + ", ".join("?" for _ in columns) + ")"
+        else:
+            self._marks = "(" + ", ".join(f"${i}" for i in range(1, len(columns) + 1)) + ")"
+        self.single_row = self._head + self._marks + self._tail
+
+    async def run(self, connection: Any, rows: list[tuple[Any, ...]]) -> None:
+        if self._kind != "sqlite":
+            await connection.executemany(self.single_row, rows)
+            return
+        sql = self._head + ", ".join([self._marks] * len(rows)) + self._tail
+        cursor = await connection.execute(sql, [value for row in rows for value in row])
         await cursor.close()
 
 
