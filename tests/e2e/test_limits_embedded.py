@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.fake_upstream import FakeUpstream
-from tests.e2e.limits_cluster import create_key, run_chat, serving, wait_until, write_config
-from tests.processes import free_port, inferia_env
+from tests.e2e.limits_cluster import create_key, run_chat, serving, write_config
+from tests.processes import free_port, inferia_env, wait_until
 
 pytestmark = pytest.mark.e2e
 

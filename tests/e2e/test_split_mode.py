@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.processes import InferiaServer, free_port, inferia_env, run_cli
+from tests.processes import InferiaServer, free_port, inferia_env, run_cli, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -72,7 +72,8 @@ def test_inference_plane_resolves_keys_through_the_remote_port(tmp_path: Path) -
             f"{inference.base_url}/v1/models", headers={"authorization": f"Bearer {key}"}
         )
         assert ok.status_code == 200, ok.text
-        assert "POST /internal/principals/resolve" in filtration.output
+        # The access log line may reach the pipe just after the response.
+        wait_until(lambda: "POST /internal/principals/resolve" in filtration.output, timeout=5)
 
         bad = httpx.get(
             f"{inference.base_url}/v1/models", headers={"authorization": "Bearer sk-inf-nope"}

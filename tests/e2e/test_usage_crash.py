@@ -16,8 +16,8 @@ import pytest
 
 from inferia.filtration.usage import USAGE_GROUP, USAGE_STREAM, UsageEvent
 from inferia.state import RedisStateBackend
-from tests.e2e.limits_cluster import ScratchPostgres, fresh_redis, kill_tree, serving, wait_until
-from tests.processes import InferiaServer, inferia_env
+from tests.e2e.limits_cluster import ScratchPostgres, fresh_redis, kill_tree, serving
+from tests.processes import InferiaServer, inferia_env, wait_until
 
 pytestmark = pytest.mark.e2e
 REDIS_DB = 12
