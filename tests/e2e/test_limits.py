@@ -25,10 +25,9 @@ from tests.e2e.limits_cluster import (
     fresh_redis,
     run_chat,
     serving,
-    wait_until,
     write_config,
 )
-from tests.processes import free_port, inferia_env
+from tests.processes import free_port, inferia_env, wait_until
 
 pytestmark = pytest.mark.e2e
 REDIS_DB = 9

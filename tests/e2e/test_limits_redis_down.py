@@ -19,10 +19,9 @@ from tests.e2e.limits_cluster import (
     fresh_redis,
     run_chat,
     serving,
-    wait_until,
     write_config,
 )
-from tests.processes import InferiaServer, free_port, inferia_env
+from tests.processes import InferiaServer, free_port, inferia_env, wait_until
 from tests.services import REDIS_URL
 
 pytestmark = pytest.mark.e2e
