@@ -39,7 +39,7 @@ from inferia.filtration import (
     needs_tokens,
     price_for,
 )
-from inferia.inference.pipeline import RequestContext, Step, StreamTransform
+from inferia.inference.pipeline import RequestContext, Step, StreamedText, StreamTransform
 from inferia.inference.usage import TokenCounter
 from inferia.inference.usage_sink import UsageSink
 from inferia.runtime import Runtime
@@ -57,23 +57,6 @@ class _Held:
     # Text relayed so far, for streams of token-limited requests: if the client goes
     # away no usage arrives, and the reservation is settled to what was streamed.
     streamed: list[str] | None = None
-
-
-class _StreamedText:
-    def __init__(self, parts: list[str]) -> None:
-        self._parts = parts
-
-    def on_chunk(self, chunk: dict[str, Any]) -> dict[str, Any] | None:
-        for choice in chunk.get("choices") or ():
-            if isinstance(choice, dict):
-                delta = choice.get("delta")
-                text = delta.get("content") if isinstance(delta, dict) else choice.get("text")
-                if isinstance(text, str):
-                    self._parts.append(text)
-        return chunk
-
-    def on_end(self) -> list[dict[str, Any]]:
-        return []
 
 
 class AdmissionStep(Step):
@@ -138,7 +121,7 @@ class AdmissionStep(Step):
         if held is None or not held.charge.tokens:
             return None
         held.streamed = []
-        return _StreamedText(held.streamed)
+        return StreamedText(held.streamed)
 
     async def finish(self, ctx: RequestContext) -> None:
         held: _Held | None = ctx.extras.pop(_EXTRAS_KEY, None)

@@ -28,32 +28,12 @@ from inferia.filtration import (
     body_context,
     price_for,
 )
-from inferia.inference.pipeline import RequestContext, Step, StreamTransform
+from inferia.inference.pipeline import RequestContext, Step, StreamedText, StreamTransform
 from inferia.state import StateBackend, StreamAppend
 
 log = logging.getLogger(__name__)
 _REPLY_KEY = "usage_sink.reply"
 _STREAM_TEXT_KEY = "usage_sink.stream_text"
-
-
-class _StreamText:
-    """Collects a streamed reply's text for the inference log (only when bodies are kept)."""
-
-    def __init__(self, parts: list[str]) -> None:
-        self._parts = parts
-
-    def on_chunk(self, chunk: dict[str, Any]) -> dict[str, Any] | None:
-        for choice in chunk.get("choices") or ():
-            if isinstance(choice, dict):
-                delta = choice.get("delta") or {}
-                text = delta.get("content") if isinstance(delta, dict) else None
-                text = text if isinstance(text, str) else choice.get("text")
-                if isinstance(text, str):
-                    self._parts.append(text)
-        return chunk
-
-    def on_end(self) -> list[dict[str, Any]]:
-        return []
 
 
 class UsageSink(Step):
@@ -90,7 +70,7 @@ class UsageSink(Step):
             return None
         parts: list[str] = []
         ctx.extras[_STREAM_TEXT_KEY] = parts
-        return _StreamText(parts)
+        return StreamedText(parts)
 
     async def finish(self, ctx: RequestContext) -> None:
         try:

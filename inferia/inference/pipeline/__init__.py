@@ -6,7 +6,7 @@ guard output -> settle. Steps are appended in InferencePlane.__init__.
 
 from inferia.inference.pipeline.context import Api, DeferredOp, OnResult, RequestContext, Usage
 from inferia.inference.pipeline.pipeline import Pipeline
-from inferia.inference.pipeline.step import Step, StreamBlocked, StreamTransform
+from inferia.inference.pipeline.step import Step, StreamBlocked, StreamedText, StreamTransform
 
 __all__ = [
     "Api",
@@ -17,5 +17,6 @@ __all__ = [
     "Step",
     "StreamBlocked",
     "StreamTransform",
+    "StreamedText",
     "Usage",
 ]

@@ -31,6 +31,27 @@ class StreamTransform(Protocol):
         ...
 
 
+class StreamedText:
+    """A StreamTransform that only records a stream's text into ``parts`` (each choice's
+    ``delta.content``, or ``text`` for completions), leaving the chunks as they are."""
+
+    def __init__(self, parts: list[str]) -> None:
+        self._parts = parts
+
+    def on_chunk(self, chunk: dict[str, Any]) -> dict[str, Any] | None:
+        for choice in chunk.get("choices") or ():
+            if isinstance(choice, dict):
+                delta = choice.get("delta")
+                text = delta.get("content") if isinstance(delta, dict) else None
+                text = text if isinstance(text, str) else choice.get("text")
+                if isinstance(text, str):
+                    self._parts.append(text)
+        return chunk
+
+    def on_end(self) -> list[dict[str, Any]]:
+        return []
+
+
 class Step:
     """Base class with no-op defaults."""
 
