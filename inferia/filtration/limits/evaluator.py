@@ -182,15 +182,10 @@ class LimitEvaluator:
     def state(self) -> StateBackend:
         return self._state
 
-    async def settle(self, charge: Charge, tokens: int, cost_micros: int) -> None:
-        """Replace the reservation by the real usage and free concurrency slots."""
-        op = self.settle_op(charge, tokens, cost_micros)
-        if op is not None:
-            await self._state.run_script(op.script, op.keys, op.args)
-
     def settle_op(self, charge: Charge, tokens: int, cost_micros: int) -> ScriptCall | None:
-        """``settle`` as an op for ``StateBackend.run_batch``; None when nothing changes
-        (the reservation was exact and no concurrency slot is held)."""
+        """Replacing the reservation by the real usage and freeing concurrency slots, as
+        an op for ``StateBackend.run_batch``; None when nothing changes (the reservation
+        was exact and no concurrency slot is held)."""
         keys: list[str] = []
         specs: list[str] = []
         for check in charge.checks:
