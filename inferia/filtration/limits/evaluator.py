@@ -182,6 +182,12 @@ class LimitEvaluator:
     def state(self) -> StateBackend:
         return self._state
 
+    async def settle(self, charge: Charge, tokens: int, cost_micros: int) -> None:
+        """Settle now, in a call of its own (the request path defers ``settle_op``)."""
+        op = self.settle_op(charge, tokens, cost_micros)
+        if op is not None:
+            await self._state.run_script(op.script, op.keys, op.args)
+
     def settle_op(self, charge: Charge, tokens: int, cost_micros: int) -> ScriptCall | None:
         """Replacing the reservation by the real usage and freeing concurrency slots, as
         an op for ``StateBackend.run_batch``; None when nothing changes (the reservation
