@@ -38,8 +38,10 @@ def build_runtime(settings: Settings) -> Runtime:
     )
 
 
-def build_app(settings: Settings) -> Litestar:
+def build_app(settings: Settings, *, server: bool = False) -> Litestar:
+    """``server``: the app is a server process' one app (not one of a test's)."""
     runtime = build_runtime(settings)
+    runtime.freeze_heap_after_start = server
     planes = set(settings.planes)
     handlers: list[ControllerRouterHandler] = [*HEALTH_ROUTES]
 
@@ -82,9 +84,9 @@ def build_app(settings: Settings) -> Litestar:
     )
 
 
-def build_asgi_app(settings: Settings) -> DirectRoutes:
+def build_asgi_app(settings: Settings, *, server: bool = False) -> DirectRoutes:
     """What the server runs: the Litestar app behind the hot paths that bypass it."""
-    app = build_app(settings)
+    app = build_app(settings, server=server)
     return DirectRoutes(app, app.state[DIRECT_ROUTES_STATE_KEY])
 
 
@@ -92,4 +94,4 @@ def serve_target() -> DirectRoutes:
     """Entry point of each granian worker: the CLI hands the effective settings down."""
     settings = settings_from_env()
     configure_logging(settings.logging)
-    return build_asgi_app(settings)
+    return build_asgi_app(settings, server=True)

@@ -155,6 +155,11 @@ class Database:
         return self._sqlite_path
 
     @property
+    def busy_timeout_s(self) -> float:
+        """How long an SQLite writer waits for another's lock."""
+        return self._settings.sqlite_busy_timeout_ms / 1000
+
+    @property
     def started(self) -> bool:
         return self._started
 

@@ -156,6 +156,11 @@ class GuardOutputStep(Step):
     def __init__(self, guard: _Guard) -> None:
         self._guard = guard
 
+    def wants_reply(self, ctx: RequestContext) -> bool:
+        # The input step ran first and left the request's policy in its state.
+        state: _GuardState | None = ctx.extras.get(_STATE_KEY)
+        return state is None or bool(state.policy.output)
+
     async def after_response(self, ctx: RequestContext, reply: dict[str, Any]) -> dict[str, Any]:
         state = await self._guard.state(ctx)
         rules = state.policy.output

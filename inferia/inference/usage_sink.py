@@ -32,7 +32,6 @@ from inferia.inference.pipeline import RequestContext, Step, StreamedText, Strea
 from inferia.state import StateBackend, StreamAppend
 
 log = logging.getLogger(__name__)
-_REPLY_KEY = "usage_sink.reply"
 _STREAM_TEXT_KEY = "usage_sink.stream_text"
 
 
@@ -59,11 +58,6 @@ class UsageSink(Step):
     def _keeps_bodies(self, ctx: RequestContext) -> bool:
         setting = self._snapshots.log_bodies(ctx.principal.organization_id)
         return self._box is not None and (self._settings.log_bodies if setting is None else setting)
-
-    async def after_response(self, ctx: RequestContext, reply: dict[str, Any]) -> dict[str, Any]:
-        if self._keeps_bodies(ctx):
-            ctx.extras[_REPLY_KEY] = reply
-        return reply
 
     def stream_transform(self, ctx: RequestContext) -> StreamTransform | None:
         if not self._keeps_bodies(ctx):
@@ -100,9 +94,12 @@ class UsageSink(Step):
         if self._keeps_bodies(ctx) and self._box is not None:
             context = body_context(event_id)
             request_body = self._box.encrypt(self._clip(json.dumps(ctx.body)), context)
-            reply = ctx.extras.get(_REPLY_KEY)
             parts = ctx.extras.get(_STREAM_TEXT_KEY)
-            text = json.dumps(reply) if reply is not None else "".join(parts or ())
+            text = (
+                ctx.reply.decode("utf-8", "replace")
+                if ctx.reply is not None
+                else "".join(parts or ())
+            )
             response_body = self._box.encrypt(self._clip(text), context) if text else None
         principal = ctx.principal
         return UsageEvent(

@@ -60,13 +60,14 @@ class LocalStreams:
     def add(self, stream: str, payload: bytes, maxlen: int | None) -> str:
         if maxlen is not None and maxlen < 0:
             raise ValueError("maxlen must be >= 0")
-        entry = self._streams.setdefault(stream, _Stream())
+        entry = self._stream(stream)
         ms = int(self._wall_clock() * 1000)
         last_ms, last_seq = entry.last_id
         new_id = (ms, 0) if ms > last_ms else (last_ms, last_seq + 1)
         entry.last_id = new_id
         entry.ids.append(new_id)
-        entry.payloads[_format(new_id)] = payload
+        message_id = _format(new_id)
+        entry.payloads[message_id] = payload
         if maxlen is not None and len(entry.ids) > maxlen:
             excess = len(entry.ids) - maxlen
             for old in entry.ids[:excess]:
@@ -75,10 +76,19 @@ class LocalStreams:
         if entry.waiting:
             entry.added.set()
             entry.added = asyncio.Event()
-        return _format(new_id)
+        return message_id
 
     def ensure_group(self, stream: str, group: str) -> None:
-        self._streams.setdefault(stream, _Stream()).groups.setdefault(group, _Group())
+        groups = self._stream(stream).groups
+        if group not in groups:
+            groups[group] = _Group()
+
+    def _stream(self, name: str) -> _Stream:
+        # Not setdefault(): that would build a _Stream (and its asyncio.Event) per call.
+        entry = self._streams.get(name)
+        if entry is None:
+            entry = self._streams[name] = _Stream()
+        return entry
 
     async def read(
         self, stream: str, group: str, consumer: str, count: int, block_ms: int

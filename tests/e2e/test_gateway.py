@@ -47,6 +47,7 @@ def stack(
         "retry_backoff_s": 0.01,
         "circuit_failure_threshold": 1000,
         "read_timeout_s": 1.0,
+        "max_upstream_response_bytes": 65536,
     }
     with gateway(tmp, 2, models, settings) as running:
         yield running
@@ -204,6 +205,8 @@ def test_a_bad_key_is_an_authentication_error(server: InferiaServer) -> None:
         ({"status": 401}, openai.InternalServerError, 502),
         ({"status": 400, "error_message": "bad stop"}, openai.BadRequestError, 400),
         ({"malformed": True}, openai.InternalServerError, 502),
+        # A reply over max_upstream_response_bytes is refused, not buffered.
+        ({"content": "x" * 70_000}, openai.InternalServerError, 502),
     ],
 )
 def test_upstream_errors_arrive_as_the_sdks_exceptions(

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 
 import msgspec
 import pytest
@@ -60,18 +61,31 @@ async def stream(state: StateBackend) -> AsyncIterator[str]:
     await state.cache_delete(name)
 
 
-def _consumer(
-    state: StateBackend, database: Database, stream: str, name: str, claim_idle_s: float = 30
-) -> UsageConsumer:
-    settings = UsageSettings(batch_size=200, flush_interval_ms=50, claim_idle_s=claim_idle_s)
-    return UsageConsumer(state, database, settings, name=name, stream=stream)
+MakeConsumer = Callable[..., UsageConsumer]
+
+
+@pytest.fixture
+async def make_consumer(
+    state: StateBackend, database: Database, stream: str
+) -> AsyncIterator[MakeConsumer]:
+    """Consumers of the test's stream, closed afterwards (each may hold a connection)."""
+    made: list[UsageConsumer] = []
+
+    def make(name: str, claim_idle_s: float = 30) -> UsageConsumer:
+        settings = UsageSettings(batch_size=200, flush_interval_ms=50, claim_idle_s=claim_idle_s)
+        made.append(UsageConsumer(state, database, settings, name=name, stream=stream))
+        return made[-1]
+
+    yield make
+    for consumer in made:
+        await consumer.close()
 
 
 async def test_batches_are_written_then_acknowledged(
-    state: StateBackend, database: Database, stream: str
+    state: StateBackend, database: Database, stream: str, make_consumer: MakeConsumer
 ) -> None:
     org = str(uuid.uuid4())
-    consumer = _consumer(state, database, stream, "a")
+    consumer = make_consumer("a")
     await state.stream_ensure_group(stream, USAGE_GROUP)
     ids = await _enqueue(state, stream, org, 450)
     sizes = [await consumer.run_once() for _ in range(4)]
@@ -82,16 +96,16 @@ async def test_batches_are_written_then_acknowledged(
 
 
 async def test_crash_between_commit_and_ack_duplicates_nothing(
-    state: StateBackend, database: Database, stream: str
+    state: StateBackend, database: Database, stream: str, make_consumer: MakeConsumer
 ) -> None:
     org = str(uuid.uuid4())
     await state.stream_ensure_group(stream, USAGE_GROUP)
     ids = await _enqueue(state, stream, org, 150)
-    crashed = _consumer(state, database, stream, "crashed")
+    crashed = make_consumer("crashed")
     batch = await crashed.read()
     await crashed.write(batch)  # committed, then "killed" before the ack
     assert await state.stream_pending_count(stream, USAGE_GROUP) == 150
-    survivor = _consumer(state, database, stream, "survivor", claim_idle_s=0)
+    survivor = make_consumer("survivor", claim_idle_s=0)
     assert await survivor.run_once() == 150  # claims the dead consumer's batch
     assert await survivor.run_once() == 0
     usage, logs = await _stored_ids(org)
@@ -100,28 +114,79 @@ async def test_crash_between_commit_and_ack_duplicates_nothing(
 
 
 async def test_crash_before_commit_loses_nothing(
-    state: StateBackend, database: Database, stream: str
+    state: StateBackend, database: Database, stream: str, make_consumer: MakeConsumer
 ) -> None:
     org = str(uuid.uuid4())
     await state.stream_ensure_group(stream, USAGE_GROUP)
     ids = await _enqueue(state, stream, org, 120)
-    crashed = _consumer(state, database, stream, "crashed")
+    crashed = make_consumer("crashed")
     assert len(await crashed.read()) == 120  # read, never written: "killed"
-    survivor = _consumer(state, database, stream, "survivor", claim_idle_s=0)
+    survivor = make_consumer("survivor", claim_idle_s=0)
     assert await survivor.run_once() == 120
     usage, _ = await _stored_ids(org)
     assert set(usage) == ids
 
 
 async def test_malformed_event_is_dropped_without_blocking_the_batch(
-    state: StateBackend, database: Database, stream: str
+    state: StateBackend, database: Database, stream: str, make_consumer: MakeConsumer
 ) -> None:
     org = str(uuid.uuid4())
     await state.stream_ensure_group(stream, USAGE_GROUP)
     await state.stream_add(stream, b"{not json")
     ids = await _enqueue(state, stream, org, 3)
-    consumer = _consumer(state, database, stream, "a")
+    consumer = make_consumer("a")
     assert await consumer.run_once() == 4
     usage, _ = await _stored_ids(org)
     assert set(usage) == ids
     assert await state.stream_pending_count(stream, USAGE_GROUP) == 0
+
+
+async def test_rows_read_back_as_written(
+    state: StateBackend, database: Database, stream: str, make_consumer: MakeConsumer
+) -> None:
+    # Every column type of both tables, as piccolo reads it back (SQLite stores what
+    # the consumer wrote from one JSON document; PostgreSQL, bound values).
+    org = str(uuid.uuid4())
+    await state.stream_ensure_group(stream, USAGE_GROUP)
+    created = datetime(2026, 11, 27, 15, 30, 1, 123000, tzinfo=UTC)
+    event = UsageEvent(
+        id=str(uuid.uuid4()),
+        request_id="r" * 80,  # longer than the column: clipped
+        organization_id=org,
+        key_id=None,
+        user_id="u-1",
+        api="completions",
+        model="m",
+        deployment="d",
+        endpoint=None,
+        status=502,
+        error_code="upstream_error",
+        stream=True,
+        prompt_tokens=7,
+        completion_tokens=0,
+        cost_micros=2**40,
+        latency_ms=12,
+        ttft_ms=None,
+        client_address="10.0.0.1",
+        created_at=created.timestamp(),
+        request_body='v1.sealed "quoted" \u00e9',
+    )
+    await state.stream_add(stream, msgspec.json.encode(event))
+    assert await make_consumer("a").run_once() == 1
+    usage = await UsageRecord.select().where(UsageRecord.organization_id == org).first()
+    log = await InferenceLog.select().where(InferenceLog.organization_id == org).first()
+    assert usage is not None and log is not None
+    assert str(usage["id"]) == event.id and usage["request_id"] == "r" * 64
+    assert usage["key_id"] is None and usage["user_id"] == "u-1"
+    assert usage["cost_micros"] == 2**40 and usage["stream"] is True
+    assert usage["ttft_ms"] is None and usage["status"] == 502
+    assert usage["created_at"] == created
+    assert log["api"] == "completions" and log["endpoint"] is None
+    assert log["error_code"] == "upstream_error" and log["client_address"] == "10.0.0.1"
+    assert log["request_body"] == event.request_body and log["response_body"] is None
+    assert log["created_at"] == created
+    # Queries that compare timestamps find it (SQLite compares the stored text).
+    since = await UsageRecord.count().where(
+        (UsageRecord.organization_id == org) & (UsageRecord.created_at >= created)
+    )
+    assert since == 1

@@ -2,8 +2,8 @@
 
 Read a batch (first any batch a dead consumer left unacknowledged, then new events,
 waiting up to ``flush_interval_ms`` for a partial batch to fill), insert every row of it
-in one transaction with the driver's ``executemany`` of ``INSERT ... ON CONFLICT (id) DO
-NOTHING``, and acknowledge only after the commit. A crash before the commit loses
+in one transaction (``INSERT ... ON CONFLICT (id) DO NOTHING``, see ``writers``), and
+acknowledge only after the commit. A crash before the commit loses
 nothing (the events stay pending and are claimed again); a crash between commit and
 acknowledgement duplicates nothing (the ids are already there).
 """
@@ -15,23 +15,19 @@ import contextlib
 import logging
 import os
 import socket
-from collections.abc import Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import msgspec
-from piccolo.table import Table
 
 from inferia.config import UsageSettings
 from inferia.core.errors import InferiaError
-from inferia.db import Database, DatabaseKind
+from inferia.db import Database
 from inferia.filtration.usage.schema import USAGE_GROUP, USAGE_STREAM, UsageEvent
-from inferia.filtration.usage.tables import InferenceLog, UsageRecord
+from inferia.filtration.usage.writers import Row, batch_writer
 from inferia.state import StateBackend, StreamMessage
 
 log = logging.getLogger(__name__)
-# Rows per executemany call: bounds the work of one call (and one hop to the driver).
-_ROWS_PER_STATEMENT = 500
 _RETRY_PAUSE_S = 1.0
 
 
@@ -52,10 +48,7 @@ class UsageConsumer:
         self.name = name or f"{socket.gethostname()}-{os.getpid()}"
         self._decoder = msgspec.json.Decoder(UsageEvent)
         self._task: asyncio.Task[None] | None = None
-        self._statements = (
-            _Insert(UsageRecord, _USAGE_COLUMNS, database.kind),
-            _Insert(InferenceLog, _LOG_COLUMNS, database.kind),
-        )
+        self._writer = batch_writer(database)
         self.written = 0
 
     async def start(self) -> None:
@@ -68,6 +61,7 @@ class UsageConsumer:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        await self._writer.close()
 
     async def _run(self) -> None:
         ready = False
@@ -117,33 +111,17 @@ class UsageConsumer:
         return messages
 
     async def write(self, messages: Sequence[StreamMessage]) -> None:
-        events: list[UsageEvent] = []
+        rows: list[Row] = []
+        timestamp = self._writer.timestamp
         for message in messages:
             try:
-                events.append(self._decoder.decode(message.payload))
+                rows.append(_row(self._decoder.decode(message.payload), timestamp))
             except msgspec.DecodeError:
                 # Acknowledged with its batch: a malformed event can never be written.
                 log.error("usage consumer: dropping malformed event %s", message.id)
-        if not events:
-            return
-        # Plain tuples and one prepared statement per table run through the driver's
-        # executemany: building a piccolo Table and query string per row cost more CPU
-        # on the event loop than the requests that produced the events.
-        usage_rows: list[tuple[Any, ...]] = []
-        log_rows: list[tuple[Any, ...]] = []
-        for event in events:
-            common = _common(event)
-            usage_rows.append((*common, event.cost_micros))
-            log_rows.append(_log_row(event, common))
-        async with self._database.transaction():
-            transaction = self._database.engine.current_transaction.get()
-            assert transaction is not None
-            connection = transaction.connection
-            for start in range(0, len(events), _ROWS_PER_STATEMENT):
-                end = start + _ROWS_PER_STATEMENT
-                for statement, rows in zip(self._statements, (usage_rows, log_rows), strict=True):
-                    await statement.run(connection, rows[start:end])
-        self.written += len(events)
+        if rows:
+            await self._writer.write(rows)
+            self.written += len(rows)
 
     async def ack(self, messages: Sequence[StreamMessage]) -> None:
         await self._state.stream_ack(
@@ -151,69 +129,8 @@ class UsageConsumer:
         )
 
 
-_COMMON_COLUMNS = (
-    "id",
-    "request_id",
-    "organization_id",
-    "key_id",
-    "user_id",
-    "model",
-    "deployment",
-    "prompt_tokens",
-    "completion_tokens",
-    "latency_ms",
-    "ttft_ms",
-    "status",
-    "stream",
-    "created_at",
-)
-_USAGE_COLUMNS = (*_COMMON_COLUMNS, "cost_micros")
-_LOG_COLUMNS = (
-    *_COMMON_COLUMNS,
-    "api",
-    "endpoint",
-    "error_code",
-    "client_address",
-    "request_body",
-    "response_body",
-)
-
-
-class _Insert:
-    """``INSERT ... ON CONFLICT (id) DO NOTHING`` of a batch of rows.
-
-    asyncpg: one prepared single-row statement through ``executemany`` (pipelined).
-    SQLite: one statement carrying every row of the batch (``VALUES (..), (..)``): with
-    ``executemany`` the driver takes the GIL to bind each row and releases it to run it,
-    two hand-offs per row with the event loop's thread, which cost more CPU than the
-    inserts themselves.
-    """
-
-    def __init__(self, table: type[Table], columns: tuple[str, ...], kind: DatabaseKind) -> None:
-        known = {column._meta.db_column_name for column in table._meta.columns}
-        if set(columns) != known:
-            raise RuntimeError(f"usage consumer: the columns of {table._meta.tablename} changed")
-        self._kind = kind
-        names = ", ".join(f'"{name}"' for name in columns)
-        self._head = f'INSERT INTO "{table._meta.tablename}" ({names}) VALUES '
-        self._tail = ' ON CONFLICT ("id") DO NOTHING'
-        if kind == "sqlite":
-            self._marks = "(" + ", ".join("?" for _ in columns) + ")"
-        else:
-            self._marks = "(" + ", ".join(f"${i}" for i in range(1, len(columns) + 1)) + ")"
-        self.single_row = self._head + self._marks + self._tail
-
-    async def run(self, connection: Any, rows: list[tuple[Any, ...]]) -> None:
-        if self._kind != "sqlite":
-            await connection.executemany(self.single_row, rows)
-            return
-        sql = self._head + ", ".join([self._marks] * len(rows)) + self._tail
-        cursor = await connection.execute(sql, [value for row in rows for value in row])
-        await cursor.close()
-
-
-def _common(event: UsageEvent) -> tuple[Any, ...]:
-    # The order of _COMMON_COLUMNS.
+def _row(event: UsageEvent, timestamp: Callable[[float], Any]) -> Row:
+    # The order of ROW_COLUMNS.
     return (
         event.id,
         event.request_id[:64],
@@ -228,13 +145,8 @@ def _common(event: UsageEvent) -> tuple[Any, ...]:
         event.ttft_ms,
         event.status,
         event.stream,
-        datetime.fromtimestamp(event.created_at, UTC),
-    )
-
-
-def _log_row(event: UsageEvent, common: tuple[Any, ...]) -> tuple[Any, ...]:
-    return (
-        *common,
+        timestamp(event.created_at),
+        event.cost_micros,
         event.api[:32],
         event.endpoint[:200] if event.endpoint else None,
         event.error_code[:64] if event.error_code else None,

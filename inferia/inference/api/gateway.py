@@ -255,17 +255,19 @@ class Gateway:
         body = reply.first
         ctx.first_token_at = time.monotonic()
         usage = reply.usage
+        steps = self._pipeline.reply_steps(ctx)
         document: dict[str, Any] | None = None
-        if self._pipeline.has_after_response or usage is None:
+        if steps or usage is None:
             document = _decode(body)
             assert isinstance(document, dict)
         if usage is None:
             usage = self._count_reply(ctx, document or {})
         ctx.usage = usage
-        if self._pipeline.has_after_response:
+        if steps:
             assert document is not None
-            document = await self._pipeline.after_response(ctx, document)
+            document = await self._pipeline.after_response(ctx, document, steps)
             body = _encode(document)
+        ctx.reply = body
         reply.close(healthy=True, finished=True, settings=self._settings)
         headers = [
             *asgi_io.JSON_HEADERS,

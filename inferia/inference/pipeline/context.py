@@ -52,6 +52,8 @@ class RequestContext(msgspec.Struct):
     status: int = 200
     error_code: str | None = None
     first_token_at: float | None = None
+    # A non-streamed reply as it was sent to the client.
+    reply: bytes | None = None
     finished_at: float | None = None
     # Added to the client response.
     response_headers: dict[str, str] = msgspec.field(default_factory=dict)

@@ -42,8 +42,16 @@ class Pipeline:
         for step in self._before:
             await step.before_upstream(ctx)
 
-    async def after_response(self, ctx: RequestContext, reply: dict[str, Any]) -> dict[str, Any]:
-        for step in self._after:
+    def reply_steps(self, ctx: RequestContext) -> tuple[Step, ...]:
+        """The steps whose ``after_response`` has work on this request."""
+        if not self._after:
+            return ()
+        return tuple(step for step in self._after if step.wants_reply(ctx))
+
+    async def after_response(
+        self, ctx: RequestContext, reply: dict[str, Any], steps: tuple[Step, ...]
+    ) -> dict[str, Any]:
+        for step in steps:
             reply = await step.after_response(ctx, reply)
         return reply
 
@@ -54,10 +62,6 @@ class Pipeline:
             if transform is not None:
                 transforms.append(transform)
         return transforms
-
-    @property
-    def has_after_response(self) -> bool:
-        return bool(self._after)
 
     async def finish(self, ctx: RequestContext) -> None:
         for step in self._finish:

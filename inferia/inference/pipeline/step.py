@@ -60,6 +60,11 @@ class Step:
     async def before_upstream(self, ctx: RequestContext) -> None:
         """In order, before the upstream call; raise InferiaError to refuse."""
 
+    def wants_reply(self, ctx: RequestContext) -> bool:
+        """Whether ``after_response`` has work on this request. The reply is decoded
+        (and encoded again) only when some step says so."""
+        return True
+
     async def after_response(self, ctx: RequestContext, reply: dict[str, Any]) -> dict[str, Any]:
         """Non-streamed replies, before they are returned."""
         return reply

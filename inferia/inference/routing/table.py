@@ -141,7 +141,12 @@ class RoutingTableBuilder:
             return None
         identity = f"{org}|{name}|{index}|{spec!r}"
         endpoint_id = hashlib.blake2b(identity.encode(), digest_size=6).hexdigest()
-        headers = {"content-type": "application/json", **dict(spec.headers)}
+        # A user-agent of our own also spares aiohttp adding its default per request.
+        headers = {
+            "content-type": "application/json",
+            "user-agent": "inferia",
+            **dict(spec.headers),
+        }
         if spec.api_key:
             headers["authorization"] = f"Bearer {spec.api_key}"
         settings = self._settings

@@ -253,8 +253,11 @@ class _Failed(Exception):
 
 async def _read_limited(response: aiohttp.ClientResponse, limit: int) -> bytes:
     length = response.content_length
-    if length is not None and length > limit:
-        raise errors.bad_response(f"the reply is larger than {limit} bytes")
+    if length is not None:
+        if length > limit:
+            raise errors.bad_response(f"the reply is larger than {limit} bytes")
+        # The parser stops at the declared length: read() is bounded, and cheaper.
+        return await response.read()
     chunks: list[bytes] = []
     size = 0
     while chunk := await response.content.readany():
