@@ -73,21 +73,29 @@ class CachedPrincipalResolver:
 
     async def resolve(self, credential: str) -> Principal | None:
         digest = self.cache.digest(credential)
-        hit, principal = self.cache.get(digest)
+        hit, principal, refresh = self.cache.get(digest)
         if hit:
+            if refresh and digest not in self._lookups:
+                # Refresh ahead, not awaited: this request is answered from the cache.
+                self._start_lookup(digest, credential)
             return principal
-        # Single flight: when a busy key's entry expires, every request in flight misses
-        # at once; one lookup answers them all instead of one database query each.
-        pending = self._lookups.get(digest)
-        if pending is None:
-            pending = asyncio.ensure_future(self._lookup(digest, credential))
-            self._lookups[digest] = pending
-            pending.add_done_callback(lambda done: self._forget(digest, done))
+        # Single flight: when a key's entry expires, every request in flight misses at
+        # once; one lookup answers them all instead of one database query each.
+        pending = self._lookups.get(digest) or self._start_lookup(digest, credential)
         return await asyncio.shield(pending)
+
+    def _start_lookup(self, digest: bytes, credential: str) -> asyncio.Future[Principal | None]:
+        pending = asyncio.ensure_future(self._lookup(digest, credential))
+        self._lookups[digest] = pending
+        pending.add_done_callback(lambda done: self._forget(digest, done))
+        return pending
 
     def _forget(self, digest: bytes, done: asyncio.Future[Principal | None]) -> None:
         if self._lookups.get(digest) is done:
             del self._lookups[digest]
+        if not done.cancelled() and done.exception() is not None:
+            # Waiters get the error themselves; a refresh ahead has none: say it here.
+            log.warning("API key lookup failed: %s", type(done.exception()).__name__)
 
     async def _lookup(self, digest: bytes, credential: str) -> Principal | None:
         generation = self.cache.generation

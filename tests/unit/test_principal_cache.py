@@ -13,25 +13,25 @@ def principal(key_id: str = "k1", expires_at: float | None = None) -> Principal:
 def test_hit_miss_and_invalidation() -> None:
     cache = PrincipalCache()
     digest = cache.digest("sk-inf-x")
-    assert cache.get(digest) == (False, None)
+    assert cache.get(digest) == (False, None, False)
     cache.put(digest, principal())
-    assert cache.get(digest) == (True, principal())
+    assert cache.get(digest) == (True, principal(), False)
     cache.invalidate_key("k1")
-    assert cache.get(digest) == (False, None)
+    assert cache.get(digest) == (False, None, False)
 
 
 def test_expired_key_is_refused_on_a_hit_without_any_message() -> None:
     cache = PrincipalCache()
     digest = cache.digest("sk-inf-y")
     cache.put(digest, principal(expires_at=time.time() - 1))
-    assert cache.get(digest) == (True, None)
+    assert cache.get(digest) == (True, None, False)
 
 
 def test_entries_expire_after_their_ttl() -> None:
     cache = PrincipalCache(ttl_s=0.0)
     digest = cache.digest("sk-inf-z")
     cache.put(digest, principal())
-    assert cache.get(digest) == (False, None)
+    assert cache.get(digest) == (False, None, False)
 
 
 def test_size_is_bounded() -> None:
@@ -46,3 +46,14 @@ def test_invalidation_bumps_generation() -> None:
     before = cache.generation
     cache.invalidate_key("anything")
     assert cache.generation == before + 1
+
+
+def test_a_hit_past_half_the_ttl_says_a_refresh_is_due() -> None:
+    cache = PrincipalCache(ttl_s=0.2)
+    digest = cache.digest("sk-inf-r")
+    cache.put(digest, principal())
+    assert cache.get(digest) == (True, principal(), False)
+    time.sleep(0.11)
+    assert cache.get(digest) == (True, principal(), True)
+    time.sleep(0.1)
+    assert cache.get(digest) == (False, None, False)

@@ -1,5 +1,6 @@
 """The principal cache's single flight: one source lookup per expired key, however many
-requests miss at once, and none shared across an invalidation."""
+requests miss at once, and none shared across an invalidation; a busy key is refreshed
+in the background, without making a request wait."""
 
 from __future__ import annotations
 
@@ -61,3 +62,34 @@ async def test_requests_after_an_invalidation_do_not_join_an_older_lookup() -> N
     finally:
         await resolver.close()
         await state.close()
+
+
+class CountingSource:
+    """Answers at once; ``revoked`` makes it answer "no such key"."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.revoked = False
+
+    async def resolve(self, credential: str) -> Principal | None:
+        self.calls += 1
+        if self.revoked:
+            return None
+        return Principal(organization_id="org", key_id="key-1", name=f"lookup-{self.calls}")
+
+
+async def test_a_busy_key_is_refreshed_ahead_without_waiting() -> None:
+    source = CountingSource()
+    resolver = CachedPrincipalResolver(source, build_state_backend(""), PrincipalCache(ttl_s=0.2))
+    first = await resolver.resolve("sk-inf-a")
+    assert first is not None and first.name == "lookup-1" and source.calls == 1
+    await asyncio.sleep(0.12)  # past half the TTL
+    source.revoked = True
+    # Answered from the cache (no await on the source), one lookup started behind it.
+    answers = [await resolver.resolve("sk-inf-a") for _ in range(5)]
+    assert [a.name if a else None for a in answers] == ["lookup-1"] * 5
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert source.calls == 2
+    # The refresh saw the revocation: refused from now on, long before the TTL ran out.
+    assert await resolver.resolve("sk-inf-a") is None
