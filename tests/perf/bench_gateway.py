@@ -69,6 +69,13 @@ def passthrough(upstreams: dict[str, str]) -> ContextManager[tuple[str, int]]:
     return served("tests.perf.passthrough_asgi", args, "/fast/v1/chat/completions")
 
 
+def pin(pids: list[int], cpus: set[int]) -> None:
+    """Every thread of ``pids`` on ``cpus`` (threads started later inherit it)."""
+    for pid in pids:
+        for thread in os.listdir(f"/proc/{pid}/task"):
+            os.sched_setaffinity(int(thread), cpus)
+
+
 def tree(pid: int) -> list[int]:
     out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True)
     children = [int(p) for p in out.stdout.split()]
@@ -312,10 +319,25 @@ def main() -> None:
         help="with --full: a third server, the full pipeline with the usage consumer idle",
     )
     parser.add_argument("--profile", help="folder for py-spy raw profiles of each worker")
+    parser.add_argument(
+        "--no-pin",
+        action="store_true",
+        help="let the servers share both CPUs with wrk and the upstreams (the default pins "
+        "each server to CPU 0 and everything else to the other CPUs)",
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     # The machine is shared: record how busy it was, so a noisy run can be recognised.
     results: dict[str, Any] = {"load_average_at_start": os.getloadavg()[0]}
+    cpus = sorted(os.sched_getaffinity(0))
+    pinned = not args.no_pin and len(cpus) >= 2
+    results["pinned"] = pinned
+    if pinned:
+        # The server under test gets a CPU of its own, as on a real deployment where the
+        # clients and model servers are other machines: sharing a core with wrk and the
+        # upstreams made its per-request CPU swing by +-30% between identical runs. This
+        # process, wrk and the upstreams (started from here) share the other CPUs.
+        os.sched_setaffinity(0, set(cpus[1:]))
     with ExitStack() as stack:
         upstreams: dict[str, str] = {}
         upstreams["fast"], _ = stack.enter_context(upstream())
@@ -340,6 +362,11 @@ def main() -> None:
             env = inferia_env(tmp / "data", INFERIA_CONFIG=str(config))
             servers[name] = (stack.enter_context(InferiaServer(env, PLANES)), create_key(env))
         floor_url, floor_pid = stack.enter_context(passthrough(upstreams))
+        if pinned:
+            for server, _ in servers.values():
+                assert server.process is not None
+                pin(tree(server.process.pid), {cpus[0]})
+            pin(tree(floor_pid), {cpus[0]})
         results["passthrough"] = measure(
             "passthrough",
             tree(floor_pid),

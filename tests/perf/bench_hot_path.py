@@ -105,7 +105,7 @@ async def run(scenario: str, requests: int, rounds: int, events: int) -> dict[st
         settings = resolve_secrets(load_settings(env=env, overrides=overrides))
         await prepare_storage(settings)
         key = create_key(env)
-        app = build_app(settings)
+        app = build_app(settings, server=True)  # as served: start-up frozen for the GC
         handler = app.state[DIRECT_ROUTES_STATE_KEY]["/v1/chat/completions"]
         async with app.state["runtime"].lifespan(app):
             inference_gateway = _gateway_of(handler)
