@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -30,13 +29,10 @@ from inferia.filtration import (
     Charge,
     Decision,
     LimitEvaluator,
-    LimitState,
     LimitValues,
     ModelPrice,
     PolicySnapshots,
     PolicySource,
-    needs_price,
-    needs_tokens,
     price_for,
 )
 from inferia.inference.pipeline import RequestContext, Step, StreamedText, StreamTransform
@@ -49,8 +45,7 @@ _EXTRAS_KEY = "admission"
 _WARN_EVERY_S = 10.0
 
 
-@dataclass(slots=True)
-class _Held:
+class _Held(msgspec.Struct):
     charge: Charge
     price: ModelPrice | None
     prompt_tokens: int
@@ -94,10 +89,10 @@ class AdmissionStep(Step):
             return
         tokens = cost = prompt = 0
         price: ModelPrice | None = None
-        if needs_tokens(plan):
+        if plan.needs_tokens:
             prompt = self._counter.prompt_tokens(ctx.model, ctx.api, ctx.body)
             tokens = prompt + completion
-            if needs_price(plan):
+            if plan.needs_price:
                 price = price_for(self._prices, ctx.model)
                 if price is None:
                     raise PermissionDeniedError(
@@ -108,13 +103,15 @@ class AdmissionStep(Step):
         try:
             decision, charge = await self._evaluator.admit(plan, ctx.request_id, tokens, cost)
         except StateError as exc:
-            self._on_state_error(exc, budget=needs_price(plan))
+            self._on_state_error(exc, budget=plan.needs_price)
             return
-        headers = rate_limit_headers(decision)
-        ctx.response_headers.update(headers)
         if not decision.admitted:
+            headers = rate_limit_headers(decision)
+            ctx.response_headers.update(headers)
             raise _refusal(decision, headers)
-        ctx.extras[_EXTRAS_KEY] = _Held(charge, price, prompt)
+        add_rate_limit_headers(decision, ctx.response_headers)
+        if plan.settles:
+            ctx.extras[_EXTRAS_KEY] = _Held(charge, price, prompt)
 
     def stream_transform(self, ctx: RequestContext) -> StreamTransform | None:
         held: _Held | None = ctx.extras.get(_EXTRAS_KEY)
@@ -205,38 +202,56 @@ def _refusal(decision: Decision, headers: dict[str, str]) -> RateLimitedError:
     )
 
 
-_HEADER_SUFFIXES = {"rpm": "requests", "tpm": "tokens"}
+# The fields the x-ratelimit-* headers report, with their header names.
+_HEADER_FIELDS = tuple(
+    (
+        field,
+        f"x-ratelimit-limit-{suffix}",
+        f"x-ratelimit-remaining-{suffix}",
+        f"x-ratelimit-reset-{suffix}",
+    )
+    for field, suffix in (("rpm", "requests"), ("tpm", "tokens"))
+)
 
 
 def rate_limit_headers(decision: Decision) -> dict[str, str]:
     """OpenAI's x-ratelimit-* headers from the tightest rpm and tpm limits charged."""
-    tightest: dict[str, LimitState] = {}
-    for state in decision.states:
-        name = state.check.field.name
-        if name in _HEADER_SUFFIXES:
-            current = tightest.get(name)
-            if current is None or state.remaining < current.remaining:
-                tightest[name] = state
     headers: dict[str, str] = {}
-    for name in ("rpm", "tpm"):
-        found = tightest.get(name)
-        if found is not None:
-            suffix = _HEADER_SUFFIXES[name]
-            headers[f"x-ratelimit-limit-{suffix}"] = str(found.check.limit)
-            headers[f"x-ratelimit-remaining-{suffix}"] = str(found.remaining)
-            headers[f"x-ratelimit-reset-{suffix}"] = duration(found.reset_ms)
+    add_rate_limit_headers(decision, headers)
     return headers
+
+
+def add_rate_limit_headers(decision: Decision, headers: dict[str, str]) -> None:
+    """``rate_limit_headers(decision)``, written into ``headers``."""
+    plan, reply = decision.plan, decision.reply
+    positions = plan.positions
+    for field, limit_name, remaining_name, reset_name in _HEADER_FIELDS:
+        found = positions.get(field)
+        if found is None:
+            continue
+        best = found[0]
+        if len(found) > 1:
+            # The tightest: the least remaining, the first of equals.
+            best = min(found, key=lambda index: reply[3 + 2 * index])
+        at = 3 + 2 * best
+        headers[limit_name] = plan[best].limit_text
+        headers[remaining_name] = str(reply[at])
+        headers[reset_name] = duration(reply[at + 1])
+
+
+# Resets under a second, formatted once: "0ms" ... "999ms".
+_MILLISECONDS = tuple(f"{ms}ms" for ms in range(1000))
 
 
 def duration(ms: int) -> str:
     """OpenAI's reset format: "20ms", "1s", "1.5s", "6m0s", "1h2m3s"."""
     if ms < 1000:
-        return f"{max(0, ms)}ms"
-    seconds = ms / 1000
-    hours, rest = divmod(int(seconds), 3600)
-    minutes = rest // 60
-    secs = seconds - hours * 3600 - minutes * 60
-    text = f"{secs:.3f}".rstrip("0").rstrip(".") + "s"
+        return _MILLISECONDS[ms] if ms >= 0 else "0ms"
+    # In integers: the text formatting float seconds to 3 decimals gave, exactly.
+    seconds, millis = divmod(ms, 1000)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    text = f"{secs}.{millis:03d}".rstrip("0") + "s" if millis else f"{secs}s"
     if hours:
         return f"{hours}h{minutes}m{text}"
     if minutes:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+from hashlib import blake2b
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -36,60 +37,97 @@ def install_encodings(cache_dir: Path) -> None:
     os.environ["TIKTOKEN_CACHE_DIR"] = str(cache_dir)
 
 
-# The roles OpenAI's chat format knows: their token counts are remembered (a message's
-# role is counted on every request); other strings are counted each time.
-_ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
+# Prompt texts whose token counts are remembered, per encoding (by digest: the texts
+# themselves are not kept). A longer text is counted every time.
+_MEMO_ENTRIES = 20_000
+_MEMO_MAX_TEXT = 100_000
+
+
+class _Memo:
+    """The token counts of prompt texts seen recently, for one encoding.
+
+    A request's prompt mostly repeats earlier ones: the message roles always, an
+    application's system prompt, and a conversation's history, which a chat client
+    resends with every turn. A text seen before costs a hash and a dict lookup instead
+    of tiktoken. Keys are 16-byte BLAKE2b digests, so no prompt text outlives its
+    request in this memory; when the memo is full it is emptied and refills.
+    """
+
+    __slots__ = ("counts", "encoding")
+
+    def __init__(self, encoding: tiktoken.Encoding) -> None:
+        self.encoding = encoding
+        self.counts: dict[bytes, int] = {}
+
+    def tokens(self, text: str) -> int:
+        if len(text) > _MEMO_MAX_TEXT:
+            return len(self.encoding.encode_ordinary(text))
+        key = blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+        found = self.counts.get(key)
+        if found is not None:
+            return found
+        # encode_ordinary: special-token text counts as plain text, as in
+        # encode(text, disallowed_special=()), without the special-token checks.
+        tokens = len(self.encoding.encode_ordinary(text))
+        if len(self.counts) >= _MEMO_ENTRIES:
+            self.counts.clear()
+        self.counts[key] = tokens
+        return tokens
 
 
 class TokenCounter:
     def __init__(self) -> None:
-        self._encodings: dict[str, tiktoken.Encoding] = {}
-        # Model name -> its encoding; models reaching here exist in the routing table.
-        self._by_model: dict[str, tiktoken.Encoding] = {}
-        self._role_tokens: dict[tuple[str, str], int] = {}
+        # Encoding name -> its memo (and the encoding).
+        self._memos: dict[str, _Memo] = {}
+        # Model name -> its encoding's memo; models reaching here exist in the routing table.
+        self._by_model: dict[str, _Memo] = {}
 
-    def _encoding(self, model: str) -> tiktoken.Encoding:
-        encoding = self._by_model.get(model)
-        if encoding is not None:
-            return encoding
+    def _memo(self, model: str) -> _Memo:
+        memo = self._by_model.get(model)
+        if memo is not None:
+            return memo
         name = "o200k_base" if model.lower().startswith(_O200K_PREFIXES) else "cl100k_base"
-        encoding = self._encodings.get(name)
-        if encoding is None:
-            encoding = self._encodings[name] = tiktoken.get_encoding(name)
+        memo = self._memos.get(name)
+        if memo is None:
+            memo = self._memos[name] = _Memo(tiktoken.get_encoding(name))
         if len(self._by_model) < 1024:
-            self._by_model[model] = encoding
-        return encoding
+            self._by_model[model] = memo
+        return memo
 
     def count(self, model: str, text: str) -> int:
+        """``text``'s tokens, counted each time (a reply: seldom seen twice)."""
         # encode_ordinary: special-token text counts as plain text, as in
         # encode(text, disallowed_special=()), without the special-token checks.
-        return len(self._encoding(model).encode_ordinary(text)) if text else 0
-
-    def _role(self, model: str, role: object) -> int:
-        text = str(role) if role is not None else ""
-        if text not in _ROLES:
-            return self.count(model, text)
-        encoding = self._encoding(model)
-        key = (encoding.name, text)
-        tokens = self._role_tokens.get(key)
-        if tokens is None:
-            tokens = self._role_tokens[key] = len(encoding.encode_ordinary(text))
-        return tokens
+        return len(self._memo(model).encoding.encode_ordinary(text)) if text else 0
 
     def prompt_tokens(self, model: str, api: str, body: dict[str, Any]) -> int:
+        """The prompt's tokens; texts seen recently are not counted again (``_Memo``)."""
+        tokens = self._memo(model).tokens
         if api == "chat.completions":
             # OpenAI's accounting: 3 tokens of framing per message, 3 to prime the reply.
             total = 3
             for message in body.get("messages") or ():
                 if isinstance(message, dict):
-                    total += 3 + sum(
-                        self.count(model, text) for text in _texts(message.get("content"))
-                    )
-                    total += self._role(model, message.get("role", ""))
+                    total += 3
+                    content = message.get("content")
+                    if isinstance(content, str):
+                        if content:
+                            total += tokens(content)
+                    else:
+                        for text in _texts(content):
+                            if text:
+                                total += tokens(text)
+                    role = message.get("role", "")
+                    if type(role) is not str:
+                        role = str(role) if role is not None else ""
+                    if role:
+                        total += tokens(role)
             return total
-        return sum(
-            self.count(model, text) for text in _texts(body.get("prompt") or body.get("input"))
-        )
+        total = 0
+        for text in _texts(body.get("prompt") or body.get("input")):
+            if text:
+                total += tokens(text)
+        return total
 
 
 def _texts(value: object) -> list[str]:

@@ -43,7 +43,12 @@ from inferia.state.redis_streams import (
     parse_read_reply,
     stream_id,
 )
-from inferia.state.redis_wire import MultiplexedConnection, RedisEndpoint, pack_command
+from inferia.state.redis_wire import (
+    EvalShaPacker,
+    MultiplexedConnection,
+    RedisEndpoint,
+    pack_command,
+)
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +95,7 @@ class RedisStateBackend:
             self._client: Redis = Redis(connection_pool=pool)
             # The hot path's connection: same URL, timeouts, TLS and client name.
             self._wire = MultiplexedConnection(RedisEndpoint.of_pool(pool))
+            self._evalsha_packer = EvalShaPacker()
             # A client of its own for the subscribed connection, with no retries:
             # its reader reconnects itself and logs the outage.
             pubsub_client = Redis.from_url(url, retry=Retry(NoBackoff(), 0), **options)
@@ -154,9 +160,7 @@ class RedisStateBackend:
     ) -> Any:
         wire = self._multiplexed
         try:
-            reply = await wire.execute(
-                pack_command(("EVALSHA", script.sha, len(keys), *keys, *args))
-            )
+            reply = await wire.execute(self._evalsha_packer.pack(script.sha, keys, args))
             if isinstance(reply, NoScriptError):
                 # Server restarted or SCRIPT FLUSH: EVAL runs it and caches it again.
                 reply = await wire.execute(
@@ -207,13 +211,17 @@ class RedisStateBackend:
         try:
             # Not a transaction: MULTI/EXEC would add two commands and buy nothing, as
             # every op is atomic on its own.
-            packed = _pack(ops[0]) if count == 1 else b"".join([_pack(op) for op in ops])
+            packer = self._evalsha_packer
+            if count == 1:
+                packed = _pack(ops[0], packer)
+            else:
+                packed = b"".join([_pack(op, packer) for op in ops])
             replies = await wire.execute_many(packed, count)
             # Scripts the server does not have (restart, SCRIPT FLUSH): EVAL runs and
             # caches them again, in one more round trip.
             missing = [i for i, reply in enumerate(replies) if isinstance(reply, NoScriptError)]
             if missing:
-                again = b"".join([_pack(ops[i], cached=False) for i in missing])
+                again = b"".join([_pack(ops[i], None) for i in missing])
                 retried = await wire.execute_many(again, len(missing))
                 for i, reply in zip(missing, retried, strict=True):
                     replies[i] = reply
@@ -327,12 +335,13 @@ def _xadd(target: Redis, stream: str, payload: bytes, maxlen: int | None) -> Any
     return target.xadd(stream, {PAYLOAD_FIELD: payload}, maxlen=maxlen, approximate=False)
 
 
-def _pack(op: StateOp, *, cached: bool = True) -> bytes:
-    """``op`` as a RESP command, the command redis-py would send for it."""
+def _pack(op: StateOp, evalsha: EvalShaPacker | None) -> bytes:
+    """``op`` as a RESP command, the command redis-py would send for it; a script as
+    EVALSHA, or as EVAL (its source) without ``evalsha``."""
     if isinstance(op, ScriptCall):
         keys = op.keys
-        if cached:
-            return pack_command(("EVALSHA", op.script.sha, len(keys), *keys, *op.args))
+        if evalsha is not None:
+            return evalsha.pack(op.script.sha, keys, op.args)
         return pack_command(("EVAL", op.script.lua, len(keys), *keys, *op.args))
     if op.maxlen is None:
         return pack_command(("XADD", op.stream, "*", PAYLOAD_FIELD, op.payload))

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from ssl import SSLContext
 from typing import Any, cast
@@ -185,6 +185,38 @@ def _retrieve(task: asyncio.Task[Any]) -> None:
 # A command (str, bytes, int, float arguments) as RESP; floats as repr(), like redis-py.
 # hiredis's stub types the argument as a 1-tuple; any length is what it takes.
 pack_command: Callable[[tuple[Any, ...]], bytes] = hiredis.pack_command
+
+_PREFIXES_MAX = 4096
+
+
+class EvalShaPacker:
+    """``EVALSHA sha numkeys *keys *args`` as RESP, the bytes ``pack_command`` makes.
+
+    The part before the arguments (the script's sha and the keys) is packed once per
+    key tuple and kept (up to a few thousand; the admit step's keys are one tuple per
+    plan, reused by every request of that key and model), so a call packs only its
+    arguments. Keys given as a list are packed whole, each time.
+    """
+
+    def __init__(self) -> None:
+        # (sha, keys) -> (number of args, the array header and everything up to the args)
+        self._prefixes: dict[tuple[str, tuple[str, ...]], tuple[int, bytes]] = {}
+
+    def pack(self, sha: str, keys: Sequence[str], args: Sequence[Any]) -> bytes:
+        if type(keys) is not tuple or not args:
+            return pack_command(("EVALSHA", sha, len(keys), *keys, *args))
+        cache_key = (sha, keys)
+        found = self._prefixes.get(cache_key)
+        if found is None or found[0] != len(args):
+            prefix = pack_command(("EVALSHA", sha, len(keys), *keys))
+            header = b"*%d\r\n" % (3 + len(keys) + len(args))
+            found = (len(args), header + prefix[prefix.index(b"\r\n") + 2 :])
+            if len(self._prefixes) >= _PREFIXES_MAX:
+                self._prefixes.clear()
+            self._prefixes[cache_key] = found
+        packed = pack_command(tuple(args))
+        # The arguments without their own array header ("*<n>\r\n").
+        return found[1] + packed[packed.index(b"\r\n") + 2 :]
 
 
 class ReplyProtocol(asyncio.Protocol):

@@ -18,6 +18,12 @@ Per request, with the real steps on the real Redis backend, interleaved in one r
   the XADD two calls, as the steps did before the end-of-request batch;
 - ``direct XADD``: ``run_batch([XADD])`` with a prepared payload.
 
+Scenarios: API-key limits none, rpm, rpm + tpm + daily tokens + max_parallel, all
+with one prompt repeated (the token counter remembers counts of texts it saw, as it
+would an application's system prompt and a conversation's history), and the last
+limits again with a prompt never seen before (``all four, new prompt``: tiktoken runs
+on every request).
+
 "Added by admission" is ``admit + usage`` minus ``usage only``. Of that, ``direct
 calls`` minus ``direct XADD`` is the Redis client's share; the rest is the steps' own
 logic (the prompt's token count, the plan, the headers, the settle amounts).
@@ -31,6 +37,7 @@ would inflate them, so blocks are interleaved and the median block is reported.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import statistics
 import time
@@ -48,7 +55,7 @@ from inferia.config import LimitsSettings, UsageSettings
 from inferia.core.errors import StateError
 from inferia.filtration import USAGE_STREAM, LimitEvaluator, LimitValues, OrgPolicies
 from inferia.filtration import PolicySnapshots as Snapshots
-from inferia.filtration.limits import ADMIT_LIMITS, Charge, LimitCheck, PolicyRule
+from inferia.filtration.limits import ADMIT_LIMITS, Charge, Plan, PolicyRule
 from inferia.filtration.ports import Principal
 from inferia.inference.admission import AdmissionStep
 from inferia.inference.pipeline import Pipeline, RequestContext, Usage
@@ -69,13 +76,20 @@ from tests.services import REDIS_URL
 ORG, KEY = "00000000-0000-0000-0000-0000000000b1", "00000000-0000-0000-0000-0000000000b2"
 BODY = {"model": "bench", "messages": [{"role": "user", "content": "Hello, who are you?"}]}
 USAGE = Usage(12, 20)
+ALL_FOUR = "rpm+tpm+daily+parallel"
+# The same limits, with a prompt no request sent before: its token count is tiktoken's
+# every time. (The other scenarios repeat one prompt, as a chat application repeats its
+# system prompt and history: counted once, then remembered by the TokenCounter.)
+NEW_PROMPT = "all four, new prompt"
 SCENARIOS: dict[str, LimitValues | None] = {
     "no limits": None,
     "rpm (key)": LimitValues(rpm=10**9),
-    "rpm+tpm+daily+parallel": LimitValues(
-        rpm=10**9, tpm=10**10, daily_tokens=10**10, max_parallel=10**6
-    ),
+    ALL_FOUR: LimitValues(rpm=10**9, tpm=10**10, daily_tokens=10**10, max_parallel=10**6),
+    NEW_PROMPT: LimitValues(rpm=10**9, tpm=10**10, daily_tokens=10**10, max_parallel=10**6),
 }
+# The scenario whose direct calls (the same state calls) stand for another's.
+SAME_CALLS = {NEW_PROMPT: ALL_FOUR}
+_new_prompts = itertools.count()
 Run = Callable[[int], Awaitable[None]]
 
 
@@ -174,13 +188,17 @@ class ServerCounts:
         await self._client.aclose()
 
 
-def _context(index: int) -> RequestContext:
+def _context(index: int, *, new_prompt: bool = False) -> RequestContext:
+    body = dict(BODY)
+    if new_prompt:  # BODY's prompt and a number: a text not seen before
+        text = f"Hello, who are you? {next(_new_prompts)}"
+        body["messages"] = [{"role": "user", "content": text}]
     return RequestContext(
         request_id=f"bench-{index}",
         principal=Principal(organization_id=ORG, key_id=KEY),
         api="chat.completions",
         model="bench",
-        body=dict(BODY),
+        body=body,
         stream=False,
         client_address="127.0.0.1",
         received_at=time.monotonic(),
@@ -188,10 +206,10 @@ def _context(index: int) -> RequestContext:
     )
 
 
-def _pipeline_run(pipeline: Pipeline) -> Run:
+def _pipeline_run(pipeline: Pipeline, *, new_prompt: bool = False) -> Run:
     async def run(count: int) -> None:
         for index in range(count):
-            ctx = _context(index)
+            ctx = _context(index, new_prompt=new_prompt)
             await pipeline.before_upstream(ctx)
             ctx.finished_at = time.monotonic()
             await pipeline.finish(ctx)
@@ -218,8 +236,12 @@ async def _variants(state: RedisStateBackend, counts: ServerCounts) -> dict[str,
         both = Pipeline()
         both.append(admission)
         both.append(sink)
-        variants[f"{scenario}: admit + usage"] = _pipeline_run(both)
+        variants[f"{scenario}: admit + usage"] = _pipeline_run(
+            both, new_prompt=scenario == NEW_PROMPT
+        )
         await variants[f"{scenario}: admit + usage"](1)  # the snapshot, tiktoken, scripts
+        if scenario in SAME_CALLS:
+            continue
         plan = (await snapshots.get(ORG)).plan(ORG, None, KEY, "bench")
         variants[f"{scenario}: direct calls"] = _direct_calls(state, plan, counter, payload)
         if any(c.field.measure != "requests" for c in plan):
@@ -237,7 +259,7 @@ async def _variants(state: RedisStateBackend, counts: ServerCounts) -> dict[str,
 
 def _direct_calls(
     state: RedisStateBackend,
-    plan: tuple[LimitCheck, ...],
+    plan: Plan,
     counter: TokenCounter,
     payload: bytes,
     *,
@@ -245,7 +267,7 @@ def _direct_calls(
 ) -> Run:
     """The state calls the two steps make, with prepared arguments, without the steps;
     unbatched, the settle and the XADD are two calls (as before the batch existed)."""
-    keys = [c.key for c in plan]
+    keys = plan.keys  # the tuple the step passes (its packed prefix is reused)
     # What the admit step reserves: the prompt's tokens and the default max_tokens.
     reserved = counter.prompt_tokens("bench", "chat.completions", BODY) + (
         LimitsSettings().default_max_tokens
@@ -343,7 +365,8 @@ def _report(results: dict[str, dict[str, float]], clients: list[str]) -> None:
         print(f"  {'scenario':<26} {'CPU ms':>8} {'Redis client':>13} {'steps':>8} {'trips':>6}")
         for scenario in SCENARIOS:
             added = cpu(f"{scenario}: admit + usage") - cpu("usage only")
-            client = cpu(f"{scenario}: direct calls") - cpu("direct XADD")
+            calls = SAME_CALLS.get(scenario, scenario)
+            client = cpu(f"{calls}: direct calls") - cpu("direct XADD")
             extra_trips = trips(f"{scenario}: admit + usage") - trips("usage only")
             print(
                 f"  {scenario:<26} {added:>8.4f} {client:>13.4f} {added - client:>8.4f} "

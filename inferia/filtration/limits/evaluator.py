@@ -2,13 +2,15 @@
 
 Pure logic over a policy snapshot plus the one atomic script; the inference plane runs
 it in its own process against the shared state backend. Plans (which buckets apply to
-an organisation/user/key/model) are computed once per snapshot and reused, so the per
-request work is filling in the amounts and one ``run_script``.
+an organisation/user/key/model) are computed once per snapshot and reused, together
+with everything derived from them (the bucket keys, whether tokens or a price are
+needed, the script's argument templates), so the per request work is filling in the
+amounts and one ``run_script``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 
@@ -43,6 +45,8 @@ class LimitCheck:
 
     # The script's numbers for this limit but the amount, which is appended per request.
     spec: str = dc_field(init=False, repr=False, compare=False)
+    # str(limit), for the x-ratelimit-limit-* headers.
+    limit_text: str = dc_field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.field.measure == "concurrent":
@@ -50,6 +54,7 @@ class LimitCheck:
         else:
             spec = f"g {self.limit} {self.field.window_ticks} {self.field.tick_ms} "
         object.__setattr__(self, "spec", spec)
+        object.__setattr__(self, "limit_text", str(self.limit))
 
     def describe(self) -> str:
         shown = self.limit / 1_000_000 if self.field.measure == "cost" else self.limit
@@ -58,7 +63,126 @@ class LimitCheck:
         return f"{self.field.name} ({self.field.description}) = {shown:g} of {target}{model}"
 
 
-# Built on every admitted request: msgspec Structs, ~8x cheaper than frozen dataclasses.
+class _Spec:
+    """The script's limit numbers (ARGV[3]) with the amounts left to fill in per request:
+    a request's tokens and cost are the only numbers that change from one to the next."""
+
+    __slots__ = ("_mode", "_parts", "_text")
+
+    def __init__(self, pieces: Sequence[tuple[str, str | int]]) -> None:
+        # pieces: per check, its spec and its amount: a fixed number, or "t" / "c" for
+        # the request's tokens / cost.
+        variables = {amount for _, amount in pieces if isinstance(amount, str)}
+        self._parts: tuple[str, ...] = ()
+        if variables == {"t", "c"}:
+            self._mode = 3  # tokens and cost vary: str.format
+            slot = {"t": "{0}", "c": "{1}"}
+            self._text = " ".join(
+                [spec + (str(a) if isinstance(a, int) else slot[a]) for spec, a in pieces]
+            )
+            return
+        # At most one amount varies: the fixed text around it, joined by it per request.
+        self._text = " ".join(
+            [spec + (str(a) if isinstance(a, int) else "\0") for spec, a in pieces]
+        )
+        self._mode = 0 if not variables else 1 if variables == {"t"} else 2
+        if variables:
+            self._parts = tuple(self._text.split("\0"))
+
+    def fill(self, tokens: int, cost_micros: int) -> str:
+        mode = self._mode
+        if mode == 0:
+            return self._text
+        if mode == 1:
+            return str(tokens).join(self._parts)
+        if mode == 2:
+            return str(cost_micros).join(self._parts)
+        return self._text.format(tokens, cost_micros)
+
+
+_AMOUNT_SOURCE = {"tokens": "t", "cost": "c"}
+
+
+class Plan(tuple[LimitCheck, ...]):
+    """The limits one request is charged in (a tuple of ``LimitCheck``, in the script's
+    order), with what admission derives from them, computed once per policy snapshot
+    instead of per request: the bucket keys, whether the request's tokens (and price)
+    are needed, each field's checks, and the script's argument templates."""
+
+    keys: tuple[str, ...]
+    needs_tokens: bool
+    needs_price: bool
+    # Whether an admitted request has anything to settle: token or cost reservations,
+    # or concurrency slots (requests are counted once and for all).
+    settles: bool
+    # Field name -> the positions of its checks in the plan.
+    positions: dict[str, tuple[int, ...]]
+    _admit_specs: dict[int, _Spec]  # per concurrency slot TTL (one per evaluator)
+    _settle_specs: dict[tuple[bool, bool], tuple[tuple[str, ...], _Spec] | None]
+
+    def __new__(cls, checks: Iterable[LimitCheck] = ()) -> Plan:
+        plan = super().__new__(cls, checks)
+        plan.keys = tuple([check.key for check in plan])
+        measures = {check.field.measure for check in plan}
+        plan.needs_tokens = bool(measures & {"tokens", "cost"})
+        plan.needs_price = "cost" in measures
+        plan.settles = bool(measures - {"requests"})
+        positions: dict[str, list[int]] = {}
+        for index, check in enumerate(plan):
+            positions.setdefault(check.field.name, []).append(index)
+        plan.positions = {name: tuple(found) for name, found in positions.items()}
+        plan._admit_specs = {}
+        plan._settle_specs = {}
+        return plan
+
+    def admit_spec(self, slot_ttl_ms: int) -> _Spec:
+        """ARGV[3] of the admit call: one request, its tokens and cost, and a
+        concurrency slot held for ``slot_ttl_ms``."""
+        spec = self._admit_specs.get(slot_ttl_ms)
+        if spec is None:
+            fixed = {"requests": 1, "concurrent": slot_ttl_ms}
+            spec = self._admit_specs[slot_ttl_ms] = _Spec(
+                [
+                    (
+                        check.spec,
+                        _AMOUNT_SOURCE.get(check.field.measure) or fixed[check.field.measure],
+                    )
+                    for check in self
+                ]
+            )
+        return spec
+
+    def settle_spec(
+        self, tokens_changed: bool, cost_changed: bool
+    ) -> tuple[tuple[str, ...], _Spec] | None:
+        """The keys and ARGV[3] of a settle: the token buckets when the tokens changed,
+        the cost buckets when the cost did, and every concurrency slot (amount 0); the
+        amounts are the deltas. None when no bucket is touched."""
+        cache_key = (tokens_changed, cost_changed)
+        if cache_key in self._settle_specs:
+            return self._settle_specs[cache_key]
+        pieces: list[tuple[str, str | int]] = []
+        keys: list[str] = []
+        for check in self:
+            measure = check.field.measure
+            if measure == "concurrent":
+                pieces.append((check.spec, 0))
+            elif (measure == "tokens" and tokens_changed) or (measure == "cost" and cost_changed):
+                pieces.append((check.spec, _AMOUNT_SOURCE[measure]))
+            else:
+                continue
+            keys.append(check.key)
+        found = (tuple(keys), _Spec(pieces)) if keys else None
+        self._settle_specs[cache_key] = found
+        return found
+
+
+def as_plan(checks: Iterable[LimitCheck]) -> Plan:
+    return checks if isinstance(checks, Plan) else Plan(checks)
+
+
+# What is left of one limit after an admit (Decision.states). The per-request value
+# types are msgspec Structs, ~8x cheaper to build than frozen dataclasses.
 class LimitState(msgspec.Struct, frozen=True):
     check: LimitCheck
     remaining: int
@@ -66,10 +190,31 @@ class LimitState(msgspec.Struct, frozen=True):
 
 
 class Decision(msgspec.Struct, frozen=True):
+    """The admit script's verdict. ``states`` (what is left of each limit) are built
+    when asked for; the request path reads them from ``reply``."""
+
     admitted: bool
-    states: tuple[LimitState, ...]
-    refused: LimitCheck | None = None
-    retry_after_ms: int = 0  # -1: can never fit (the request alone exceeds the limit)
+    refused: LimitCheck | None
+    retry_after_ms: int  # -1: can never fit (the request alone exceeds the limit)
+    plan: Plan
+    # admitted, refused index (1-based, 0), retry ms, then per check: remaining, reset
+    # ms (see script.py).
+    reply: Sequence[int]
+
+    @classmethod
+    def of_reply(cls, plan: Plan, reply: Sequence[int]) -> Decision:
+        refused = reply[1]
+        return cls(bool(reply[0]), plan[refused - 1] if refused else None, reply[2], plan, reply)
+
+    @property
+    def states(self) -> tuple[LimitState, ...]:
+        reply = self.reply
+        return tuple(
+            [
+                LimitState(check, int(reply[3 + 2 * i]), int(reply[4 + 2 * i]))
+                for i, check in enumerate(self.plan)
+            ]
+        )
 
 
 class Charge(msgspec.Struct, frozen=True):
@@ -90,11 +235,9 @@ class CompiledPolicies:
         self._rules: dict[tuple[str, str, str], LimitValues] = {
             (r.scope, r.subject, r.model): r.limits for r in policies.rules
         }
-        self._plans: dict[tuple[str, str | None, str, str], tuple[LimitCheck, ...]] = {}
+        self._plans: dict[tuple[str, str | None, str, str], Plan] = {}
 
-    def plan(
-        self, organization_id: str, user_id: str | None, key_id: str, model: str
-    ) -> tuple[LimitCheck, ...]:
+    def plan(self, organization_id: str, user_id: str | None, key_id: str, model: str) -> Plan:
         cache_key = (organization_id, user_id, key_id, model)
         plan = self._plans.get(cache_key)
         if plan is None:
@@ -104,9 +247,7 @@ class CompiledPolicies:
             self._plans[cache_key] = plan
         return plan
 
-    def _build(
-        self, organization_id: str, user_id: str | None, key_id: str, model: str
-    ) -> tuple[LimitCheck, ...]:
+    def _build(self, organization_id: str, user_id: str | None, key_id: str, model: str) -> Plan:
         subjects: dict[Scope, str | None] = {
             "organization": organization_id,
             "user": user_id,
@@ -136,15 +277,15 @@ class CompiledPolicies:
                         )
                         checks.append(LimitCheck(key, field, limit, scope, subject, bucket_model))
                     break
-        return tuple(checks)
+        return Plan(checks)
 
 
-def needs_tokens(plan: tuple[LimitCheck, ...]) -> bool:
-    return any(c.field.measure in ("tokens", "cost") for c in plan)
+def needs_tokens(plan: Iterable[LimitCheck]) -> bool:
+    return as_plan(plan).needs_tokens
 
 
-def needs_price(plan: tuple[LimitCheck, ...]) -> bool:
-    return any(c.field.measure == "cost" for c in plan)
+def needs_price(plan: Iterable[LimitCheck]) -> bool:
+    return as_plan(plan).needs_price
 
 
 class LimitEvaluator:
@@ -155,28 +296,12 @@ class LimitEvaluator:
         self._slot_ttl_ms = slot_ttl_ms
 
     async def admit(
-        self, plan: tuple[LimitCheck, ...], member: str, tokens: int, cost_micros: int
+        self, plan: Iterable[LimitCheck], member: str, tokens: int, cost_micros: int
     ) -> tuple[Decision, Charge]:
-        amounts = {
-            "requests": 1,
-            "tokens": tokens,
-            "cost": cost_micros,
-            "concurrent": self._slot_ttl_ms,
-        }
-        spec = " ".join([check.spec + str(amounts[check.field.measure]) for check in plan])
-        reply = await self._state.run_script(
-            ADMIT_LIMITS, [c.key for c in plan], ["a", member, spec]
-        )
-        values = [int(v) for v in reply]
-        states = tuple(
-            [
-                LimitState(check, values[3 + 2 * i], values[4 + 2 * i])
-                for i, check in enumerate(plan)
-            ]
-        )
-        refused = plan[values[1] - 1] if values[1] else None
-        decision = Decision(bool(values[0]), states, refused, values[2])
-        return decision, Charge(plan, member, tokens, cost_micros)
+        plan = as_plan(plan)
+        spec = plan.admit_spec(self._slot_ttl_ms).fill(tokens, cost_micros)
+        reply = await self._state.run_script(ADMIT_LIMITS, plan.keys, ["a", member, spec])
+        return Decision.of_reply(plan, reply), Charge(plan, member, tokens, cost_micros)
 
     @property
     def state(self) -> StateBackend:
@@ -192,25 +317,15 @@ class LimitEvaluator:
         """Replacing the reservation by the real usage and freeing concurrency slots, as
         an op for ``StateBackend.run_batch``; None when nothing changes (the reservation
         was exact and no concurrency slot is held)."""
-        keys: list[str] = []
-        specs: list[str] = []
-        for check in charge.checks:
-            measure = check.field.measure
-            if measure == "tokens":
-                delta = tokens - charge.tokens
-            elif measure == "cost":
-                delta = cost_micros - charge.cost_micros
-            elif measure == "concurrent":
-                delta = 0
-            else:
-                continue
-            if delta == 0 and measure != "concurrent":
-                continue
-            keys.append(check.key)
-            specs.append(check.spec + str(delta))
-        if not keys:
+        tokens_delta = tokens - charge.tokens
+        cost_delta = cost_micros - charge.cost_micros
+        found = as_plan(charge.checks).settle_spec(tokens_delta != 0, cost_delta != 0)
+        if found is None:
             return None
-        return ScriptCall(ADMIT_LIMITS, keys, ["s", charge.member, " ".join(specs)])
+        keys, spec = found
+        return ScriptCall(
+            ADMIT_LIMITS, keys, ["s", charge.member, spec.fill(tokens_delta, cost_delta)]
+        )
 
 
 def price_for(prices: Mapping[str, ModelPrice], model: str) -> ModelPrice | None:
