@@ -320,23 +320,21 @@ def main() -> None:
     )
     parser.add_argument("--profile", help="folder for py-spy raw profiles of each worker")
     parser.add_argument(
-        "--no-pin",
+        "--pin",
         action="store_true",
-        help="let the servers share both CPUs with wrk and the upstreams (the default pins "
-        "each server to CPU 0 and everything else to the other CPUs)",
+        help="each server on CPU 0 alone; this process, wrk and the upstreams on the others",
     )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     # The machine is shared: record how busy it was, so a noisy run can be recognised.
     results: dict[str, Any] = {"load_average_at_start": os.getloadavg()[0]}
     cpus = sorted(os.sched_getaffinity(0))
-    pinned = not args.no_pin and len(cpus) >= 2
+    pinned = args.pin and len(cpus) >= 2
     results["pinned"] = pinned
     if pinned:
-        # The server under test gets a CPU of its own, as on a real deployment where the
-        # clients and model servers are other machines: sharing a core with wrk and the
-        # upstreams made its per-request CPU swing by +-30% between identical runs. This
-        # process, wrk and the upstreams (started from here) share the other CPUs.
+        # The server under test on a CPU of its own, as where the clients and the model
+        # servers are other machines; this process, wrk and the upstreams (started from
+        # here) share the other CPUs. See docs/performance.md for what it changes.
         os.sched_setaffinity(0, set(cpus[1:]))
     with ExitStack() as stack:
         upstreams: dict[str, str] = {}
