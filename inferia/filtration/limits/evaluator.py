@@ -63,41 +63,12 @@ class LimitCheck:
         return f"{self.field.name} ({self.field.description}) = {shown:g} of {target}{model}"
 
 
-class _Spec:
-    """The script's limit numbers (ARGV[3]) with the amounts left to fill in per request:
-    a request's tokens and cost are the only numbers that change from one to the next."""
-
-    __slots__ = ("_mode", "_parts", "_text")
-
-    def __init__(self, pieces: Sequence[tuple[str, str | int]]) -> None:
-        # pieces: per check, its spec and its amount: a fixed number, or "t" / "c" for
-        # the request's tokens / cost.
-        variables = {amount for _, amount in pieces if isinstance(amount, str)}
-        self._parts: tuple[str, ...] = ()
-        if variables == {"t", "c"}:
-            self._mode = 3  # tokens and cost vary: str.format
-            slot = {"t": "{0}", "c": "{1}"}
-            self._text = " ".join(
-                [spec + (str(a) if isinstance(a, int) else slot[a]) for spec, a in pieces]
-            )
-            return
-        # At most one amount varies: the fixed text around it, joined by it per request.
-        self._text = " ".join(
-            [spec + (str(a) if isinstance(a, int) else "\0") for spec, a in pieces]
-        )
-        self._mode = 0 if not variables else 1 if variables == {"t"} else 2
-        if variables:
-            self._parts = tuple(self._text.split("\0"))
-
-    def fill(self, tokens: int, cost_micros: int) -> str:
-        mode = self._mode
-        if mode == 0:
-            return self._text
-        if mode == 1:
-            return str(tokens).join(self._parts)
-        if mode == 2:
-            return str(cost_micros).join(self._parts)
-        return self._text.format(tokens, cost_micros)
+def _template(pieces: Sequence[tuple[str, str | int]]) -> str:
+    """The script's limit numbers (ARGV[3]) as a ``str.format`` template: per check, its
+    spec and its amount, a fixed number or "t" / "c" for the request's tokens / cost
+    (``{0}`` / ``{1}``), the only numbers that change from one request to the next."""
+    slot = {"t": "{0}", "c": "{1}"}
+    return " ".join([spec + (str(a) if isinstance(a, int) else slot[a]) for spec, a in pieces])
 
 
 _AMOUNT_SOURCE = {"tokens": "t", "cost": "c"}
@@ -117,8 +88,8 @@ class Plan(tuple[LimitCheck, ...]):
     settles: bool
     # Field name -> the positions of its checks in the plan.
     positions: dict[str, tuple[int, ...]]
-    _admit_specs: dict[int, _Spec]  # per concurrency slot TTL (one per evaluator)
-    _settle_specs: dict[tuple[bool, bool], tuple[tuple[str, ...], _Spec] | None]
+    _admit_specs: dict[int, str]  # per concurrency slot TTL (one per evaluator)
+    _settle_specs: dict[tuple[bool, bool], tuple[tuple[str, ...], str] | None]
 
     def __new__(cls, checks: Iterable[LimitCheck] = ()) -> Plan:
         plan = super().__new__(cls, checks)
@@ -135,13 +106,13 @@ class Plan(tuple[LimitCheck, ...]):
         plan._settle_specs = {}
         return plan
 
-    def admit_spec(self, slot_ttl_ms: int) -> _Spec:
+    def admit_spec(self, slot_ttl_ms: int) -> str:
         """ARGV[3] of the admit call: one request, its tokens and cost, and a
         concurrency slot held for ``slot_ttl_ms``."""
         spec = self._admit_specs.get(slot_ttl_ms)
         if spec is None:
             fixed = {"requests": 1, "concurrent": slot_ttl_ms}
-            spec = self._admit_specs[slot_ttl_ms] = _Spec(
+            spec = self._admit_specs[slot_ttl_ms] = _template(
                 [
                     (
                         check.spec,
@@ -154,7 +125,7 @@ class Plan(tuple[LimitCheck, ...]):
 
     def settle_spec(
         self, tokens_changed: bool, cost_changed: bool
-    ) -> tuple[tuple[str, ...], _Spec] | None:
+    ) -> tuple[tuple[str, ...], str] | None:
         """The keys and ARGV[3] of a settle: the token buckets when the tokens changed,
         the cost buckets when the cost did, and every concurrency slot (amount 0); the
         amounts are the deltas. None when no bucket is touched."""
@@ -172,7 +143,7 @@ class Plan(tuple[LimitCheck, ...]):
             else:
                 continue
             keys.append(check.key)
-        found = (tuple(keys), _Spec(pieces)) if keys else None
+        found = (tuple(keys), _template(pieces)) if keys else None
         self._settle_specs[cache_key] = found
         return found
 
@@ -299,7 +270,7 @@ class LimitEvaluator:
         self, plan: Iterable[LimitCheck], member: str, tokens: int, cost_micros: int
     ) -> tuple[Decision, Charge]:
         plan = as_plan(plan)
-        spec = plan.admit_spec(self._slot_ttl_ms).fill(tokens, cost_micros)
+        spec = plan.admit_spec(self._slot_ttl_ms).format(tokens, cost_micros)
         reply = await self._state.run_script(ADMIT_LIMITS, plan.keys, ["a", member, spec])
         return Decision.of_reply(plan, reply), Charge(plan, member, tokens, cost_micros)
 
@@ -324,7 +295,7 @@ class LimitEvaluator:
             return None
         keys, spec = found
         return ScriptCall(
-            ADMIT_LIMITS, keys, ["s", charge.member, spec.fill(tokens_delta, cost_delta)]
+            ADMIT_LIMITS, keys, ["s", charge.member, spec.format(tokens_delta, cost_delta)]
         )
 
 
