@@ -10,14 +10,14 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.types import ASGIApp, ControllerRouterHandler
+from litestar.types import ControllerRouterHandler
 
 from inferia import __version__
 from inferia.config import Settings, settings_from_env
-from inferia.core.direct_routes import DIRECT_ROUTES_STATE_KEY, DirectRoutes
 from inferia.core.http_errors import EXCEPTION_HANDLERS
 from inferia.core.logging import configure_logging
 from inferia.core.request_id import RequestIdMiddleware
+from inferia.core.rsgi import DIRECT_ROUTES_STATE_KEY, RsgiApp, RsgiHandler
 from inferia.db import Database
 from inferia.filtration import ACCESS_STATE_KEY, FiltrationPlane, provide_caller, remote_ports
 from inferia.health import HEALTH_ROUTES
@@ -46,7 +46,7 @@ def build_app(settings: Settings, *, server: bool = False) -> Litestar:
     handlers: list[ControllerRouterHandler] = [*HEALTH_ROUTES]
 
     app_state = State({"runtime": runtime})
-    direct_routes: dict[str, ASGIApp] = {}
+    direct_routes: dict[str, RsgiHandler] = {}
     filtration: FiltrationPlane | None = None
     if "filtration" in planes:
         filtration = FiltrationPlane(runtime)
@@ -84,14 +84,14 @@ def build_app(settings: Settings, *, server: bool = False) -> Litestar:
     )
 
 
-def build_asgi_app(settings: Settings, *, server: bool = False) -> DirectRoutes:
-    """What the server runs: the Litestar app behind the hot paths that bypass it."""
+def build_rsgi_app(settings: Settings, *, server: bool = False) -> RsgiApp:
+    """What the server runs: the hot paths that bypass Litestar, then the Litestar app."""
     app = build_app(settings, server=server)
-    return DirectRoutes(app, app.state[DIRECT_ROUTES_STATE_KEY])
+    return RsgiApp(app, app.state[DIRECT_ROUTES_STATE_KEY])
 
 
-def serve_target() -> DirectRoutes:
+def serve_target() -> RsgiApp:
     """Entry point of each granian worker: the CLI hands the effective settings down."""
     settings = settings_from_env()
     configure_logging(settings.logging)
-    return build_asgi_app(settings, server=True)
+    return build_rsgi_app(settings, server=True)

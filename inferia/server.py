@@ -46,7 +46,8 @@ def serve(settings: Settings) -> None:
         "inferia.app:serve_target",
         address=host,
         port=port,
-        interface=Interfaces.ASGI,
+        interface=Interfaces.RSGI,  # see inferia.core.rsgi
+        websockets=False,
         workers=settings.server.workers,
         loop=Loops.uvloop,
         factory=True,

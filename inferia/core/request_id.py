@@ -1,7 +1,8 @@
 """Request ids: honour an incoming ``x-request-id`` (if sane), else make one; echo it back.
 
 A plain ASGI middleware: it runs on every request, so it avoids Litestar's
-request object and touches only the raw scope and the response-start message.
+request object and touches only the raw scope and the response-start message. The /v1
+hot path (served outside Litestar) applies the same rule with ``valid_request_id``.
 """
 
 from __future__ import annotations
@@ -17,17 +18,22 @@ from inferia.core.logging import current_request_id
 
 HEADER = b"x-request-id"
 # Incoming ids are echoed into headers and logs: accept only short, printable tokens.
-_VALID = re.compile(rb"^[A-Za-z0-9._:\-]{1,128}$")
+_VALID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 
 
 def new_request_id() -> str:
     return secrets.token_hex(12)
 
 
+def valid_request_id(value: str | None) -> str | None:
+    """``value`` if it is a sane request id to echo, else None."""
+    return value if value is not None and _VALID.fullmatch(value) else None
+
+
 def incoming_request_id(scope: Scope | dict[str, Any]) -> str | None:
     for name, value in scope.get("headers", ()):
-        if name == HEADER and _VALID.match(value):
-            return str(value.decode("ascii"))
+        if name == HEADER:
+            return valid_request_id(value.decode("latin-1"))
     return None
 
 

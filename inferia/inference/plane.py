@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from litestar.types import ASGIApp, ControllerRouterHandler
+from litestar.types import ControllerRouterHandler
 
+from inferia.core.rsgi import RsgiHandler
 from inferia.core.ssrf import GuardedResolver
 from inferia.filtration import FiltrationPorts
 from inferia.inference.admission import policy_steps
@@ -49,7 +50,7 @@ class InferencePlane:
         """The Litestar routes (GET /v1/models...)."""
         return [models_controller(self.authenticator, self.catalogue)]
 
-    def direct_routes(self) -> dict[str, ASGIApp]:
-        """The POST endpoints: raw ASGI handlers served outside Litestar (see
-        inferia.core.direct_routes)."""
+    def direct_routes(self) -> dict[str, RsgiHandler]:
+        """The POST endpoints: RSGI handlers served outside Litestar (see
+        inferia.core.rsgi)."""
         return {f"/v1{path}": self.gateway.handler(api) for api, path in PATHS.items()}

@@ -394,6 +394,26 @@ def test_oversized_body_is_413(server: InferiaServer, key: str) -> None:
     assert reply.json()["error"]["type"] == "invalid_request_error"
 
 
+def test_chunked_bodies_are_held_to_the_same_limit(server: InferiaServer, key: str) -> None:
+    """Without a content-length the body is counted as it arrives (chunked upload)."""
+    head = b'{"model": "m", "messages": [{"role": "user", "content": "'
+
+    def chunks(size: int) -> Iterator[bytes]:
+        yield head
+        for _ in range(size // 65536):
+            yield b"x" * 65536
+        yield b'"}]}'
+
+    url = f"{server.base_url}/v1/chat/completions"
+    headers = {"authorization": f"Bearer {key}", "content-type": "application/json"}
+    too_big = httpx.post(url, content=chunks(5 * 1024 * 1024), headers=headers)
+    assert too_big.status_code == 413
+    assert too_big.json()["error"]["type"] == "invalid_request_error"
+    # Under the limit, the same kind of upload is served.
+    fits = httpx.post(url, content=chunks(65536), headers=headers)
+    assert fits.status_code == 200, fits.text
+
+
 @pytest.mark.parametrize("authorization", [None, "", "Bearer", "Basic abc", "Bearer sk-inf-nope"])
 def test_missing_or_malformed_authorization(
     server: InferiaServer, authorization: str | None

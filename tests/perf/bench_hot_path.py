@@ -2,9 +2,10 @@
 
 The real app (every plane of ``inferia serve --plane inference --plane filtration``,
 embedded SQLite + in-memory state, a real API key) is built in this process and its
-``/v1/chat/completions`` handler is called directly with in-memory ASGI messages; the
-upstream call returns a canned reply without I/O (with ``--stream-events N``, a stream
-of N content events, handed over one per read as from a paced upstream). Measured:
+``/v1/chat/completions`` handler is called directly with an in-memory RSGI scope and
+protocol; the upstream call returns a canned reply without I/O (with
+``--stream-events N``, a stream of N content events, handed over one per read as from a
+paced upstream). Measured:
 everything Inferia itself does per request (request id, authentication, parsing,
 validation, routing, every pipeline step, the reply, the usage event and the consumer
 writing it), not granian's and aiohttp's I/O, which tests/perf/bench_gateway.py
@@ -27,7 +28,7 @@ import uvloop
 
 from inferia.app import build_app
 from inferia.config import load_settings
-from inferia.core.direct_routes import DIRECT_ROUTES_STATE_KEY
+from inferia.core.rsgi import DIRECT_ROUTES_STATE_KEY
 from inferia.core.secrets import resolve_secrets
 from inferia.inference.pipeline import RequestContext, Usage
 from inferia.inference.routing.table import Deployment
@@ -64,6 +65,43 @@ class _Response:
 
     def close(self) -> None:
         pass
+
+
+class _Scope:
+    """What the handler reads of granian's RSGI scope."""
+
+    method = "POST"
+    path = "/v1/chat/completions"
+    client = "127.0.0.1:50000"
+
+    def __init__(self, headers: dict[str, str]) -> None:
+        self.headers = headers
+
+
+class _Transport:
+    async def send_bytes(self, data: bytes) -> None:
+        pass
+
+
+class _Protocol:
+    """granian's RSGI protocol object, in memory: the body, then a client that stays."""
+
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+        self.statuses: list[int] = []
+
+    async def __call__(self) -> bytes:
+        return self._body
+
+    async def client_disconnect(self) -> None:
+        await asyncio.get_running_loop().create_future()  # never
+
+    def response_bytes(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+        self.statuses.append(status)
+
+    def response_stream(self, status: int, headers: list[tuple[str, str]]) -> _Transport:
+        self.statuses.append(status)
+        return _Transport()
 
 
 def stream_events(count: int) -> list[bytes]:
@@ -110,46 +148,25 @@ async def run(scenario: str, requests: int, rounds: int, events: int) -> dict[st
         async with app.state["runtime"].lifespan(app):
             inference_gateway = _gateway_of(handler)
             inference_gateway._caller = CannedCaller(events)
-            scope = {
-                "type": "http",
-                "method": "POST",
-                "path": "/v1/chat/completions",
-                "headers": [
-                    (b"authorization", f"Bearer {key}".encode()),
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(BODY)).encode()),
-                ],
-                "client": ("127.0.0.1", 50000),
-            }
             body = BODY if not events else BODY[:-1] + b',"stream":true}'
-            message = {"type": "http.request", "body": body, "more_body": False}
-            statuses: list[int] = []
-
-            never = asyncio.get_running_loop().create_future()
-            sent_body: set[int] = set()
-
-            async def receive() -> dict[str, Any]:
-                # The body once per request, then nothing (the client stays).
-                task = id(asyncio.current_task())
-                if task in sent_body:
-                    await never
-                sent_body.add(task)
-                return message
-
-            async def send(event: dict[str, Any]) -> None:
-                if event["type"] == "http.response.start":
-                    statuses.append(event["status"])
+            scope = _Scope(
+                {
+                    "authorization": f"Bearer {key}",
+                    "content-type": "application/json",
+                    "content-length": str(len(body)),
+                }
+            )
+            protocol = _Protocol(body)
 
             per_request: list[float] = []
             for _ in range(rounds):
                 started = time.process_time()
                 for _ in range(requests):
-                    sent_body.clear()
-                    await handler(scope, receive, send)
+                    await handler(scope, protocol)
                 # Let the usage consumer drain what this round enqueued (its CPU counts).
                 await asyncio.sleep(settings.usage.flush_interval_ms / 1000 + 0.2)
                 per_request.append((time.process_time() - started) / requests)
-            assert set(statuses) == {200}, set(statuses)
+            assert set(protocol.statuses) == {200}, set(protocol.statuses)
     return {
         "scenario": scenario,
         "events_per_request": events,

@@ -1,13 +1,14 @@
 """The POST /v1 endpoints: authenticate, validate, route, run the pipeline, relay.
 
-One ``Gateway`` per process; ``handler(api)`` gives the raw ASGI callable of one
-endpoint. Errors before the reply starts become the OpenAI error envelope; errors
-after (mid-stream) become an in-stream error event.
+One ``Gateway`` per process; ``handler(api)`` gives the RSGI callable of one endpoint
+(served outside Litestar: inferia.core.rsgi). Errors before the reply starts become the
+OpenAI error envelope; errors after (mid-stream) become an in-stream error event.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from typing import Any
@@ -26,7 +27,8 @@ from inferia.core.errors import (
 from inferia.core.ids import IdSource
 from inferia.core.logging import current_request_id
 from inferia.filtration import Principal
-from inferia.inference.api import asgi_io
+from inferia.inference.api import rsgi_io
+from inferia.inference.api.rsgi_io import ClientGone
 from inferia.inference.api.schemas import (
     ChatCompletionRequest,
     CompletionRequest,
@@ -95,40 +97,32 @@ class Gateway:
     def handler(self, api: Api) -> Any:
         gateway = self
 
-        async def endpoint(scope: Any, receive: Any, send: Any) -> None:
-            await gateway.handle(api, scope, receive, send)
+        async def endpoint(scope: Any, protocol: Any) -> None:
+            await gateway.handle(api, scope, protocol)
 
         return endpoint
 
-    async def handle(self, api: Api, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def handle(self, api: Api, scope: Any, protocol: Any) -> None:
+        """One request: ``scope`` and ``protocol`` are granian's RSGI HTTP objects."""
         arrived = time.perf_counter()
-        request_id = asgi_io.request_id(scope, self._ids.short)
+        request_id = rsgi_io.request_id(scope, self._ids.short)
         token = current_request_id.set(request_id)
         try:
-            await self._handle(api, scope, receive, send, arrived, request_id)
+            await self._handle(api, scope, protocol, arrived, request_id)
         finally:
             current_request_id.reset(token)
 
     async def _handle(
-        self,
-        api: Api,
-        scope: dict[str, Any],
-        receive: Any,
-        send: Any,
-        arrived: float,
-        request_id: str,
+        self, api: Api, scope: Any, protocol: Any, arrived: float, request_id: str
     ) -> None:
         try:
-            if scope["method"] != "POST":
+            if scope.method != "POST":
                 raise MethodNotAllowedError("Only POST is allowed here.")
-            authorization = asgi_io.header(scope, b"authorization")
-            principal = await self._auth.authenticate(
-                authorization.decode("latin-1") if authorization is not None else None
-            )
+            principal = await self._auth.authenticate(scope.headers.get("authorization"))
         except InferiaError as exc:
-            status, body, headers = asgi_io.error_payload(exc)
-            headers.append(asgi_io.request_id_header(request_id))
-            await asgi_io.send_json(send, status, body, headers)
+            status, body, headers = rsgi_io.error_payload(exc)
+            headers.append((rsgi_io.REQUEST_ID_HEADER, request_id))
+            protocol.response_bytes(status, headers, body)
             return
         ctx = RequestContext(
             request_id=request_id,
@@ -137,15 +131,15 @@ class Gateway:
             model="",
             body={},
             stream=False,
-            client_address=asgi_io.client_address(scope),
+            client_address=rsgi_io.client_address(scope),
             received_at=time.monotonic(),
         )
-        watch: asgi_io.DisconnectWatch | None = None
+        watch: rsgi_io.DisconnectWatch | None = None
         reply: UpstreamReply | None = None
         started = False
         try:
-            raw = await asgi_io.read_body(scope, receive, self._max_body)
-            watch = asgi_io.DisconnectWatch(receive, _WATCH_GRACE_S)
+            raw = await rsgi_io.read_body(scope, protocol, self._max_body)
+            watch = rsgi_io.DisconnectWatch(protocol, _WATCH_GRACE_S)
             parsed = self._parse(raw, api, ctx)
             deployment = self._route(principal, parsed.model)
             ctx.deployment = deployment.name
@@ -161,9 +155,11 @@ class Gateway:
                 transforms = self._pipeline.stream_transforms(ctx)
                 # From here on the client has a 200: failures become in-stream events.
                 started = True
-                await self._relay(ctx, reply, send, watch, arrived, client_wants_usage, transforms)
+                await self._relay(
+                    ctx, reply, protocol, watch, arrived, client_wants_usage, transforms
+                )
             else:
-                await self._respond(ctx, reply, send, watch, arrived)
+                await self._respond(ctx, reply, protocol, watch, arrived)
         except InferiaError as exc:
             ctx.status, ctx.error_code = exc.status_code, exc.code
             if reply is not None:
@@ -177,17 +173,21 @@ class Gateway:
             if not started:
                 if watch is not None:
                     watch.stop()
-                status, body, headers = asgi_io.error_payload(exc)
+                status, body, headers = rsgi_io.error_payload(exc)
                 # Steps' headers (x-ratelimit-*) unless the error already carries them.
                 present = {name for name, _ in headers}
                 headers += [
                     header
-                    for header in asgi_io.extra_headers(ctx.response_headers)
+                    for header in rsgi_io.extra_headers(ctx.response_headers)
                     if header[0] not in present
                 ]
-                headers.append(asgi_io.overhead_header(time.perf_counter() - arrived))
-                headers.append(asgi_io.request_id_header(ctx.request_id))
-                await asgi_io.send_json(send, status, body, headers)
+                headers.append(rsgi_io.overhead_header(time.perf_counter() - arrived))
+                headers.append((rsgi_io.REQUEST_ID_HEADER, ctx.request_id))
+                protocol.response_bytes(status, headers, body)
+        except ClientGone:
+            ctx.status, ctx.error_code = 499, "client_disconnected"
+            if reply is not None:
+                reply.abort()
         except asyncio.CancelledError:
             ctx.status, ctx.error_code = 499, "client_disconnected"
             if reply is not None:
@@ -203,7 +203,8 @@ class Gateway:
             ctx.status, ctx.error_code = 500, "internal_error"
             if reply is not None:
                 reply.abort()
-            await _answer_internal_error(send, ctx.request_id, started)
+            if not started:  # once started, the relay reports failures in the stream
+                _answer_internal_error(protocol, ctx.request_id)
         finally:
             if watch is not None:
                 watch.stop()
@@ -248,8 +249,8 @@ class Gateway:
         self,
         ctx: RequestContext,
         reply: UpstreamReply,
-        send: Any,
-        watch: asgi_io.DisconnectWatch,
+        protocol: Any,
+        watch: rsgi_io.DisconnectWatch,
         arrived: float,
     ) -> None:
         body = reply.first
@@ -270,20 +271,20 @@ class Gateway:
         ctx.reply = body
         reply.close(healthy=True, finished=True, settings=self._settings)
         headers = [
-            *asgi_io.JSON_HEADERS,
-            *asgi_io.extra_headers(ctx.response_headers),
-            asgi_io.overhead_header(time.perf_counter() - arrived - reply.upstream_s),
-            asgi_io.request_id_header(ctx.request_id),
+            *rsgi_io.JSON_HEADERS,
+            *rsgi_io.extra_headers(ctx.response_headers),
+            rsgi_io.overhead_header(time.perf_counter() - arrived - reply.upstream_s),
+            (rsgi_io.REQUEST_ID_HEADER, ctx.request_id),
         ]
         watch.stop()
-        await asgi_io.send_json(send, 200, body, headers)
+        protocol.response_bytes(200, headers, body)
 
     async def _relay(
         self,
         ctx: RequestContext,
         reply: UpstreamReply,
-        send: Any,
-        watch: asgi_io.DisconnectWatch,
+        protocol: Any,
+        watch: rsgi_io.DisconnectWatch,
         arrived: float,
         client_wants_usage: bool,
         transforms: list[StreamTransform],
@@ -297,37 +298,41 @@ class Gateway:
         content = reply.response.content
         first = reply.first
         headers = [
-            *asgi_io.SSE_HEADERS,
-            *asgi_io.extra_headers(ctx.response_headers),
-            asgi_io.overhead_header(time.perf_counter() - arrived - reply.upstream_s),
-            asgi_io.request_id_header(ctx.request_id),
+            *rsgi_io.SSE_HEADERS,
+            *rsgi_io.extra_headers(ctx.response_headers),
+            rsgi_io.overhead_header(time.perf_counter() - arrived - reply.upstream_s),
+            (rsgi_io.REQUEST_ID_HEADER, ctx.request_id),
         ]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        transport = protocol.response_stream(200, headers)
+        send = transport.send_bytes
         ctx.first_token_at = time.monotonic()
         failure: bytes | None = None
         data = first
-        idle = asgi_io.IdleGuard(self._settings.read_timeout_s)
+        idle = rsgi_io.IdleGuard(self._settings.read_timeout_s)
         loop_time = asyncio.get_running_loop().time
         try:
             while data:
                 out = relay.feed(data)
                 if out:
-                    try:  # _send_body, inlined: this runs once per relayed event
-                        await send({"type": "http.response.body", "body": out, "more_body": True})
-                    except Exception as exc:
-                        raise _ClientGone from exc
+                    try:
+                        await send(out)
+                    except RuntimeError as exc:  # granian's RSGIProtocolClosed
+                        raise ClientGone from exc
                 data = await content.readany()
                 idle.last = loop_time()
             out = relay.finish()
             if out:
-                await _send_body(send, out)
+                try:
+                    await send(out)
+                except RuntimeError as exc:
+                    raise ClientGone from exc
             if not relay.saw_done:
                 failure = error_event(
                     "The upstream model server ended the stream early.", "upstream_incomplete"
                 )
                 ctx.status, ctx.error_code = 502, "upstream_incomplete"
-        except _ClientGone:
-            raise asyncio.CancelledError from None
+        except ClientGone:
+            raise
         except StreamBlocked as blocked:
             failure = error_event(blocked.message, blocked.code, "invalid_request_error")
             ctx.status, ctx.error_code = 400, blocked.code
@@ -347,6 +352,11 @@ class Gateway:
                 "The upstream model server went silent during the stream.", "upstream_timeout"
             )
             ctx.status, ctx.error_code = 504, "upstream_timeout"
+        except Exception:
+            # A bug: the client already has a 200, so it learns of it in the stream.
+            log.exception("request %s failed mid-stream", ctx.request_id)
+            failure = error_event(_internal_error_message(ctx.request_id), "internal_error")
+            ctx.status, ctx.error_code = 500, "internal_error"
         finally:
             idle.stop()
         reply.close(
@@ -361,10 +371,11 @@ class Gateway:
             self._counter.count(ctx.model, "".join(relay.text)),
         )
         watch.stop()
-        try:
-            await send({"type": "http.response.body", "body": failure or b"", "more_body": False})
-        except Exception:
-            ctx.status, ctx.error_code = 499, "client_disconnected"
+        if failure:
+            try:
+                await send(failure)
+            except RuntimeError:
+                ctx.status, ctx.error_code = 499, "client_disconnected"
 
     def _count_reply(self, ctx: RequestContext, document: dict[str, Any]) -> Usage:
         texts: list[str] = []
@@ -381,31 +392,17 @@ class Gateway:
         )
 
 
-class _ClientGone(Exception):
-    pass
+def _internal_error_message(request_id: str) -> str:
+    return f"Internal error (request {request_id}): the details are in the server log."
 
 
-async def _answer_internal_error(send: Any, request_id: str, started: bool) -> None:
-    """A 500 in the OpenAI envelope, or an error event if the stream had begun."""
-    message = f"Internal error (request {request_id}): the details are in the server log."
-    try:
-        if started:
-            event = error_event(message, "internal_error")
-            await send({"type": "http.response.body", "body": event, "more_body": False})
-        else:
-            status, body, headers = asgi_io.error_payload(InferiaError(message))
-            headers.append(asgi_io.request_id_header(request_id))
-            await asgi_io.send_json(send, status, body, headers)
-    except Exception:  # the client has gone, or the response was already complete
-        pass
-
-
-async def _send_body(send: Any, body: bytes) -> None:
-    try:
-        await send({"type": "http.response.body", "body": body, "more_body": True})
-    except Exception as exc:
-        # The server could not write to the client: it has gone away.
-        raise _ClientGone from exc
+def _answer_internal_error(protocol: Any, request_id: str) -> None:
+    """A 500 in the OpenAI envelope (before the reply started)."""
+    status, body, headers = rsgi_io.error_payload(InferiaError(_internal_error_message(request_id)))
+    headers.append((rsgi_io.REQUEST_ID_HEADER, request_id))
+    # RuntimeError: the client has gone, or the response was already sent.
+    with contextlib.suppress(RuntimeError):
+        protocol.response_bytes(status, headers, body)
 
 
 def _affinity_key(ctx: RequestContext, chars: int) -> str | None:
