@@ -1,6 +1,7 @@
 """Gateway overhead benchmark: ``inferia serve`` (1 worker) vs a direct call, side by side,
-and the floor (a bare pass-through on the same server stack, tests/perf/passthrough_asgi.py)
-under the same loads.
+and the floors (a bare pass-through on the same server stack: tests/perf/passthrough_rsgi.py
+on the RSGI interface the gateway's /v1 endpoints use, and tests/perf/passthrough_asgi.py
+on ASGI, what an ASGI framework's gateway pays) under the same loads.
 
 Run (from the repository root):  python -m tests.perf.bench_gateway [--full]
 Needs ``wrk`` (apt-get install -y wrk). Prints a table and writes it as JSON to
@@ -63,10 +64,13 @@ def upstream(**options: float) -> ContextManager[tuple[str, int]]:
     return served("tests.perf.upstream_rsgi", args, "/v1/chat/completions")
 
 
-def passthrough(upstreams: dict[str, str]) -> ContextManager[tuple[str, int]]:
-    """The floor: tests/perf/passthrough_asgi.py in front of the same upstreams."""
+FLOORS = ("passthrough_rsgi", "passthrough_asgi")
+
+
+def passthrough(floor: str, upstreams: dict[str, str]) -> ContextManager[tuple[str, int]]:
+    """A floor (tests/perf/``floor``.py) in front of the same upstreams."""
     args = [f"--upstream={name}={url}" for name, url in upstreams.items()]
-    return served("tests.perf.passthrough_asgi", args, "/fast/v1/chat/completions")
+    return served(f"tests.perf.{floor}", args, "/fast/v1/chat/completions")
 
 
 def pin(pids: list[int], cpus: set[int]) -> None:
@@ -359,21 +363,23 @@ def main() -> None:
             config.write_text(config.read_text() + extra)
             env = inferia_env(tmp / "data", INFERIA_CONFIG=str(config))
             servers[name] = (stack.enter_context(InferiaServer(env, PLANES)), create_key(env))
-        floor_url, floor_pid = stack.enter_context(passthrough(upstreams))
+        floors = {floor: stack.enter_context(passthrough(floor, upstreams)) for floor in FLOORS}
         if pinned:
             for server, _ in servers.values():
                 assert server.process is not None
                 pin(tree(server.process.pid), {cpus[0]})
-            pin(tree(floor_pid), {cpus[0]})
-        results["passthrough"] = measure(
-            "passthrough",
-            tree(floor_pid),
-            lambda model: f"{floor_url}/{model}/v1/chat/completions",
-            None,
-            upstreams,
-            slow_pids,
-            args,
-        )
+            for _, floor_pid in floors.values():
+                pin(tree(floor_pid), {cpus[0]})
+        for floor, (floor_url, floor_pid) in floors.items():
+            results[floor] = measure(
+                floor,
+                tree(floor_pid),
+                lambda model, url=floor_url: f"{url}/{model}/v1/chat/completions",
+                None,
+                upstreams,
+                slow_pids,
+                args,
+            )
         for name, (server, key) in servers.items():
             assert server.process is not None
             gateway_url = f"{server.base_url}/v1/chat/completions"

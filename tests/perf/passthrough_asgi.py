@@ -1,9 +1,10 @@
-"""The benchmark's floor: the same server stack as the gateway (granian ASGI on uvloop,
-1 worker, one pooled aiohttp session) doing nothing but pass requests through to one
-upstream and relay the reply (whole, or chunk by chunk for streams).
+"""The benchmark's floor on ASGI: granian's ASGI interface on uvloop, 1 worker, one pooled
+aiohttp session, doing nothing but pass requests through to one upstream and relay the
+reply (whole, or chunk by chunk for streams): what any ASGI gateway on this stack pays
+(Litestar apps, FastAPI, ...). tests/perf/passthrough_rsgi.py is the same on the RSGI
+interface ``inferia serve`` uses for the /v1 endpoints.
 
-Whatever the gateway costs above this is Inferia's own work; this much any Python
-gateway on this stack pays. ``POST /NAME/v1/...`` goes to upstream NAME's ``/v1/...``.
+``POST /NAME/v1/...`` goes to upstream NAME's ``/v1/...``.
 Run: python -m tests.perf.passthrough_asgi --port P --upstream NAME=URL [--upstream ...]
 """
 
@@ -68,7 +69,8 @@ def app() -> PassThrough:
     return PassThrough()
 
 
-if __name__ == "__main__":
+def serve(target: str, *, rsgi: bool = False) -> None:
+    """Serve ``target`` (1 worker, uvloop) for the upstreams given on the command line."""
     from granian.constants import Interfaces, Loops
     from granian.server import Server
 
@@ -79,12 +81,16 @@ if __name__ == "__main__":
     upstreams = dict(item.split("=", 1) for item in args.upstream)
     os.environ["BENCH_UPSTREAMS"] = json.dumps(upstreams)
     Server(
-        "tests.perf.passthrough_asgi:app",
+        target,
         address="127.0.0.1",
         port=args.port,
-        interface=Interfaces.ASGI,
+        interface=Interfaces.RSGI if rsgi else Interfaces.ASGI,
         workers=1,
         loop=Loops.uvloop,
         factory=True,
         log_enabled=False,
     ).serve()
+
+
+if __name__ == "__main__":
+    serve("tests.perf.passthrough_asgi:app")
