@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import quote
 
 from granian.asgi import LifespanProtocol
+from granian.rsgi import ProtocolClosed  # type: ignore[attr-defined]
 from litestar.types import ASGIApp
 
 log = logging.getLogger(__name__)
@@ -93,7 +94,7 @@ class _Exchange:
             except StopAsyncIteration:
                 self._body = None
                 return {"type": "http.request", "body": b"", "more_body": False}
-            except RuntimeError:  # the client left mid-body
+            except ProtocolClosed:  # the client left mid-body
                 self._body = None
                 return {"type": "http.disconnect"}
         # As ASGI servers do: ``http.disconnect`` once the client has gone or the response
@@ -133,7 +134,7 @@ class _Exchange:
             if body:
                 try:
                     await self._stream.send_bytes(body)
-                except RuntimeError as exc:  # the client has gone
+                except ProtocolClosed as exc:  # the client has gone
                     raise OSError("the client closed the connection") from exc
             if not more:
                 self._completed()

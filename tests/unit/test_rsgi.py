@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import pytest
+from granian.rsgi import ProtocolClosed
 from litestar import Litestar, Request, get, post
 from litestar.params import PathParameter
 from litestar.response import Stream
@@ -50,7 +51,7 @@ class Transport:
 
     async def send_bytes(self, data: bytes) -> None:
         if self._protocol.gone:
-            raise RuntimeError("closed")  # as granian's RSGIProtocolClosed
+            raise ProtocolClosed("closed")
         self._protocol.chunks.append(data)
 
 
@@ -68,13 +69,13 @@ class Protocol:
 
     async def __call__(self) -> bytes:
         if self.gone:
-            raise RuntimeError("closed")
+            raise ProtocolClosed("closed")
         return b"".join(self._parts)
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         for part in self._parts:
             if self.gone:
-                raise RuntimeError("closed")
+                raise ProtocolClosed("closed")
             yield part
 
     async def client_disconnect(self) -> None:

@@ -28,7 +28,7 @@ from inferia.core.ids import IdSource
 from inferia.core.logging import current_request_id
 from inferia.filtration import Principal
 from inferia.inference.api import rsgi_io
-from inferia.inference.api.rsgi_io import ClientGone
+from inferia.inference.api.rsgi_io import ClientGone, ProtocolClosed
 from inferia.inference.api.schemas import (
     ChatCompletionRequest,
     CompletionRequest,
@@ -316,7 +316,7 @@ class Gateway:
                 if out:
                     try:
                         await send(out)
-                    except RuntimeError as exc:  # granian's RSGIProtocolClosed
+                    except ProtocolClosed as exc:
                         raise ClientGone from exc
                 data = await content.readany()
                 idle.last = loop_time()
@@ -324,7 +324,7 @@ class Gateway:
             if out:
                 try:
                     await send(out)
-                except RuntimeError as exc:
+                except ProtocolClosed as exc:
                     raise ClientGone from exc
             if not relay.saw_done:
                 failure = error_event(
@@ -374,7 +374,7 @@ class Gateway:
         if failure:
             try:
                 await send(failure)
-            except RuntimeError:
+            except ProtocolClosed:
                 ctx.status, ctx.error_code = 499, "client_disconnected"
 
     def _count_reply(self, ctx: RequestContext, document: dict[str, Any]) -> Usage:
@@ -400,7 +400,7 @@ def _answer_internal_error(protocol: Any, request_id: str) -> None:
     """A 500 in the OpenAI envelope (before the reply started)."""
     status, body, headers = rsgi_io.error_payload(InferiaError(_internal_error_message(request_id)))
     headers.append((rsgi_io.REQUEST_ID_HEADER, request_id))
-    # RuntimeError: the client has gone, or the response was already sent.
+    # The client has gone, or the response was already sent.
     with contextlib.suppress(RuntimeError):
         protocol.response_bytes(status, headers, body)
 

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import msgspec
+from granian.rsgi import ProtocolClosed as ProtocolClosed  # type: ignore[attr-defined]
 
 from inferia.core.asgi_bridge import split_address
 from inferia.core.errors import InferiaError, PayloadTooLargeError, RateLimitedError
@@ -64,7 +65,7 @@ async def read_body(scope: Any, protocol: Any, limit: int) -> bytes:
                 raise too_large
             chunks.append(chunk)
         return b"".join(chunks)
-    except RuntimeError as exc:  # granian's RSGIProtocolClosed: the client left mid-body
+    except ProtocolClosed as exc:  # the client left mid-body
         raise ClientGone from exc
 
 
