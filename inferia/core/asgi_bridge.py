@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import sys
 from typing import Any
 from urllib.parse import quote
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 _ASGI = {"version": "3.0", "spec_version": "2.3"}
 # Characters a raw path keeps as they are (RSGI hands over the path decoded).
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9/:@!$&'()*+,;=\-._~]*")
 
 
 class Lifespan:
@@ -50,36 +52,53 @@ class Lifespan:
 
 async def call_asgi(app: ASGIApp, scope: Any, protocol: Any, state: dict[str, Any]) -> None:
     """Serve one RSGI HTTP request with the ASGI ``app``."""
+    headers = scope.headers
+    path: str = scope.path
     asgi_scope: dict[str, Any] = {
         "type": "http",
         "asgi": _ASGI,
         "http_version": scope.http_version,
         "method": scope.method,
         "scheme": scope.scheme,
-        "path": scope.path,
-        "raw_path": quote(scope.path, safe=_PATH_SAFE).encode("ascii"),
+        "path": path,
+        "raw_path": path.encode("ascii") if _PLAIN_PATH.fullmatch(path) else _quoted(path),
         "query_string": scope.query_string.encode("latin-1"),
         "root_path": "",
         "headers": [
-            (name.encode("latin-1"), value.encode("latin-1"))
-            for name, value in scope.headers.items()
+            (name.encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()
         ],
         "client": split_address(scope.client),
         "server": split_address(scope.server),
         "state": state.copy(),
     }
-    exchange = _Exchange(protocol)
+    # No body to stream (a GET, say): the first receive() answers without asking granian.
+    has_body = "content-length" in headers or "transfer-encoding" in headers
+    exchange = _Exchange(protocol, has_body)
     await app(asgi_scope, exchange.receive, exchange.send)  # type: ignore[arg-type]
+
+
+def _quoted(path: str) -> bytes:
+    return quote(path, safe=_PATH_SAFE).encode("ascii")
 
 
 class _Exchange:
     """``receive`` and ``send`` of one request, over the RSGI protocol object."""
 
-    __slots__ = ("_body", "_complete", "_done", "_headers", "_protocol", "_status", "_stream")
+    __slots__ = (
+        "_body",
+        "_body_sent",
+        "_complete",
+        "_done",
+        "_headers",
+        "_protocol",
+        "_status",
+        "_stream",
+    )
 
-    def __init__(self, protocol: Any) -> None:
+    def __init__(self, protocol: Any, has_body: bool) -> None:
         self._protocol = protocol
-        self._body: Any = aiter(protocol)  # None once the body has been read
+        self._body: Any = aiter(protocol) if has_body else None  # None once read
+        self._body_sent = False  # the last http.request message went out
         self._status = 500
         self._headers: list[tuple[str, str]] = []
         self._stream: Any = None
@@ -93,10 +112,15 @@ class _Exchange:
                 return {"type": "http.request", "body": chunk, "more_body": True}
             except StopAsyncIteration:
                 self._body = None
+                self._body_sent = True
                 return {"type": "http.request", "body": b"", "more_body": False}
             except ProtocolClosed:  # the client left mid-body
                 self._body = None
+                self._body_sent = True
                 return {"type": "http.disconnect"}
+        if not self._body_sent:
+            self._body_sent = True
+            return {"type": "http.request", "body": b"", "more_body": False}
         # As ASGI servers do: ``http.disconnect`` once the client has gone or the response
         # is complete (Litestar's streaming responses wait for it to finish).
         if self._done:

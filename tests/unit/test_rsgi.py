@@ -141,9 +141,14 @@ async def test_a_litestar_route_sees_the_request_as_asgi_would_give_it() -> None
 
 
 async def test_a_chunked_body_reaches_the_app_whole() -> None:
+    chunked = Scope("/upload", "POST", headers={"transfer-encoding": "chunked"})
     protocol = Protocol(b"x" * 1000, b"y" * 24)
-    await RsgiApp(litestar(), {}).__rsgi__(Scope("/upload", "POST"), protocol)
+    await RsgiApp(litestar(), {}).__rsgi__(chunked, protocol)
     assert (protocol.status, protocol.body) == (201, b'{"size":1024}')
+    # No content-length and no transfer-encoding: no body, and the app is not kept waiting.
+    protocol = Protocol(b"ignored")
+    await RsgiApp(litestar(), {}).__rsgi__(Scope("/upload", "POST"), protocol)
+    assert (protocol.status, protocol.body) == (201, b'{"size":0}')
 
 
 async def test_a_streamed_response_is_relayed_part_by_part() -> None:
