@@ -41,6 +41,9 @@ def install_encodings(cache_dir: Path) -> None:
 # themselves are not kept). A longer text is counted every time.
 _MEMO_ENTRIES = 20_000
 _MEMO_MAX_TEXT = 100_000
+# Chat roles every request repeats, counted once per encoding: a role costs a dict
+# lookup instead of a digest. ("": no role, no tokens.)
+_ROLES = ("", "system", "developer", "user", "assistant", "tool", "function")
 
 
 class _Memo:
@@ -53,11 +56,12 @@ class _Memo:
     request in this memory; when the memo is full it is emptied and refills.
     """
 
-    __slots__ = ("counts", "encoding")
+    __slots__ = ("counts", "encoding", "roles")
 
     def __init__(self, encoding: tiktoken.Encoding) -> None:
         self.encoding = encoding
         self.counts: dict[bytes, int] = {}
+        self.roles = {role: len(encoding.encode_ordinary(role)) for role in _ROLES}
 
     def tokens(self, text: str) -> int:
         if len(text) > _MEMO_MAX_TEXT:
@@ -102,10 +106,12 @@ class TokenCounter:
 
     def prompt_tokens(self, model: str, api: str, body: dict[str, Any]) -> int:
         """The prompt's tokens; texts seen recently are not counted again (``_Memo``)."""
-        tokens = self._memo(model).tokens
+        memo = self._memo(model)
+        tokens = memo.tokens
         if api == "chat.completions":
             # OpenAI's accounting: 3 tokens of framing per message, 3 to prime the reply.
             total = 3
+            roles = memo.roles
             for message in body.get("messages") or ():
                 if isinstance(message, dict):
                     total += 3
@@ -120,8 +126,8 @@ class TokenCounter:
                     role = message.get("role", "")
                     if type(role) is not str:
                         role = str(role) if role is not None else ""
-                    if role:
-                        total += tokens(role)
+                    known = roles.get(role)
+                    total += known if known is not None else tokens(role)
             return total
         total = 0
         for text in _texts(body.get("prompt") or body.get("input")):

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from ssl import SSLContext
 from typing import Any, cast
@@ -72,7 +72,13 @@ class RedisEndpoint:
 
 
 class MultiplexedConnection:
-    """One lazily opened connection shared by every caller on the running loop."""
+    """One lazily opened connection shared by every caller on the running loop.
+
+    A connection belongs to the loop that opened it; one whose loop no longer runs (a
+    test's finished loop) is replaced. Checking that its loop runs is checking that it
+    is the running loop (one loop runs in a thread at a time), at a tenth of the cost
+    of ``asyncio.get_running_loop()``.
+    """
 
     def __init__(self, endpoint: RedisEndpoint) -> None:
         self.endpoint = endpoint
@@ -81,23 +87,27 @@ class MultiplexedConnection:
         self._closed = False
         self._opening: ReplyProtocol | None = None  # connected, handshake under way
 
-    async def execute(self, packed: bytes) -> Any:
-        """Send one packed command; its reply. An error reply is returned as redis-py's
-        exception (ResponseError, NoScriptError...), not raised."""
-        protocol = self._protocol
-        if protocol is None or protocol.failed or protocol.loop is not asyncio.get_running_loop():
-            protocol = await self._connected()
-        return await protocol.send(packed, 1)
+    def execute(self, packed: bytes) -> Awaitable[Any]:
+        """Send one packed command; await its reply. An error reply is returned as
+        redis-py's exception (ResponseError, NoScriptError...), not raised.
 
-    async def execute_many(self, packed: bytes, count: int) -> list[Any]:
-        """Send ``count`` packed commands in one write; their replies, in order."""
+        On an open connection the command is written now and the reply's future is
+        returned: no coroutine of its own on the request path."""
         protocol = self._protocol
-        if protocol is None or protocol.failed or protocol.loop is not asyncio.get_running_loop():
-            protocol = await self._connected()
-        if count == 1:
-            return [await protocol.send(packed, 1)]
-        replies: list[Any] = await protocol.send(packed, count)
-        return replies
+        if protocol is None or protocol.failed or not protocol.loop.is_running():
+            return self._send_connected(packed, None)
+        return protocol.send(packed, None)
+
+    def execute_many(self, packed: bytes, count: int) -> Awaitable[list[Any]]:
+        """Send ``count`` packed commands in one write; await their replies, in order."""
+        protocol = self._protocol
+        if protocol is None or protocol.failed or not protocol.loop.is_running():
+            return self._send_connected(packed, count)
+        return protocol.send(packed, count)
+
+    async def _send_connected(self, packed: bytes, count: int | None) -> Any:
+        protocol = await self._connected()
+        return await protocol.send(packed, count)
 
     async def close(self) -> None:
         """Fail every pending call (and a handshake under way); later calls fail too."""
@@ -141,8 +151,7 @@ class MultiplexedConnection:
                 handshake = _handshake(end)
                 if handshake:
                     packed = b"".join(pack_command(command) for command in handshake)
-                    replies = await protocol.send(packed, len(handshake))
-                    for reply in replies if len(handshake) > 1 else [replies]:
+                    for reply in await protocol.send(packed, len(handshake)):
                         if isinstance(reply, RedisError):
                             raise reply  # e.g. AuthenticationError
         except BaseException as exc:
@@ -199,8 +208,9 @@ class EvalShaPacker:
     """
 
     def __init__(self) -> None:
-        # (sha, keys) -> (number of args, the array header and everything up to the args)
-        self._prefixes: dict[tuple[str, tuple[str, ...]], tuple[int, bytes]] = {}
+        # (sha, keys) -> (number of args, the array header and everything up to the
+        # args, the length of the args' own array header "*<n>\r\n")
+        self._prefixes: dict[tuple[str, tuple[str, ...]], tuple[int, bytes, int]] = {}
 
     def pack(self, sha: str, keys: Sequence[str], args: Sequence[Any]) -> bytes:
         if type(keys) is not tuple or not args:
@@ -210,13 +220,13 @@ class EvalShaPacker:
         if found is None or found[0] != len(args):
             prefix = pack_command(("EVALSHA", sha, len(keys), *keys))
             header = b"*%d\r\n" % (3 + len(keys) + len(args))
-            found = (len(args), header + prefix[prefix.index(b"\r\n") + 2 :])
+            body = prefix[prefix.index(b"\r\n") + 2 :]
+            found = (len(args), header + body, len(b"*%d\r\n" % len(args)))
             if len(self._prefixes) >= _PREFIXES_MAX:
                 self._prefixes.clear()
             self._prefixes[cache_key] = found
-        packed = pack_command(tuple(args))
-        # The arguments without their own array header ("*<n>\r\n").
-        return found[1] + packed[packed.index(b"\r\n") + 2 :]
+        # The arguments (a tuple is packed as is) without their own array header.
+        return found[1] + pack_command(tuple(args))[found[2] :]
 
 
 class ReplyProtocol(asyncio.Protocol):
@@ -230,8 +240,9 @@ class ReplyProtocol(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
         # Error replies become redis-py's own exceptions (NoScriptError, ResponseError...).
         self._reader = hiredis.Reader(replyError=BaseParser.parse_error)
-        # (future, number of replies, sent at); replies of a batch gather in _partial.
-        self._pending: deque[tuple[asyncio.Future[Any], int, float]] = deque()
+        # (future, number of replies or None for one reply not in a list, sent at);
+        # replies of a batch gather in _partial.
+        self._pending: deque[tuple[asyncio.Future[Any], int | None, float]] = deque()
         self._partial: list[Any] = []
         self._watchdog: asyncio.TimerHandle | None = None
 
@@ -239,7 +250,9 @@ class ReplyProtocol(asyncio.Protocol):
         # uvloop's transports do not subclass asyncio.Transport, but are one.
         self._transport = cast(asyncio.Transport, transport)
 
-    def send(self, packed: bytes, count: int) -> asyncio.Future[Any]:
+    def send(self, packed: bytes, count: int | None) -> asyncio.Future[Any]:
+        """Write ``packed``; the future of its reply (``count`` None), or of the list of
+        its ``count`` replies."""
         if self.failed or self._transport is None:
             raise RedisConnectionError(f"Connection to {self.endpoint.address} is closed.")
         future = self.loop.create_future()
@@ -260,7 +273,7 @@ class ReplyProtocol(asyncio.Protocol):
         try:
             while (reply := reader.gets()) is not False:
                 future, count, _ = pending[0]
-                if count > 1:
+                if count is not None:
                     self._partial.append(reply)
                     if len(self._partial) < count:
                         continue

@@ -151,6 +151,39 @@ def test_concurrent_callers_get_their_own_replies_over_one_connection(run: Runne
     run(scenario())
 
 
+def test_a_call_is_written_when_made_not_when_awaited(run: Runner) -> None:
+    async def scenario() -> None:
+        connection = _connection(redis_db_url(REDIS_DB))
+        try:
+            assert await connection.execute(_echo("open")) == b"open"
+            # On an open connection: the reply's future, the command already written.
+            first = connection.execute(_echo("first"))
+            batch = connection.execute_many(_echo("a") + _echo("b"), 2)
+            assert isinstance(first, asyncio.Future) and isinstance(batch, asyncio.Future)
+            assert await connection.execute(_echo("last")) == b"last"
+            assert first.done() and batch.done()  # answered in the order written
+            assert await first == b"first" and await batch == [b"a", b"b"]
+            assert await connection.execute_many(_echo("one"), 1) == [b"one"]
+        finally:
+            await connection.close()
+
+    run(scenario())
+
+
+def test_a_connection_of_a_finished_loop_is_replaced(run: Runner) -> None:
+    connection = _connection(redis_db_url(REDIS_DB))
+
+    async def call(text: str) -> None:
+        assert await connection.execute(_echo(text)) == text.encode()
+        assert await connection.execute_many(_echo("a") + _echo(text), 2) == [b"a", text.encode()]
+
+    try:
+        for text in ("first loop", "second loop", "third loop"):
+            run(call(text))  # each on a new loop: a new connection
+    finally:
+        run(connection.close())
+
+
 def test_a_cancelled_caller_does_not_shift_the_others_replies(run: Runner) -> None:
     async def scenario() -> None:
         url = redis_db_url(REDIS_DB)

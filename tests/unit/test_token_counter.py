@@ -112,3 +112,16 @@ def test_the_memo_is_bounded_and_keeps_no_text(
         # Digests, not the prompts: no prompt text outlives its request here.
         assert all(isinstance(key, bytes) and len(key) == 16 for key in counts)
         assert _tokens(encoding, text) in counts.values()
+
+
+@pytest.mark.usefixtures("encoding")  # the encodings installed
+@pytest.mark.parametrize("model", ["gpt-4", "gpt-4o"])
+def test_chat_roles_are_counted_without_the_memo(model: str) -> None:
+    counter = TokenCounter()
+    encoding = counter._memo(model).encoding
+    roles = ["system", "developer", "user", "assistant", "tool", "function", "", "moderator"]
+    messages = [{"role": role, "content": ""} for role in roles]
+    expected = 3 + sum(3 + len(encoding.encode_ordinary(role)) for role in roles)
+    assert counter.prompt_tokens(model, "chat.completions", {"messages": messages}) == expected
+    # The usual roles are known counts; only the unusual one went through the memo.
+    assert len(counter._memo(model).counts) == 1
