@@ -36,7 +36,7 @@ from inferia.filtration import (
     price_for,
 )
 from inferia.inference.pipeline import RequestContext, Step, StreamedText, StreamTransform
-from inferia.inference.usage import TokenCounter
+from inferia.inference.usage import TokenCounter, counted_off_loop
 from inferia.inference.usage_sink import UsageSink
 from inferia.runtime import Runtime
 
@@ -90,7 +90,9 @@ class AdmissionStep(Step):
         tokens = cost = prompt = 0
         price: ModelPrice | None = None
         if plan.needs_tokens:
-            prompt = self._counter.prompt_tokens(ctx.model, ctx.api, ctx.body)
+            prompt = await counted_off_loop(
+                ctx.body_size, self._counter.prompt_tokens, ctx.model, ctx.api, ctx.body
+            )
             tokens = prompt + completion
             if plan.needs_price:
                 price = price_for(self._prices, ctx.model)
@@ -133,7 +135,8 @@ class AdmissionStep(Step):
         elif held.streamed is not None:
             # A stream that ended without usage (the client went away): what was sent.
             prompt = held.prompt_tokens
-            completion = self._counter.count(ctx.model, "".join(held.streamed))
+            text = "".join(held.streamed)
+            completion = await counted_off_loop(len(text), self._counter.count, ctx.model, text)
             tokens = prompt + completion
             cost = held.price.cost_micros(prompt, completion) if held.price else 0
         elif ctx.first_token_at is not None:

@@ -8,9 +8,11 @@ most upstreams report usage, and an encoding costs tens of MB.
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import hashlib
 import os
+from collections.abc import Callable
 from hashlib import blake2b
 from importlib.resources import files
 from pathlib import Path
@@ -35,6 +37,20 @@ def install_encodings(cache_dir: Path) -> None:
             tmp.write_bytes(raw)
             tmp.replace(target)
     os.environ["TIKTOKEN_CACHE_DIR"] = str(cache_dir)
+
+
+# Texts over this size (characters, or bytes of the request body) are counted in a
+# worker thread: tiktoken releases the GIL, and 4 MB of text costs it 0.15 s (prose) to
+# 1.7 s (one long run of letters), which on the event loop would stall every request.
+OFF_LOOP_SIZE = 65_536
+
+
+async def counted_off_loop(size: int, count: Callable[..., int], *args: Any) -> int:
+    """``count(*args)`` (a TokenCounter method), in a worker thread when ``size`` (of the
+    texts it counts) is over OFF_LOOP_SIZE; the memo's dict is safe to share."""
+    if size <= OFF_LOOP_SIZE:
+        return count(*args)
+    return await asyncio.to_thread(count, *args)
 
 
 # Prompt texts whose token counts are remembered, per encoding (by digest: the texts

@@ -3,6 +3,7 @@ remembered by digest (exactly the counts tiktoken gives) and its memory bounded.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -125,3 +126,24 @@ def test_chat_roles_are_counted_without_the_memo(model: str) -> None:
     assert counter.prompt_tokens(model, "chat.completions", {"messages": messages}) == expected
     # The usual roles are known counts; only the unusual one went through the memo.
     assert len(counter._memo(model).counts) == 1
+
+
+async def test_large_texts_are_counted_off_the_event_loop(encoding: tiktoken.Encoding) -> None:
+    """A prompt of megabytes costs tiktoken up to seconds: it is counted in a worker
+    thread (tiktoken releases the GIL), so the loop keeps serving other requests."""
+    counter = TokenCounter()
+    threads: list[int] = []
+
+    def count(model: str, text: str) -> int:
+        threads.append(threading.get_ident())
+        return counter.count(model, text)
+
+    small = "hello " * 100
+    big = "x" * (usage.OFF_LOOP_SIZE + 1)
+    assert await usage.counted_off_loop(len(small), count, "gpt-4", small) == _tokens(
+        encoding, small
+    )
+    assert await usage.counted_off_loop(len(big), count, "gpt-4", big) == _tokens(encoding, big)
+    loop_thread = threading.get_ident()
+    assert threads[0] == loop_thread  # small: inline, no thread hop
+    assert threads[1] != loop_thread

@@ -54,6 +54,8 @@ class RequestContext(msgspec.Struct):
     first_token_at: float | None = None
     # A non-streamed reply as it was sent to the client.
     reply: bytes | None = None
+    # Bytes of the request body as received (what token counting of the prompt scales with).
+    body_size: int = 0
     finished_at: float | None = None
     # Added to the client response.
     response_headers: dict[str, str] = msgspec.field(default_factory=dict)
