@@ -16,6 +16,7 @@ from inferia import __version__
 from inferia.config import Settings, settings_from_env
 from inferia.core.http_errors import EXCEPTION_HANDLERS
 from inferia.core.logging import configure_logging
+from inferia.core.metrics import METRICS_ROUTES
 from inferia.core.request_id import RequestIdMiddleware
 from inferia.core.rsgi import DIRECT_ROUTES_STATE_KEY, RsgiApp, RsgiHandler
 from inferia.db import Database
@@ -43,7 +44,7 @@ def build_app(settings: Settings, *, server: bool = False) -> Litestar:
     runtime = build_runtime(settings)
     runtime.freeze_heap_after_start = server
     planes = set(settings.planes)
-    handlers: list[ControllerRouterHandler] = [*HEALTH_ROUTES]
+    handlers: list[ControllerRouterHandler] = [*HEALTH_ROUTES, *METRICS_ROUTES]
 
     app_state = State({"runtime": runtime})
     direct_routes: dict[str, RsgiHandler] = {}

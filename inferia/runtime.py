@@ -17,6 +17,7 @@ import aiohttp
 from aiohttp.abc import AbstractResolver
 
 from inferia.config import Settings
+from inferia.core.metrics import Metrics
 from inferia.db import Database
 from inferia.state import StateBackend
 
@@ -36,6 +37,8 @@ class Runtime:
     # A server process (not a test building apps) hides what start-up built from the
     # cyclic garbage collector: see ``lifespan``.
     freeze_heap_after_start: bool = False
+    # What GET /metrics exports; planes register their counters.
+    metrics: Metrics = field(default_factory=Metrics)
     _http: aiohttp.ClientSession | None = None
     _on_start: list[Hook] = field(default_factory=list)
     _on_stop: list[Hook] = field(default_factory=list)

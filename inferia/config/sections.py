@@ -55,6 +55,12 @@ class LoggingSettings(_Section, frozen=True):
     access_log: bool = False
 
 
+class MetricsSettings(_Section, frozen=True):
+    # What a scraper of GET /metrics sends as "Authorization: Bearer ..."; empty: only
+    # clients on the loopback interface may read /metrics.
+    scrape_token: str = ""
+
+
 class SecuritySettings(_Section, frozen=True):
     secret_key: str = ""
     encryption_key: str = ""
@@ -251,6 +257,7 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     database: DatabaseSettings = msgspec.field(default_factory=DatabaseSettings)
     state: StateSettings = msgspec.field(default_factory=StateSettings)
     logging: LoggingSettings = msgspec.field(default_factory=LoggingSettings)
+    metrics: MetricsSettings = msgspec.field(default_factory=MetricsSettings)
     security: SecuritySettings = msgspec.field(default_factory=SecuritySettings)
     auth: AuthSettings = msgspec.field(default_factory=AuthSettings)
     remote: RemoteSettings = msgspec.field(default_factory=RemoteSettings)

@@ -338,12 +338,12 @@ def guardrail_event_sink(runtime: Runtime) -> GuardrailEventSink:
 
 
 def build_guard_steps(
-    runtime: Runtime, source: GuardrailPolicySource
+    runtime: Runtime, source: GuardrailPolicySource, metrics: GuardrailMetrics
 ) -> tuple[GuardInputStep, GuardShapedPromptStep, GuardOutputStep]:
-    """The guard steps of one process, with their snapshots, metrics and event sink."""
+    """The guard steps of one process, with their snapshots and event sink."""
     return guard_steps(
         guardrail_snapshots(runtime, source),
         scan_limits(runtime.settings.guardrails),
-        GuardrailMetrics(),
+        metrics,
         guardrail_event_sink(runtime),
     )

@@ -11,7 +11,8 @@ from inferia.inference.admission import policy_steps
 from inferia.inference.api.gateway import PATHS, Gateway
 from inferia.inference.api.models import models_controller
 from inferia.inference.auth import Authenticator
-from inferia.inference.guard_steps import build_guard_steps
+from inferia.inference.guard_steps import GuardrailMetrics, build_guard_steps
+from inferia.inference.metrics import inference_metrics
 from inferia.inference.pipeline import Pipeline
 from inferia.inference.routing.catalogue import ModelCatalogue
 from inferia.inference.upstream.caller import UpstreamCaller
@@ -38,12 +39,24 @@ class InferencePlane:
         counter = TokenCounter()
         self.admission, self.usage_sink = policy_steps(runtime, ports.policies, counter)
         self.pipeline.append(self.admission)  # admit: limits, quotas, budgets
-        guard_in, _guard_shaped, guard_out = build_guard_steps(runtime, ports.guardrails)
+        guard_metrics = GuardrailMetrics()
+        guard_in, _guard_shaped, guard_out = build_guard_steps(
+            runtime, ports.guardrails, guard_metrics
+        )
         self.pipeline.append(guard_in)  # guard input: every message, tool-call arguments
         self.pipeline.append(guard_out)  # guard output: whole replies and streams
         self.pipeline.append(self.usage_sink)  # settle: usage event + inference log
         self.gateway = Gateway(
             settings, self.authenticator, self.pipeline, self.catalogue, self.caller, counter
+        )
+        runtime.metrics.register(
+            inference_metrics(
+                self.gateway,
+                self.admission,
+                self.usage_sink,
+                guard_metrics,
+                lambda: self.catalogue.table,
+            )
         )
 
     def routes(self) -> list[ControllerRouterHandler]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import NamedTuple
 
+import httpx
 import pytest
 
 from tests.e2e.fake_upstream import FakeUpstream
@@ -92,6 +93,8 @@ def test_both_modes_while_redis_is_down(setup: Setup) -> None:
     assert status == 200
     assert "x-ratelimit-remaining-requests" not in headers
     wait_until(lambda: "admitting without limits (fail_open)" in setup.open.output, timeout=5)
+    scraped = httpx.get(f"{setup.open.base_url}/metrics").text
+    assert "inferia_admission_unchecked_total 1.0" in scraped.splitlines()
     # Budgets stay fail_closed even on the fail_open server.
     status, _, message = run_chat(setup.open.base_url, setup.budget_key)
     assert status == 503

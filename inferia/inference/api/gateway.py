@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import Counter
 from typing import Any
 
 import aiohttp
@@ -48,7 +49,7 @@ from inferia.inference.pipeline import (
 )
 from inferia.inference.routing.catalogue import ModelCatalogue
 from inferia.inference.upstream.caller import UpstreamCaller, UpstreamReply
-from inferia.inference.usage import TokenCounter
+from inferia.inference.usage import TokenCounter, counted_off_loop
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +94,8 @@ class Gateway:
         self._ids = IdSource()
         # Endpoints whose streams reported usage: their text need not be collected.
         self._reports_usage: set[str] = set()
+        # Requests answered, by (api, status), for GET /metrics.
+        self.requests: Counter[tuple[str, int]] = Counter()
 
     def handler(self, api: Api) -> Any:
         gateway = self
@@ -123,6 +126,7 @@ class Gateway:
             status, body, headers = rsgi_io.error_payload(exc)
             headers.append((rsgi_io.REQUEST_ID_HEADER, request_id))
             protocol.response_bytes(status, headers, body)
+            self.requests[api, status] += 1
             return
         ctx = RequestContext(
             request_id=request_id,
@@ -209,6 +213,7 @@ class Gateway:
             if watch is not None:
                 watch.stop()
             ctx.finished_at = time.monotonic()
+            self.requests[api, ctx.status] += 1
             await self._pipeline.finish(ctx)
 
     def _parse(self, raw: bytes, api: Api, ctx: RequestContext) -> RequestBody:
@@ -220,6 +225,7 @@ class Gateway:
             raise BadRequestError("The request body is not valid UTF-8.") from None
         parsed = validate(payload, _SCHEMAS[api], self._settings.max_tokens_limit)
         ctx.body = payload
+        ctx.body_size = len(raw)
         ctx.model = parsed.model
         return parsed
 
@@ -262,7 +268,7 @@ class Gateway:
             document = _decode(body)
             assert isinstance(document, dict)
         if usage is None:
-            usage = self._count_reply(ctx, document or {})
+            usage = await self._count_reply(ctx, document or {})
         ctx.usage = usage
         if steps:
             assert document is not None
@@ -366,10 +372,7 @@ class Gateway:
         )
         if relay.usage is not None:
             self._reports_usage.add(endpoint_id)
-        ctx.usage = relay.usage or Usage(
-            self._counter.prompt_tokens(ctx.model, ctx.api, ctx.body),
-            self._counter.count(ctx.model, "".join(relay.text)),
-        )
+        ctx.usage = relay.usage or await self._counted_usage(ctx, "".join(relay.text))
         watch.stop()
         if failure:
             try:
@@ -377,7 +380,7 @@ class Gateway:
             except ProtocolClosed:
                 ctx.status, ctx.error_code = 499, "client_disconnected"
 
-    def _count_reply(self, ctx: RequestContext, document: dict[str, Any]) -> Usage:
+    async def _count_reply(self, ctx: RequestContext, document: dict[str, Any]) -> Usage:
         texts: list[str] = []
         for choice in document.get("choices") or ():
             if isinstance(choice, dict):
@@ -386,9 +389,16 @@ class Gateway:
                     texts.append(message["content"])
                 elif isinstance(choice.get("text"), str):
                     texts.append(choice["text"])
+        return await self._counted_usage(ctx, "".join(texts))
+
+    async def _counted_usage(self, ctx: RequestContext, completion: str) -> Usage:
+        """The usage of an upstream that reported none, counted with tiktoken."""
+        counter = self._counter
         return Usage(
-            self._counter.prompt_tokens(ctx.model, ctx.api, ctx.body),
-            self._counter.count(ctx.model, "".join(texts)),
+            await counted_off_loop(
+                ctx.body_size, counter.prompt_tokens, ctx.model, ctx.api, ctx.body
+            ),
+            await counted_off_loop(len(completion), counter.count, ctx.model, completion),
         )
 
 

@@ -58,6 +58,10 @@ class RoutingTable:
     def find(self, organization_id: str, name: str) -> Deployment | None:
         return self._by_key.get((organization_id, name)) or self._by_key.get((None, name))
 
+    def deployments(self) -> list[Deployment]:
+        """Every deployment, of every organisation."""
+        return list(self._by_key.values())
+
     def visible(self, organization_id: str) -> list[Deployment]:
         names: dict[str, Deployment] = {}
         for (org, name), deployment in self._by_key.items():
