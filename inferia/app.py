@@ -14,6 +14,7 @@ from litestar.types import ControllerRouterHandler
 
 from inferia import __version__
 from inferia.config import Settings, settings_from_env
+from inferia.core.client_address import ClientAddresses
 from inferia.core.http_errors import EXCEPTION_HANDLERS
 from inferia.core.logging import configure_logging
 from inferia.core.metrics import METRICS_ROUTES
@@ -88,7 +89,8 @@ def build_app(settings: Settings, *, server: bool = False) -> Litestar:
 def build_rsgi_app(settings: Settings, *, server: bool = False) -> RsgiApp:
     """What the server runs: the hot paths that bypass Litestar, then the Litestar app."""
     app = build_app(settings, server=server)
-    return RsgiApp(app, app.state[DIRECT_ROUTES_STATE_KEY])
+    addresses = ClientAddresses(settings.server.trusted_proxies)
+    return RsgiApp(app, app.state[DIRECT_ROUTES_STATE_KEY], addresses)
 
 
 def serve_target() -> RsgiApp:

@@ -32,6 +32,7 @@ from inferia.config.sections import (
     StateSettings,
     UsageSettings,
 )
+from inferia.core.client_address import parse_networks
 from inferia.core.errors import ConfigError
 
 SECTIONS: dict[str, type[msgspec.Struct]] = {
@@ -178,6 +179,10 @@ def _validate(settings: Settings, source: str) -> None:
         raise ConfigError(f"{source}: 'server.workers' must be >= 1")
     if not 0 <= settings.server.port <= 65535:
         raise ConfigError(f"{source}: 'server.port' must be between 0 and 65535")
+    try:
+        parse_networks(settings.server.trusted_proxies)
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: {exc.message}") from None
     if settings.database.pool_min < 1 or settings.database.pool_max < settings.database.pool_min:
         raise ConfigError(f"{source}: 'database.pool_max' must be >= 'database.pool_min' >= 1")
     for index, model in enumerate(settings.models):

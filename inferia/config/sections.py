@@ -35,6 +35,8 @@ class ServerSettings(_Section, frozen=True):
     grpc_port: int = 50051
     max_body_bytes: int = 4 * 1024 * 1024
     drain_timeout_s: float = 30.0
+    # Reverse proxies (addresses or networks) whose X-Forwarded-For is believed.
+    trusted_proxies: list[str] = msgspec.field(default_factory=list)
 
 
 class DatabaseSettings(_Section, frozen=True):

@@ -20,6 +20,8 @@ from granian.asgi import LifespanProtocol
 from granian.rsgi import ProtocolClosed  # type: ignore[attr-defined]
 from litestar.types import ASGIApp
 
+from inferia.core.client_address import ClientAddresses
+
 log = logging.getLogger(__name__)
 
 _ASGI = {"version": "3.0", "spec_version": "2.3"}
@@ -50,9 +52,17 @@ class Lifespan:
         await self._protocol.shutdown()  # type: ignore[no-untyped-call]
 
 
-async def call_asgi(app: ASGIApp, scope: Any, protocol: Any, state: dict[str, Any]) -> None:
+async def call_asgi(
+    app: ASGIApp, scope: Any, protocol: Any, state: dict[str, Any], addresses: ClientAddresses
+) -> None:
     """Serve one RSGI HTTP request with the ASGI ``app``."""
     headers = scope.headers
+    client = split_address(scope.client)
+    if addresses.trusts_proxies and client is not None:
+        forwarded = ", ".join(v for name, v in headers.items() if name == "x-forwarded-for")
+        host = addresses.resolve(client[0], forwarded)
+        if host is not None and host != client[0]:
+            client = (host, 0)  # a proxy's client: its port is not known
     path: str = scope.path
     asgi_scope: dict[str, Any] = {
         "type": "http",
@@ -67,7 +77,7 @@ async def call_asgi(app: ASGIApp, scope: Any, protocol: Any, state: dict[str, An
         "headers": [
             (name.encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()
         ],
-        "client": split_address(scope.client),
+        "client": client,
         "server": split_address(scope.server),
         "state": state.copy(),
     }

@@ -18,6 +18,7 @@ from typing import Any
 from litestar.types import ASGIApp
 
 from inferia.core.asgi_bridge import Lifespan, call_asgi
+from inferia.core.client_address import ClientAddresses
 
 # An RSGI HTTP handler: ``(scope, protocol)`` as granian passes them.
 RsgiHandler = Callable[[Any, Any], Awaitable[None]]
@@ -26,10 +27,13 @@ DIRECT_ROUTES_STATE_KEY = "direct_routes"
 
 
 class RsgiApp:
-    def __init__(self, app: ASGIApp, routes: Mapping[str, RsgiHandler]) -> None:
+    def __init__(
+        self, app: ASGIApp, routes: Mapping[str, RsgiHandler], addresses: ClientAddresses
+    ) -> None:
         self.app = app
         self._routes = dict(routes)
         self._lifespan = Lifespan(app)
+        self._addresses = addresses
 
     def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
         # Called before the worker's loop runs: start-up hooks complete before serving.
@@ -43,7 +47,7 @@ class RsgiApp:
         if handler is not None:
             await handler(scope, protocol)
         else:
-            await call_asgi(self.app, scope, protocol, self._lifespan.state)
+            await call_asgi(self.app, scope, protocol, self._lifespan.state, self._addresses)
 
     def _find(self, path: str) -> RsgiHandler | None:
         handler = self._routes.get(path)

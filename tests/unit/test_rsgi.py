@@ -15,10 +15,13 @@ from litestar.params import PathParameter
 from litestar.response import Stream
 
 from inferia.core.asgi_bridge import split_address
+from inferia.core.client_address import ClientAddresses
 from inferia.core.errors import PayloadTooLargeError
 from inferia.core.request_id import valid_request_id
 from inferia.core.rsgi import RsgiApp
 from inferia.inference.api import rsgi_io
+
+NO_PROXIES = ClientAddresses([])
 
 
 class Scope:
@@ -121,7 +124,7 @@ def litestar() -> Litestar:
 
 
 async def test_a_litestar_route_sees_the_request_as_asgi_would_give_it() -> None:
-    app = RsgiApp(litestar(), {})
+    app = RsgiApp(litestar(), {}, NO_PROXIES)
     scope = Scope(
         "/echo/a b",
         headers={"x-thing": "yes", "host": "example.test"},
@@ -140,20 +143,34 @@ async def test_a_litestar_route_sees_the_request_as_asgi_would_give_it() -> None
     assert b'"url":"http://example.test/echo/a b?q=1&r=%20x"' in protocol.body
 
 
+async def test_behind_a_trusted_proxy_the_app_sees_the_forwarded_client() -> None:
+    forwarded = {"x-forwarded-for": "203.0.113.9, 10.1.2.3"}
+    proxies = ClientAddresses(["10.0.0.0/8"])
+    for peer, seen in (("10.0.0.1:1234", b'"client":"203.0.113.9"'), ("8.8.8.8:99", b'"8.8.8.8"')):
+        protocol = Protocol()
+        scope = Scope("/echo/x", headers=forwarded, client=peer)
+        await RsgiApp(litestar(), {}, proxies).__rsgi__(scope, protocol)
+        assert protocol.body is not None and seen in protocol.body
+    # The hot path reads the same rule.
+    scope = Scope("/v1/chat/completions", "POST", headers=forwarded, client="10.0.0.1:1")
+    assert rsgi_io.client_address(scope, proxies) == "203.0.113.9"
+    assert rsgi_io.client_address(scope, NO_PROXIES) == "10.0.0.1"
+
+
 async def test_a_chunked_body_reaches_the_app_whole() -> None:
     chunked = Scope("/upload", "POST", headers={"transfer-encoding": "chunked"})
     protocol = Protocol(b"x" * 1000, b"y" * 24)
-    await RsgiApp(litestar(), {}).__rsgi__(chunked, protocol)
+    await RsgiApp(litestar(), {}, NO_PROXIES).__rsgi__(chunked, protocol)
     assert (protocol.status, protocol.body) == (201, b'{"size":1024}')
     # No content-length and no transfer-encoding: no body, and the app is not kept waiting.
     protocol = Protocol(b"ignored")
-    await RsgiApp(litestar(), {}).__rsgi__(Scope("/upload", "POST"), protocol)
+    await RsgiApp(litestar(), {}, NO_PROXIES).__rsgi__(Scope("/upload", "POST"), protocol)
     assert (protocol.status, protocol.body) == (201, b'{"size":0}')
 
 
 async def test_a_streamed_response_is_relayed_part_by_part() -> None:
     protocol = Protocol()
-    await RsgiApp(litestar(), {}).__rsgi__(Scope("/stream"), protocol)
+    await RsgiApp(litestar(), {}, NO_PROXIES).__rsgi__(Scope("/stream"), protocol)
     assert protocol.status == 200
     assert protocol.body is None
     assert b"".join(protocol.chunks) == b"one,two,three"
@@ -161,7 +178,7 @@ async def test_a_streamed_response_is_relayed_part_by_part() -> None:
 
 async def test_unknown_paths_get_litestars_404() -> None:
     protocol = Protocol()
-    await RsgiApp(litestar(), {}).__rsgi__(Scope("/nope"), protocol)
+    await RsgiApp(litestar(), {}, NO_PROXIES).__rsgi__(Scope("/nope"), protocol)
     assert protocol.status == 404
 
 
@@ -172,7 +189,7 @@ async def test_direct_routes_skip_litestar_with_or_without_a_trailing_slash() ->
         seen.append(scope.path)
         protocol.response_bytes(200, [], b"direct")
 
-    app = RsgiApp(litestar(), {"/v1/x": direct})
+    app = RsgiApp(litestar(), {"/v1/x": direct}, NO_PROXIES)
     for path in ("/v1/x", "/v1/x/"):
         protocol = Protocol()
         await app.__rsgi__(Scope(path, "POST"), protocol)
@@ -184,7 +201,7 @@ def test_the_lifespan_runs_start_up_before_serving_and_shutdown_after() -> None:
     events: list[str] = []
     app = Litestar([echo], on_startup=[lambda: events.append("up")])
     app.on_shutdown.append(lambda: events.append("down"))
-    entry = RsgiApp(app, {})
+    entry = RsgiApp(app, {}, NO_PROXIES)
     loop = asyncio.new_event_loop()
     try:
         entry.__rsgi_init__(loop)
@@ -199,7 +216,7 @@ def test_a_failed_start_up_stops_the_worker() -> None:
     def broken() -> None:
         raise RuntimeError("no database")
 
-    entry = RsgiApp(Litestar([echo], on_startup=[broken]), {})
+    entry = RsgiApp(Litestar([echo], on_startup=[broken]), {}, NO_PROXIES)
     loop = asyncio.new_event_loop()
     try:
         with pytest.raises(SystemExit) as stopped:

@@ -18,6 +18,7 @@ import aiohttp
 import msgspec
 
 from inferia.config import Settings
+from inferia.core.client_address import ClientAddresses
 from inferia.core.errors import (
     BadRequestError,
     InferiaError,
@@ -92,6 +93,7 @@ class Gateway:
         self._caller = caller
         self._counter = counter
         self._ids = IdSource()
+        self._addresses = ClientAddresses(settings.server.trusted_proxies)
         # Endpoints whose streams reported usage: their text need not be collected.
         self._reports_usage: set[str] = set()
         # Requests answered, by (api, status), for GET /metrics.
@@ -135,7 +137,7 @@ class Gateway:
             model="",
             body={},
             stream=False,
-            client_address=rsgi_io.client_address(scope),
+            client_address=rsgi_io.client_address(scope, self._addresses),
             received_at=time.monotonic(),
         )
         watch: rsgi_io.DisconnectWatch | None = None
