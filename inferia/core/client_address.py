@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from inferia.core.errors import ConfigError
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 def parse_networks(entries: Sequence[str]) -> tuple[Network, ...]:
@@ -42,29 +43,27 @@ class ClientAddresses:
     def resolve(self, peer: str | None, forwarded_for: str | None) -> str | None:
         """The client's address, given the peer's and the ``X-Forwarded-For`` values
         (comma-separated, oldest first)."""
-        if peer is None or not forwarded_for or not self._trusted(peer):
+        if peer is None or not forwarded_for or not self._trusted(_address(peer)):
             return peer
         client = peer
         for hop in reversed(forwarded_for.split(",")):
             hop = hop.strip()
-            if not self._trusted(hop):
-                # Not an address at all (a garbled or hostile entry): the last trusted
-                # hop is as far as the chain can be believed.
-                return hop if _is_address(hop) else client
+            address = _address(hop)
+            if address is None:
+                # A garbled or hostile entry: the chain is believed up to the last
+                # trusted hop only.
+                return client
+            if not self._trusted(address):
+                return hop
             client = hop
         return client  # every hop is a trusted proxy: the oldest one
 
-    def _trusted(self, host: str) -> bool:
-        try:
-            address = ipaddress.ip_address(host)
-        except ValueError:
-            return False
-        return any(address in network for network in self._networks)
+    def _trusted(self, address: Address | None) -> bool:
+        return address is not None and any(address in net for net in self._networks)
 
 
-def _is_address(text: str) -> bool:
+def _address(text: str) -> Address | None:
     try:
-        ipaddress.ip_address(text)
+        return ipaddress.ip_address(text)
     except ValueError:
-        return False
-    return True
+        return None
