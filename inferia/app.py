@@ -10,6 +10,8 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
+from litestar.plugins import PluginProtocol
+from litestar.plugins.core import MsgspecDIPlugin
 from litestar.types import ControllerRouterHandler
 
 from inferia import __version__
@@ -73,7 +75,7 @@ def build_app(settings: Settings, *, server: bool = False) -> Litestar:
         handlers += dashboard_routes()
     app_state[DIRECT_ROUTES_STATE_KEY] = direct_routes
 
-    return Litestar(
+    return _Litestar(
         route_handlers=handlers,
         lifespan=[runtime.lifespan],
         state=app_state,
@@ -84,6 +86,19 @@ def build_app(settings: Settings, *, server: bool = False) -> Litestar:
         openapi_config=OpenAPIConfig(title="Inferia", version=__version__, path="/docs"),
         logging_config=None,
     )
+
+
+class _Litestar(Litestar):
+    """Litestar without the plugins it adds on its own for pydantic and attrs models.
+
+    No route here takes or returns one (msgspec Structs throughout), but pydantic is
+    installed (betterproto2 needs it), and Litestar imports its pydantic plugins, and
+    with them pydantic and pydantic.v1, whenever it can: ~9 MB in every worker.
+    """
+
+    @staticmethod
+    def _get_default_plugins(plugins: list[PluginProtocol]) -> list[PluginProtocol]:
+        return [*plugins, MsgspecDIPlugin()]
 
 
 def build_rsgi_app(settings: Settings, *, server: bool = False) -> RsgiApp:
