@@ -20,7 +20,7 @@ from granian.asgi import LifespanProtocol
 from granian.rsgi import ProtocolClosed  # type: ignore[attr-defined]
 from litestar.types import ASGIApp
 
-from inferia.core.client_address import ClientAddresses
+from inferia.core.client_address import ClientAddresses, forwarded_for
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +59,7 @@ async def call_asgi(
     headers = scope.headers
     client = split_address(scope.client)
     if addresses.trusts_proxies and client is not None:
-        forwarded = ", ".join(v for name, v in headers.items() if name == "x-forwarded-for")
-        host = addresses.resolve(client[0], forwarded)
+        host = addresses.resolve(client[0], forwarded_for(headers))
         if host is not None and host != client[0]:
             client = (host, 0)  # a proxy's client: its port is not known
     path: str = scope.path

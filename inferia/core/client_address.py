@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Sequence
+from typing import Any
 
 from inferia.core.errors import ConfigError
 
@@ -60,6 +61,13 @@ class ClientAddresses:
 
     def _trusted(self, address: Address | None) -> bool:
         return address is not None and any(address in net for net in self._networks)
+
+
+def forwarded_for(headers: Any) -> str | None:
+    """Every X-Forwarded-For header of a request (granian's RSGI header map), joined:
+    a chain of proxies may each add its own header instead of extending one."""
+    values = [value for name, value in headers.items() if name == "x-forwarded-for"]
+    return ", ".join(values) if values else None
 
 
 def _address(text: str) -> Address | None:

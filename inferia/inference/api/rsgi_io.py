@@ -17,7 +17,7 @@ import msgspec
 from granian.rsgi import ProtocolClosed as ProtocolClosed  # type: ignore[attr-defined]
 
 from inferia.core.asgi_bridge import split_address
-from inferia.core.client_address import ClientAddresses
+from inferia.core.client_address import ClientAddresses, forwarded_for
 from inferia.core.errors import InferiaError, PayloadTooLargeError, RateLimitedError
 from inferia.core.http_errors import error_body
 from inferia.core.request_id import valid_request_id
@@ -49,12 +49,6 @@ def client_address(scope: Any, addresses: ClientAddresses) -> str | None:
     if not addresses.trusts_proxies:
         return peer
     return addresses.resolve(peer, forwarded_for(scope.headers))
-
-
-def forwarded_for(headers: Any) -> str | None:
-    """Every X-Forwarded-For header of a request, joined (a proxy may add its own)."""
-    values = [value for name, value in headers.items() if name == "x-forwarded-for"]
-    return ", ".join(values) if values else None
 
 
 async def read_body(scope: Any, protocol: Any, limit: int) -> bytes:
