@@ -53,11 +53,10 @@ def client_address(scope: Any, addresses: ClientAddresses) -> str | None:
 
 async def read_body(scope: Any, protocol: Any, limit: int) -> bytes:
     declared = scope.headers.get("content-length")
-    too_large = PayloadTooLargeError(f"The request body is larger than {limit} bytes.")
     try:
         if declared is not None and declared.isdigit():
             if int(declared) > limit:
-                raise too_large
+                raise _too_large(limit)
             # The server reads no more than the declared length: one call, one buffer.
             body: bytes = await protocol()
             return body
@@ -66,11 +65,15 @@ async def read_body(scope: Any, protocol: Any, limit: int) -> bytes:
         async for chunk in protocol:
             size += len(chunk)
             if size > limit:
-                raise too_large
+                raise _too_large(limit)
             chunks.append(chunk)
         return b"".join(chunks)
     except ProtocolClosed as exc:  # the client left mid-body
         raise ClientGone from exc
+
+
+def _too_large(limit: int) -> PayloadTooLargeError:
+    return PayloadTooLargeError(f"The request body is larger than {limit} bytes.")
 
 
 def extra_headers(values: dict[str, str]) -> Headers:
