@@ -1,8 +1,10 @@
 """The orchestration plane's gRPC server (grpclib), started and stopped with the app.
 
-It binds ``settings.server.host``:``settings.server.grpc_port`` with SO_REUSEPORT:
-granian may run several workers, each building the app and starting its own
-server on the same port, and the kernel spreads connections over them.
+It binds ``settings.server.host``:``settings.server.grpc_port``. With several granian
+workers, each builds the app and starts its own server on the same port with
+SO_REUSEPORT, and the kernel spreads connections over them; with one worker the port
+is bound alone, so a second process started on it fails instead of silently taking
+part of the traffic.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ class GrpcServer:
         server_settings = runtime.settings.server
         self.host = server_settings.host if host is None else host
         self.port = server_settings.grpc_port if port is None else port
+        self._reuse_port = server_settings.workers > 1
         self._close_timeout_s = close_timeout_s
         orchestration = OrchestrationService(runtime)
         health = HealthService(runtime, service_names([orchestration]), timeout_s=check_timeout_s)
@@ -62,7 +65,7 @@ class GrpcServer:
         if self._server is not None:
             raise RuntimeError("the gRPC server is already running")
         server = Server(self._services)
-        await server.start(self.host, self.port, reuse_port=True)
+        await server.start(self.host, self.port, reuse_port=self._reuse_port)
         self._server = server
         log.info(
             "gRPC server listening on %s:%d (%s)", self.host, self.port, ", ".join(self.services)

@@ -177,7 +177,7 @@ async def test_ping_returns_version_and_planes(serve: Any) -> None:
 
 async def test_two_workers_share_the_port() -> None:
     """granian workers each start a server on the same port (SO_REUSEPORT)."""
-    runtime = make_runtime()
+    runtime = FakeRuntime(settings=replace_section(grpc_settings(), "server", workers=2))
     first, second = GrpcServer(runtime), GrpcServer(runtime)
     await first.start()
     try:
@@ -189,6 +189,19 @@ async def test_two_workers_share_the_port() -> None:
         finally:
             channel.close()
         assert reply.status == SERVING
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_with_one_worker_the_port_is_not_shared() -> None:
+    """A second process on the port of a one-worker server fails at start-up."""
+    runtime = make_runtime()
+    first, second = GrpcServer(runtime), GrpcServer(runtime)
+    await first.start()
+    try:
+        with pytest.raises(OSError):
+            await second.start()
     finally:
         await first.close()
         await second.close()
