@@ -24,9 +24,11 @@ def free_port() -> int:
 
 
 def inferia_env(data_dir: Path, **settings: str) -> dict[str, str]:
-    """Environment for a child ``inferia``: a private data dir plus INFERIA_* settings."""
+    """Environment for a child ``inferia``: a private data dir, its own gRPC port (a
+    one-worker server binds it alone), plus INFERIA_* settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("INFERIA_")}
     env["INFERIA_DATA_DIR"] = str(data_dir)
+    env["INFERIA_SERVER__GRPC_PORT"] = str(free_port())
     env.update(settings)
     return env
 
