@@ -24,11 +24,9 @@ def free_port() -> int:
 
 
 def inferia_env(data_dir: Path, **settings: str) -> dict[str, str]:
-    """Environment for a child ``inferia``: a private data dir, its own gRPC port (a
-    one-worker server binds it alone), plus INFERIA_* settings."""
+    """Environment for a child ``inferia``: a private data dir plus INFERIA_* settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("INFERIA_")}
     env["INFERIA_DATA_DIR"] = str(data_dir)
-    env["INFERIA_SERVER__GRPC_PORT"] = str(free_port())
     env.update(settings)
     return env
 
@@ -42,7 +40,8 @@ def run_cli(
 
 
 class InferiaServer:
-    """``inferia serve`` on a free port; stderr goes to a file the test can read."""
+    """``inferia serve`` on a free port, and a free gRPC port of its own (a one-worker
+    server binds it alone); stderr goes to a file the test can read."""
 
     def __init__(
         self,
@@ -55,7 +54,7 @@ class InferiaServer:
         """``default_port``: pass no --port and expect the plane's own default ``port``."""
         self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
-        self.env = env
+        self.env = {"INFERIA_SERVER__GRPC_PORT": str(free_port()), **env}
         port_args = [] if default_port else ["--port", str(self.port)]
         self.args = ["serve", *port_args, *(args or [])]
         # Lives as long as the server; closed and removed in __exit__.

@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import BackendPair
 from tests.identity_support import ADMIN_EMAIL, ADMIN_PASSWORD, CHEAP_ARGON2_ENV
-from tests.processes import InferiaServer, free_port, inferia_env, run_cli
+from tests.processes import InferiaServer, inferia_env, run_cli
 
 pytestmark = pytest.mark.e2e
 
@@ -37,9 +37,7 @@ def test_revocation_reaches_a_second_server_within_one_second(backend_pair: Back
     )
     # Two processes, one database (and one Redis, on that pair; the memory pair shares
     # the SQLite file and the generated secrets, and relies on its 1 s cache lifetime).
-    # Each with its own gRPC port: a one-worker server binds its port alone.
-    second_env = {**env, "INFERIA_SERVER__GRPC_PORT": str(free_port())}
-    with InferiaServer(env) as first, InferiaServer(second_env) as second:
+    with InferiaServer(env) as first, InferiaServer(env) as second:
         access = httpx.post(
             f"{first.base_url}/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
         ).json()["access_token"]
