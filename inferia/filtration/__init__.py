@@ -21,8 +21,6 @@ from inferia.filtration.limits import (
     LimitValues,
     ModelPrice,
     OrgPolicies,
-    needs_price,
-    needs_tokens,
     price_for,
 )
 from inferia.filtration.models.internal import RemoteModelSource
@@ -74,8 +72,6 @@ __all__ = [
     "RemotePrincipalResolver",
     "UsageEvent",
     "body_context",
-    "needs_price",
-    "needs_tokens",
     "price_for",
     "principal_cache_for",
     "provide_caller",

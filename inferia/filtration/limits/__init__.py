@@ -9,8 +9,6 @@ from inferia.filtration.limits.evaluator import (
     LimitState,
     Plan,
     as_plan,
-    needs_price,
-    needs_tokens,
     price_for,
 )
 from inferia.filtration.limits.model import (
@@ -49,7 +47,5 @@ __all__ = [
     "PolicyRule",
     "Scope",
     "as_plan",
-    "needs_price",
-    "needs_tokens",
     "price_for",
 ]

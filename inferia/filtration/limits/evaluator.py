@@ -266,14 +266,6 @@ class CompiledPolicies:
         return Plan(checks)
 
 
-def needs_tokens(plan: Iterable[LimitCheck]) -> bool:
-    return as_plan(plan).needs_tokens
-
-
-def needs_price(plan: Iterable[LimitCheck]) -> bool:
-    return as_plan(plan).needs_price
-
-
 class LimitEvaluator:
     """Charges and settles plans against the state backend, one script call each."""
 
