@@ -16,7 +16,6 @@ from litestar.types import ControllerRouterHandler
 
 from inferia import __version__
 from inferia.config import Settings, settings_from_env
-from inferia.core.client_address import ClientAddresses
 from inferia.core.http_errors import EXCEPTION_HANDLERS
 from inferia.core.logging import configure_logging
 from inferia.core.metrics import METRICS_ROUTES
@@ -104,8 +103,8 @@ class _Litestar(Litestar):
 def build_rsgi_app(settings: Settings, *, server: bool = False) -> RsgiApp:
     """What the server runs: the hot paths that bypass Litestar, then the Litestar app."""
     app = build_app(settings, server=server)
-    addresses = ClientAddresses(settings.server.trusted_proxies)
-    return RsgiApp(app, app.state[DIRECT_ROUTES_STATE_KEY], addresses)
+    runtime: Runtime = app.state.runtime
+    return RsgiApp(app, app.state[DIRECT_ROUTES_STATE_KEY], runtime.client_addresses)
 
 
 def serve_target() -> RsgiApp:

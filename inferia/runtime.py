@@ -17,6 +17,7 @@ import aiohttp
 from aiohttp.abc import AbstractResolver
 
 from inferia.config import Settings
+from inferia.core.client_address import ClientAddresses
 from inferia.core.metrics import Metrics
 from inferia.db import Database
 from inferia.state import StateBackend
@@ -39,9 +40,14 @@ class Runtime:
     freeze_heap_after_start: bool = False
     # What GET /metrics exports; planes register their counters.
     metrics: Metrics = field(default_factory=Metrics)
+    # Who a request's client is, behind server.trusted_proxies (both entry paths use it).
+    client_addresses: ClientAddresses = field(init=False)
     _http: aiohttp.ClientSession | None = None
     _on_start: list[Hook] = field(default_factory=list)
     _on_stop: list[Hook] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.client_addresses = ClientAddresses(self.settings.server.trusted_proxies)
 
     def on_start(self, hook: Hook) -> None:
         self._on_start.append(hook)

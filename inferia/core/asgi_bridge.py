@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 _ASGI = {"version": "3.0", "spec_version": "2.3"}
 # Characters a raw path keeps as they are (RSGI hands over the path decoded).
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"
-_PLAIN_PATH = re.compile(r"[A-Za-z0-9/:@!$&'()*+,;=\-._~]*")
+_PLAIN_PATH = re.compile(f"[A-Za-z0-9{re.escape(_PATH_SAFE)}]*")
 
 
 class Lifespan:

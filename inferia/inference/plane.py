@@ -47,7 +47,13 @@ class InferencePlane:
         self.pipeline.append(guard_out)  # guard output: whole replies and streams
         self.pipeline.append(self.usage_sink)  # settle: usage event + inference log
         self.gateway = Gateway(
-            settings, self.authenticator, self.pipeline, self.catalogue, self.caller, counter
+            settings,
+            self.authenticator,
+            self.pipeline,
+            self.catalogue,
+            self.caller,
+            counter,
+            runtime.client_addresses,
         )
         runtime.metrics.register(
             inference_metrics(

@@ -84,6 +84,7 @@ class Gateway:
         catalogue: ModelCatalogue,
         caller: UpstreamCaller,
         counter: TokenCounter,
+        addresses: ClientAddresses,
     ) -> None:
         self._settings = settings.inference
         self._max_body = settings.server.max_body_bytes
@@ -93,7 +94,7 @@ class Gateway:
         self._caller = caller
         self._counter = counter
         self._ids = IdSource()
-        self._addresses = ClientAddresses(settings.server.trusted_proxies)
+        self._addresses = addresses
         # Endpoints whose streams reported usage: their text need not be collected.
         self._reports_usage: set[str] = set()
         # Requests answered, by (api, status), for GET /metrics.
