@@ -16,15 +16,13 @@ from litestar.types import ControllerRouterHandler
 
 from inferia import __version__
 from inferia.config import Settings, settings_from_env
+from inferia.contracts import FiltrationPorts, remote_ports
 from inferia.core.http_errors import EXCEPTION_HANDLERS
 from inferia.core.logging import configure_logging
 from inferia.core.metrics import METRICS_ROUTES
 from inferia.core.request_id import RequestIdMiddleware
 from inferia.core.rsgi import DIRECT_ROUTES_STATE_KEY, RsgiApp, RsgiHandler
-from inferia.db import Database
-from inferia.filtration import ACCESS_STATE_KEY, FiltrationPlane, provide_caller, remote_ports
 from inferia.health import HEALTH_ROUTES
-from inferia.inference import InferencePlane
 from inferia.runtime import Runtime
 from inferia.state import build_state_backend
 
@@ -33,11 +31,15 @@ _DATABASE_PLANES = frozenset({"filtration", "orchestration"})
 
 
 def build_runtime(settings: Settings) -> Runtime:
-    needs_database = bool(_DATABASE_PLANES & set(settings.planes))
+    database = None
+    if _DATABASE_PLANES & set(settings.planes):
+        # Imported only here: an inference-only process loads no piccolo.
+        from inferia.db import Database
+        from inferia.tables import all_tables
+
+        database = Database(settings.database, settings.data_path, all_tables())
     return Runtime(
-        settings=settings,
-        state=build_state_backend(settings.state.url),
-        database=Database(settings.database, settings.data_path) if needs_database else None,
+        settings=settings, state=build_state_backend(settings.state.url), database=database
     )
 
 
@@ -50,22 +52,29 @@ def build_app(settings: Settings, *, server: bool = False) -> Litestar:
 
     app_state = State({"runtime": runtime})
     direct_routes: dict[str, RsgiHandler] = {}
-    filtration: FiltrationPlane | None = None
+    dependencies: dict[str, Provide] = {}
+    # Each plane is imported only when this process serves it (docs/architecture.md).
+    in_process_ports: FiltrationPorts | None = None
     if "filtration" in planes:
+        from inferia.filtration.access import ACCESS_STATE_KEY, provide_caller
+        from inferia.filtration.plane import FiltrationPlane
+
         filtration = FiltrationPlane(runtime)
         handlers += filtration.routes()
+        in_process_ports = filtration.ports()
         # Where the `requires(...)` guards find the access-control service.
         app_state[ACCESS_STATE_KEY] = filtration.access
+        dependencies["caller"] = Provide(provide_caller)
     if "inference" in planes:
+        from inferia.inference.plane import InferencePlane
+
         # The one place the ports are chosen: in process, or over /internal/*.
-        ports = filtration.ports() if filtration is not None else remote_ports(runtime)
+        ports = in_process_ports if in_process_ports is not None else remote_ports(runtime)
         inference = InferencePlane(runtime, ports)
         handlers += inference.routes()
         direct_routes.update(inference.direct_routes())
-    # Imported only when served: the orchestration plane brings gRPC, h2, betterproto2
-    # and pydantic (~15 MB per process that does not need them).
     if "orchestration" in planes:
-        from inferia.orchestration import OrchestrationPlane
+        from inferia.orchestration.plane import OrchestrationPlane
 
         handlers += OrchestrationPlane(runtime).routes()
     if "dashboard" in planes:
@@ -78,7 +87,7 @@ def build_app(settings: Settings, *, server: bool = False) -> Litestar:
         route_handlers=handlers,
         lifespan=[runtime.lifespan],
         state=app_state,
-        dependencies={"caller": Provide(provide_caller)},
+        dependencies=dependencies,
         middleware=[RequestIdMiddleware],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.server.max_body_bytes,

@@ -12,6 +12,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import aiohttp
 from aiohttp.abc import AbstractResolver
@@ -19,8 +20,10 @@ from aiohttp.abc import AbstractResolver
 from inferia.config import Settings
 from inferia.core.client_address import ClientAddresses
 from inferia.core.metrics import Metrics
-from inferia.db import Database
 from inferia.state import StateBackend
+
+if TYPE_CHECKING:  # an inference-only process imports no database code
+    from inferia.db import Database
 
 log = logging.getLogger(__name__)
 _STOP_HOOK_TIMEOUT_S = 10.0

@@ -11,6 +11,7 @@ import pytest
 from inferia.config import DatabaseSettings
 from inferia.db import Database, apply_migrations
 from inferia.state import StateBackend, build_state_backend
+from inferia.tables import all_tables
 from tests.services import redis_db_url, scratch_postgres_database
 
 BACKEND_PAIRS = ["sqlite+memory", "postgres+redis"]
@@ -52,7 +53,9 @@ async def backend_pair(
 @pytest.fixture
 async def database(backend_pair: BackendPair) -> AsyncIterator[Database]:
     """A started, migrated database of the current pair."""
-    db = Database(DatabaseSettings(url=backend_pair.database_url), backend_pair.data_dir)
+    db = Database(
+        DatabaseSettings(url=backend_pair.database_url), backend_pair.data_dir, all_tables()
+    )
     await db.start()
     await apply_migrations(db)
     try:

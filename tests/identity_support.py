@@ -19,6 +19,7 @@ from inferia.core.secrets import resolve_secrets
 from inferia.db import Database, apply_migrations
 from inferia.filtration.identity.bootstrap import ensure_first_start
 from inferia.filtration.identity.passwords import PasswordHasher
+from inferia.tables import all_tables
 
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "correct horse battery"
@@ -57,7 +58,7 @@ def identity_settings(
 
 
 async def prepare(settings: Settings) -> None:
-    database = Database(settings.database, settings.data_path)
+    database = Database(settings.database, settings.data_path, all_tables())
     await database.start()
     try:
         await apply_migrations(database)

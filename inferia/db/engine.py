@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Literal
@@ -23,12 +23,13 @@ from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType
 from piccolo.querystring import QueryString
+from piccolo.table import Table
 
 from inferia.config import DatabaseSettings
 from inferia.core.errors import ConfigError
 from inferia.db import piccolo_conf
 from inferia.db.errors import wrap_errors
-from inferia.db.registry import PICCOLO_CONF_MODULE, table_classes
+from inferia.db.registry import PICCOLO_CONF_MODULE
 
 log = logging.getLogger(__name__)
 
@@ -117,8 +118,15 @@ class _SQLiteEngine(SQLiteEngine):
 class Database:
     """The process' database; see the module docstring for why there is one."""
 
-    def __init__(self, settings: DatabaseSettings, data_dir: Path) -> None:
+    def __init__(
+        self,
+        settings: DatabaseSettings,
+        data_dir: Path,
+        tables: Sequence[type[Table]] = (),
+    ) -> None:
+        """``tables``: what ``bind_tables`` binds (``inferia.tables.all_tables()``)."""
         self._settings = settings
+        self._tables = tuple(tables)
         self._started = False
         self._sqlite_path: Path | None = None
         if not settings.url:
@@ -168,7 +176,7 @@ class Database:
 
         Process-wide (class attributes and piccolo_conf.DB): see the module docstring.
         """
-        for table in table_classes():
+        for table in self._tables:
             table._meta.db = self._engine
         # piccolo's own table recording which migrations ran.
         Migration._meta.db = self._engine

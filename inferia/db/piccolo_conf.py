@@ -64,7 +64,7 @@ def __getattr__(name: str) -> Any:
     if name == "APP_REGISTRY":
         from piccolo.conf.apps import AppRegistry
 
-        return AppRegistry(apps=["inferia.db.piccolo_app"])
+        return AppRegistry(apps=["inferia.tables"])
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

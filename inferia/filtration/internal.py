@@ -14,14 +14,14 @@ from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 from litestar.params import JSONBody
 
-from inferia.core.errors import AuthenticationError
-from inferia.filtration.ports import (
+from inferia.contracts.principals import (
     INTERNAL_TOKEN_HEADER,
     RESOLVE_PATH,
     Principal,
     PrincipalResolver,
     ResolveRequest,
 )
+from inferia.core.errors import AuthenticationError
 
 
 def internal_token_guard(expected: str) -> Any:

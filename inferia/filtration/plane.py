@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from litestar.types import ControllerRouterHandler
 
+from inferia.contracts.port_set import FiltrationPorts
+from inferia.contracts.principal_cache import principal_cache_for
+from inferia.contracts.resolvers import CachedPrincipalResolver
 from inferia.core.crypto import SecretBox
 from inferia.filtration.access import AccessControl
 from inferia.filtration.audit import AuditTrail
-from inferia.filtration.guardrails.events import GuardrailEventConsumer
-from inferia.filtration.guardrails.routes import (
+from inferia.filtration.guardrail_policies.consumer import GuardrailEventConsumer
+from inferia.filtration.guardrail_policies.routes import (
     guardrails_controller,
     internal_guardrails_controller,
 )
-from inferia.filtration.guardrails.setup import build_engine, platform_policy
-from inferia.filtration.guardrails.store import GuardrailPolicyStore
+from inferia.filtration.guardrail_policies.store import GuardrailPolicyStore
 from inferia.filtration.identity.services import IdentityServices
 from inferia.filtration.identity.tokens import AccessTokenCodec
 from inferia.filtration.internal import internal_controller
@@ -21,10 +23,8 @@ from inferia.filtration.models.controller import models_controller
 from inferia.filtration.models.internal import internal_models_controller
 from inferia.filtration.models.store import ModelStore
 from inferia.filtration.policy import PolicyStore, internal_policies_controller, policy_controller
-from inferia.filtration.port_set import FiltrationPorts
-from inferia.filtration.principal_cache import principal_cache_for
-from inferia.filtration.resolvers import CachedPrincipalResolver
 from inferia.filtration.usage import UsageConsumer, usage_controller
+from inferia.guardrails.setup import build_engine, platform_policy
 from inferia.runtime import Runtime
 
 

@@ -1,5 +1,5 @@
-"""The inference (data) plane."""
+"""The inference (data) plane: the OpenAI-compatible API under /v1.
 
-from inferia.inference.plane import InferencePlane
-
-__all__ = ["InferencePlane"]
+Importing this package imports nothing of the plane: the app factory imports
+``inferia.inference.plane`` only in a process that serves it.
+"""

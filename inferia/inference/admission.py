@@ -24,20 +24,12 @@ from typing import Any
 import msgspec
 
 from inferia.config import LimitsSettings
+from inferia.contracts import PolicySnapshots, PolicySource
 from inferia.core.errors import PermissionDeniedError, RateLimitedError, StateError
-from inferia.filtration import (
-    Charge,
-    Decision,
-    LimitEvaluator,
-    LimitValues,
-    ModelPrice,
-    PolicySnapshots,
-    PolicySource,
-    price_for,
-)
 from inferia.inference.pipeline import RequestContext, Step, StreamedText, StreamTransform
 from inferia.inference.usage import TokenCounter, counted_off_loop
 from inferia.inference.usage_sink import UsageSink
+from inferia.limits import Charge, Decision, LimitEvaluator, LimitValues, ModelPrice, price_for
 from inferia.runtime import Runtime
 
 log = logging.getLogger(__name__)

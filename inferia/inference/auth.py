@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from inferia.contracts import Principal, PrincipalResolver
 from inferia.core.errors import AuthenticationError
-from inferia.filtration import Principal, PrincipalResolver
 
 
 class Authenticator:

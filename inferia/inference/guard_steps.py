@@ -2,7 +2,7 @@
 streams).
 
 The policy comes from an in-memory snapshot (``GuardrailPolicies``); scanning runs in
-process with the pure engine from ``inferia.filtration.guardrails``. Findings go to
+process with the pure engine from ``inferia.guardrails``. Findings go to
 ``ctx.extras["guardrails"]`` (for the request's inference log record), to the
 ``GuardrailMetrics`` counters and, at ``finish``, to the guardrail events stream
 (``guardrail_events``, keyed by request id); the matched text never does.
@@ -14,8 +14,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from inferia.filtration import GuardrailPolicySource, GuardrailSnapshots
-from inferia.filtration.guardrails import (
+from inferia.contracts import GuardrailPolicySource, GuardrailSnapshots
+from inferia.guardrails import (
     BlockedText,
     CompiledPolicy,
     Direction,
@@ -29,9 +29,9 @@ from inferia.filtration.guardrails import (
     reply_slots,
     request_slots,
 )
-from inferia.filtration.guardrails.events import GuardrailEventSink
-from inferia.filtration.guardrails.guard import Recorder
-from inferia.filtration.guardrails.setup import build_engine, platform_policy, scan_limits
+from inferia.guardrails.events import GuardrailEventSink
+from inferia.guardrails.guard import Recorder
+from inferia.guardrails.setup import build_engine, platform_policy, scan_limits
 from inferia.inference.pipeline import RequestContext, Step, StreamBlocked, StreamTransform
 from inferia.runtime import Runtime
 

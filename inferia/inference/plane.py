@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from litestar.types import ControllerRouterHandler
 
+from inferia.contracts import FiltrationPorts
 from inferia.core.rsgi import RsgiHandler
 from inferia.core.ssrf import GuardedResolver
-from inferia.filtration import FiltrationPorts
 from inferia.inference.admission import policy_steps
 from inferia.inference.api.gateway import PATHS, Gateway
 from inferia.inference.api.models import models_controller

@@ -17,18 +17,12 @@ from typing import Any
 import msgspec
 
 from inferia.config import UsageSettings
+from inferia.contracts import USAGE_STREAM, PolicySnapshots, UsageEvent, body_context
 from inferia.core.crypto import SecretBox
 from inferia.core.errors import InferiaError
 from inferia.core.ids import IdSource
-from inferia.filtration import (
-    USAGE_STREAM,
-    ModelPrice,
-    PolicySnapshots,
-    UsageEvent,
-    body_context,
-    price_for,
-)
 from inferia.inference.pipeline import RequestContext, Step, StreamedText, StreamTransform
+from inferia.limits import ModelPrice, price_for
 from inferia.state import StateBackend, StreamAppend
 
 log = logging.getLogger(__name__)

@@ -1,5 +1,5 @@
-"""The orchestration (control) plane: pools, registry, deployments, inventory, gRPC."""
+"""The orchestration (control) plane: pools, registry, deployments, inventory, gRPC.
 
-from inferia.orchestration.plane import OrchestrationPlane
-
-__all__ = ["OrchestrationPlane"]
+Importing this package imports nothing of the plane: the app factory imports
+``inferia.orchestration.plane`` only in a process that serves it.
+"""

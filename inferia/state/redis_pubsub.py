@@ -160,7 +160,7 @@ class RedisPubSub:
                 self._live = None
                 self._confirmed.clear()
                 with contextlib.suppress(*REDIS_FAILURES):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py
+                    await pubsub.aclose()  # type: ignore[no-untyped-call,unused-ignore]  # redis-py < 8.2
             await asyncio.sleep(delay)
             delay = min(delay * 2, _RECONNECT_MAX_S)
 

@@ -20,7 +20,6 @@ from litestar.testing import AsyncTestClient
 
 from inferia import __version__
 from inferia.config import Settings, replace_section
-from inferia.orchestration import OrchestrationPlane
 from inferia.orchestration.grpc_gen.grpc.health.v1 import (
     HealthCheckRequest,
     HealthCheckResponseServingStatus,
@@ -31,6 +30,7 @@ from inferia.orchestration.grpc_gen.inferia.orchestration.v1 import (
     PingRequest,
 )
 from inferia.orchestration.grpc_server import GrpcServer
+from inferia.orchestration.plane import OrchestrationPlane
 from inferia.runtime import Runtime
 from inferia.state import MemoryStateBackend
 

@@ -9,15 +9,16 @@ import uuid
 import pytest
 
 from inferia.config import GuardrailSettings
+from inferia.contracts.guardrails import GuardrailSnapshots
 from inferia.core.errors import NotFoundError, ValidationError
 from inferia.db import Database
-from inferia.filtration.guardrails import policy_from_builtins
-from inferia.filtration.guardrails.events import GuardrailEventConsumer, GuardrailEventSink
-from inferia.filtration.guardrails.port import GuardrailSnapshots
-from inferia.filtration.guardrails.setup import build_engine
-from inferia.filtration.guardrails.store import GuardrailPolicyStore, parse_policy
-from inferia.filtration.guardrails.tables import GuardrailEvent
+from inferia.filtration.guardrail_policies.consumer import GuardrailEventConsumer
+from inferia.filtration.guardrail_policies.store import GuardrailPolicyStore, parse_policy
+from inferia.filtration.guardrail_policies.tables import GuardrailEvent
 from inferia.filtration.identity.tables import Organization
+from inferia.guardrails import policy_from_builtins
+from inferia.guardrails.events import GuardrailEventSink
+from inferia.guardrails.setup import build_engine
 from inferia.state import StateBackend
 
 PLATFORM = policy_from_builtins({"input": [{"scanner": "pii", "action": "flag"}]})
@@ -154,7 +155,7 @@ async def test_one_policy_per_organisation_and_model_is_enforced_by_the_database
 ) -> None:
     from inferia.core.errors import IntegrityViolation
     from inferia.db.errors import wrap_errors
-    from inferia.filtration.guardrails.tables import GuardrailPolicyRow
+    from inferia.filtration.guardrail_policies.tables import GuardrailPolicyRow
 
     org = await _organization()
     await _store(state).put(org, "m", parse_policy({"input": [{"scanner": "pii"}]}))

@@ -13,10 +13,10 @@ import pytest
 
 from inferia.app import build_runtime
 from inferia.core.errors import StorageError
-from inferia.filtration import FiltrationPlane
 from inferia.filtration.audit import AuditContext, AuditTrail
 from inferia.filtration.identity.tables import Organization
 from inferia.filtration.keys import ApiKey, ApiKeyStore
+from inferia.filtration.plane import FiltrationPlane
 from inferia.runtime import Runtime
 from tests.conftest import BackendPair
 from tests.identity_support import (
@@ -185,7 +185,7 @@ async def test_encryption_key_rotation_keeps_totp_working(backend_pair: BackendP
     rotated = settings("second-key", "first-key")
     async with identity_client(rotated) as client:  # type: ignore[arg-type]
         await login(client, totp=totp_code(secret, 1))
-    from inferia.operator import reencrypt_secrets
+    from inferia.cli.admin_actions import reencrypt_secrets
 
     assert await reencrypt_secrets(rotated) == 1  # type: ignore[arg-type]
     assert await reencrypt_secrets(rotated) == 0  # type: ignore[arg-type]

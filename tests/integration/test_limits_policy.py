@@ -10,8 +10,8 @@ import pytest
 from inferia.core.errors import ConflictError, ValidationError
 from inferia.db import Database
 from inferia.filtration.identity.tables import Organization
-from inferia.filtration.limits import LimitValues
 from inferia.filtration.policy import PolicySnapshots, PolicyStore, parse_limits
+from inferia.limits import LimitValues
 from inferia.state import StateBackend
 
 

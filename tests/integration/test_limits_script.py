@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from inferia.filtration.limits import (
+from inferia.limits import (
     CompiledPolicies,
     LimitEvaluator,
     LimitValues,

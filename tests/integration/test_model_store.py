@@ -9,11 +9,11 @@ import uuid
 import msgspec
 import pytest
 
+from inferia.contracts import MODEL_CHANGES_CHANNEL
 from inferia.core.crypto import SecretBox
 from inferia.core.errors import ConflictError, IntegrityViolation, NotFoundError, ValidationError
 from inferia.db import Database
 from inferia.db.errors import wrap_errors
-from inferia.filtration import MODEL_CHANGES_CHANNEL
 from inferia.filtration.identity.tables import Organization
 from inferia.filtration.models.schemas import EndpointInput, ModelCreate, ModelUpdate
 from inferia.filtration.models.store import ModelStore

@@ -27,20 +27,14 @@ import redis.asyncio as aioredis
 from redis.asyncio.connection import AbstractConnection
 
 from inferia.config import LimitsSettings, UsageSettings
+from inferia.contracts import USAGE_STREAM, PolicySnapshots
+from inferia.contracts.principals import Principal
 from inferia.core.errors import StateError
-from inferia.filtration import (
-    USAGE_STREAM,
-    LimitEvaluator,
-    LimitValues,
-    OrgPolicies,
-    PolicySnapshots,
-)
-from inferia.filtration.limits import PolicyRule
-from inferia.filtration.ports import Principal
 from inferia.inference.admission import AdmissionStep
 from inferia.inference.pipeline import Pipeline, RequestContext, Step, Usage
 from inferia.inference.usage import TokenCounter, install_encodings
 from inferia.inference.usage_sink import UsageSink
+from inferia.limits import LimitEvaluator, LimitValues, OrgPolicies, PolicyRule
 from inferia.state import (
     SLIDING_WINDOW_ADMIT,
     MemoryStateBackend,

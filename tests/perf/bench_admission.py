@@ -52,15 +52,23 @@ from redis.exceptions import NoScriptError, ResponseError
 from redis.utils import HIREDIS_AVAILABLE
 
 from inferia.config import LimitsSettings, UsageSettings
+from inferia.contracts import USAGE_STREAM
+from inferia.contracts import PolicySnapshots as Snapshots
+from inferia.contracts.principals import Principal
 from inferia.core.errors import StateError
-from inferia.filtration import USAGE_STREAM, LimitEvaluator, LimitValues, OrgPolicies
-from inferia.filtration import PolicySnapshots as Snapshots
-from inferia.filtration.limits import ADMIT_LIMITS, Charge, Plan, PolicyRule
-from inferia.filtration.ports import Principal
 from inferia.inference.admission import AdmissionStep
 from inferia.inference.pipeline import Pipeline, RequestContext, Usage
 from inferia.inference.usage import TokenCounter, install_encodings
 from inferia.inference.usage_sink import UsageSink
+from inferia.limits import (
+    ADMIT_LIMITS,
+    Charge,
+    LimitEvaluator,
+    LimitValues,
+    OrgPolicies,
+    Plan,
+    PolicyRule,
+)
 from inferia.state import (
     AtomicScript,
     RedisStateBackend,

@@ -25,8 +25,8 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from inferia.filtration import Principal
-from inferia.filtration.guardrails import (
+from inferia.contracts import Principal
+from inferia.guardrails import (
     CompiledPolicy,
     GuardrailEngine,
     ScanLimits,

@@ -27,13 +27,13 @@ import msgspec
 import uvloop
 
 from inferia.app import build_app
+from inferia.cli.preflight import prepare_storage
 from inferia.config import load_settings
 from inferia.core.rsgi import DIRECT_ROUTES_STATE_KEY
 from inferia.core.secrets import resolve_secrets
 from inferia.inference.pipeline import RequestContext, Usage
 from inferia.inference.routing.table import Deployment
 from inferia.inference.upstream.caller import UpstreamReply
-from inferia.preflight import prepare_storage
 from tests.e2e.gateway_fixtures import create_key, write_config
 from tests.perf.bench_gateway import GATEWAY_ONLY
 from tests.perf.upstream_rsgi import CHUNK_WITH_NULL_USAGE, REPLY, USAGE

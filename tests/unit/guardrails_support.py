@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from inferia.filtration.guardrails import (
+from inferia.guardrails import (
     CompiledPolicy,
     GuardrailEngine,
     Redactor,

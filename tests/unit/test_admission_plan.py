@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from inferia.filtration.limits import (
+from inferia.inference.admission import duration, rate_limit_headers
+from inferia.limits import (
     ADMIT_LIMITS,
     Charge,
     CompiledPolicies,
@@ -20,7 +21,6 @@ from inferia.filtration.limits import (
     Plan,
     PolicyRule,
 )
-from inferia.inference.admission import duration, rate_limit_headers
 from inferia.state import AtomicScript, MemoryStateBackend, ScriptArg
 
 ORG, USER, KEY = "org", "user", "key"

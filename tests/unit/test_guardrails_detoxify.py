@@ -20,7 +20,7 @@ transformers: Any = require_module("transformers")
 
 from inferia.config import GuardrailSettings  # noqa: E402
 from inferia.core.errors import ConfigError  # noqa: E402
-from inferia.filtration.guardrails import (  # noqa: E402
+from inferia.guardrails import (  # noqa: E402
     GuardrailBlocked,
     Redactor,
     ScanLimits,
@@ -28,7 +28,7 @@ from inferia.filtration.guardrails import (  # noqa: E402
     policy_from_builtins,
     request_slots,
 )
-from inferia.filtration.guardrails.setup import build_engine, platform_policy  # noqa: E402
+from inferia.guardrails.setup import build_engine, platform_policy  # noqa: E402
 
 CLASSES = ["toxic", "severe_toxic", "obscene", "threat", "insult", "identity_hate"]
 VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "you", "are", "nice", "bad", "hello"]

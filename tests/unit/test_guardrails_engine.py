@@ -9,7 +9,7 @@ import pytest
 
 from inferia.config import GuardrailSettings
 from inferia.core.errors import ConfigError, PayloadTooLargeError, ValidationError
-from inferia.filtration.guardrails import (
+from inferia.guardrails import (
     GuardrailBlocked,
     Redactor,
     ScanLimits,
@@ -18,7 +18,7 @@ from inferia.filtration.guardrails import (
     policy_from_builtins,
     request_slots,
 )
-from inferia.filtration.guardrails.setup import build_engine, platform_policy
+from inferia.guardrails.setup import build_engine, platform_policy
 from tests.unit.guardrails_support import compiled, engine
 
 ADVERSARIAL_UNITS = [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from inferia.filtration.guardrails.checks import iban_valid, luhn_valid, ssn_valid
+from inferia.guardrails.checks import iban_valid, luhn_valid, ssn_valid
 from tests.unit.guardrails_support import categories, redact_all
 
 

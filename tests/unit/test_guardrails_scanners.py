@@ -9,7 +9,7 @@ import base64
 
 import pytest
 
-from inferia.filtration.guardrails import normalise
+from inferia.guardrails import normalise
 from tests.unit.guardrails_support import categories, redact_all
 
 # Fixtures are built from parts so that this file itself trips no secret scanner.

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from inferia.filtration import Principal
-from inferia.filtration.guardrails import GuardrailBlocked, ScanLimits, policy_from_builtins
-from inferia.filtration.guardrails.events import GuardrailEventSink
-from inferia.filtration.guardrails.port import GuardrailSnapshots, NoPolicies, OrgGuardrails
+from inferia.contracts import Principal
+from inferia.contracts.guardrails import GuardrailSnapshots, NoPolicies, OrgGuardrails
+from inferia.guardrails import GuardrailBlocked, ScanLimits, policy_from_builtins
+from inferia.guardrails.events import GuardrailEventSink
 from inferia.inference.guard_steps import GuardrailMetrics, guard_steps
 from inferia.inference.pipeline import Pipeline, RequestContext
 from inferia.state import MemoryStateBackend

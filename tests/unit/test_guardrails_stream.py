@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from inferia.filtration.guardrails import BlockedText, Finding, Redactor, StreamWindow
+from inferia.guardrails import BlockedText, Finding, Redactor, StreamWindow
 from inferia.inference.guard_steps import GuardStream
 from inferia.inference.pipeline import StreamBlocked
 from tests.unit.guardrails_support import compiled

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import time
 
-from inferia.filtration.ports import Principal
-from inferia.filtration.principal_cache import PrincipalCache
+from inferia.contracts.principal_cache import PrincipalCache
+from inferia.contracts.principals import Principal
 
 
 def principal(key_id: str = "k1", expires_at: float | None = None) -> Principal:

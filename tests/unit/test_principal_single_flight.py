@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import asyncio
 
-from inferia.filtration.ports import API_KEY_CHANGES_CHANNEL, Principal
-from inferia.filtration.principal_cache import PrincipalCache
-from inferia.filtration.resolvers import CachedPrincipalResolver
+from inferia.contracts.principal_cache import PrincipalCache
+from inferia.contracts.principals import API_KEY_CHANGES_CHANNEL, Principal
+from inferia.contracts.resolvers import CachedPrincipalResolver
 from inferia.state import build_state_backend
 
 

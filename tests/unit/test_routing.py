@@ -9,8 +9,8 @@ import time
 import pytest
 
 from inferia.config import InferenceSettings, ModelEndpointSettings
+from inferia.contracts import ModelDefinition, ModelEndpointDefinition
 from inferia.core.ssrf import GuardedResolver, SsrfRefused, check_url, refusal
-from inferia.filtration import ModelDefinition, ModelEndpointDefinition
 from inferia.inference.routing.endpoint import Endpoint, EndpointHealth
 from inferia.inference.routing.strategies import (
     LeastOutstanding,

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from inferia.contracts.principals import API_KEY_CHANGES_CHANNEL, Principal
 from inferia.core.errors import NotFoundError, ValidationError
 from inferia.db.errors import wrap_errors
 from inferia.filtration.audit import AuditContext, AuditTrail
@@ -36,7 +37,6 @@ from inferia.filtration.keys.format import (
     pepper_id,
 )
 from inferia.filtration.keys.tables import ApiKey
-from inferia.filtration.ports import API_KEY_CHANGES_CHANNEL, Principal
 from inferia.state import StateBackend
 
 if TYPE_CHECKING:

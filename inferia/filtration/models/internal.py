@@ -1,13 +1,11 @@
-"""``GET /internal/models`` (the model-definition port in split mode) and its client."""
+"""``GET /internal/models``: the model-definition port's server side in split mode."""
 
 from __future__ import annotations
 
-import msgspec
 from litestar import Controller, get
 
+from inferia.contracts.models import MODELS_PATH, ModelDefinition, ModelDefinitionSource
 from inferia.filtration.internal import internal_token_guard
-from inferia.filtration.internal_client import InternalClient
-from inferia.filtration.models.port import MODELS_PATH, ModelDefinition, ModelDefinitionSource
 
 
 def internal_models_controller(
@@ -23,14 +21,3 @@ def internal_models_controller(
             return await source.load()
 
     return InternalModelsController
-
-
-class RemoteModelSource:
-    """The port's remote implementation: asks the filtration plane in another process."""
-
-    def __init__(self, client: InternalClient) -> None:
-        self._client = client
-        self._decoder = msgspec.json.Decoder(list[ModelDefinition])
-
-    async def load(self) -> list[ModelDefinition]:
-        return await self._client.get(MODELS_PATH, self._decoder, what="a model listing")

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import msgspec
 
-from inferia.filtration.models.port import StrategyName
+from inferia.contracts.models import StrategyName
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"^\S+$")]
 Url = Annotated[str, msgspec.Meta(min_length=8, max_length=2000, pattern=r"^https?://")]

@@ -15,15 +15,15 @@ from typing import Any
 
 import msgspec
 
-from inferia.core.crypto import SecretBox
-from inferia.core.errors import ConflictError, NotFoundError, ValidationError
-from inferia.core.ssrf import SsrfRefused, check_url
-from inferia.db.errors import wrap_errors
-from inferia.filtration.models.port import (
+from inferia.contracts.models import (
     MODEL_CHANGES_CHANNEL,
     ModelDefinition,
     ModelEndpointDefinition,
 )
+from inferia.core.crypto import SecretBox
+from inferia.core.errors import ConflictError, NotFoundError, ValidationError
+from inferia.core.ssrf import SsrfRefused, check_url
+from inferia.db.errors import wrap_errors
 from inferia.filtration.models.schemas import (
     EndpointInput,
     EndpointRecord,

@@ -5,10 +5,9 @@ from __future__ import annotations
 from litestar import Controller, get
 from litestar.params import FromPath
 
+from inferia.contracts.policies import INTERNAL_POLICIES_PATH, PolicySource
 from inferia.filtration.internal import internal_token_guard
-from inferia.filtration.limits import OrgPolicies
-from inferia.filtration.policy.port import PolicySource
-from inferia.filtration.policy.schema import INTERNAL_POLICIES_PATH
+from inferia.limits import OrgPolicies
 
 
 def internal_policies_controller(source: PolicySource, internal_token: str) -> type[Controller]:

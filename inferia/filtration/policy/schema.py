@@ -1,4 +1,4 @@
-"""What the policy API shows and what the policy port carries between planes."""
+"""What the policy API shows."""
 
 from __future__ import annotations
 
@@ -6,12 +6,7 @@ from datetime import datetime
 
 import msgspec
 
-from inferia.filtration.limits import LimitValues, Scope
-
-# Pub/sub channel on which policy changes are announced; the payload is the organisation id.
-POLICY_CHANGES_CHANNEL = "inferia:policies:changed"
-# GET /internal/policies/{organization_id} -> OrgPolicies (split mode).
-INTERNAL_POLICIES_PATH = "/internal/policies"
+from inferia.limits import LimitValues, Scope
 
 
 class PolicyRecord(msgspec.Struct, frozen=True, kw_only=True):

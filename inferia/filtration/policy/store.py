@@ -13,11 +13,14 @@ from typing import Any, get_args
 
 import msgspec
 
+from inferia.contracts.policies import POLICY_CHANGES_CHANNEL
 from inferia.core.errors import ConflictError, NotFoundError, ValidationError
 from inferia.db.errors import wrap_errors
 from inferia.filtration.identity.tables import Membership
 from inferia.filtration.keys.tables import ApiKey
-from inferia.filtration.limits import (
+from inferia.filtration.policy.schema import PolicyRecord
+from inferia.filtration.policy.tables import LimitPolicy
+from inferia.limits import (
     ALL_MODELS,
     BUDGET_FIELDS,
     LIMIT_FIELDS,
@@ -27,8 +30,6 @@ from inferia.filtration.limits import (
     PolicyRule,
     Scope,
 )
-from inferia.filtration.policy.schema import POLICY_CHANGES_CHANNEL, PolicyRecord
-from inferia.filtration.policy.tables import LimitPolicy
 from inferia.state import StateBackend
 
 # A day's window must not hold less than a minute's, nor a month's less than a day's.

@@ -21,9 +21,9 @@ from typing import Any
 import msgspec
 
 from inferia.config import UsageSettings
+from inferia.contracts.usage import USAGE_GROUP, USAGE_STREAM, UsageEvent
 from inferia.core.errors import InferiaError
 from inferia.db import Database
-from inferia.filtration.usage.schema import USAGE_GROUP, USAGE_STREAM, UsageEvent
 from inferia.filtration.usage.writers import Row, batch_writer
 from inferia.state import StateBackend, StreamMessage
 

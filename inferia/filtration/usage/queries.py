@@ -9,10 +9,10 @@ from typing import Any, Literal
 
 import msgspec
 
+from inferia.contracts.usage import body_context
 from inferia.core.crypto import DecryptionError, SecretBox
 from inferia.core.errors import ValidationError
 from inferia.db.errors import wrap_errors
-from inferia.filtration.usage.schema import body_context
 from inferia.filtration.usage.tables import InferenceLog, UsageRecord
 
 Bucket = Literal["minute", "hour", "day", "month"]

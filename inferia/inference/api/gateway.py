@@ -18,6 +18,7 @@ import aiohttp
 import msgspec
 
 from inferia.config import Settings
+from inferia.contracts import Principal
 from inferia.core.client_address import ClientAddresses
 from inferia.core.errors import (
     BadRequestError,
@@ -28,7 +29,6 @@ from inferia.core.errors import (
 )
 from inferia.core.ids import IdSource
 from inferia.core.logging import current_request_id
-from inferia.filtration import Principal
 from inferia.inference.api import rsgi_io
 from inferia.inference.api.rsgi_io import ClientGone, ProtocolClosed
 from inferia.inference.api.schemas import (

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from inferia.filtration import Principal
+from inferia.contracts import Principal
 from inferia.state import StateBackend, StateOp
 
 Api = Literal["chat.completions", "completions", "embeddings"]

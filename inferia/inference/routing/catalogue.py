@@ -10,7 +10,7 @@ import contextlib
 import logging
 
 from inferia.config import Settings
-from inferia.filtration import MODEL_CHANGES_CHANNEL, ModelDefinition, ModelDefinitionSource
+from inferia.contracts import MODEL_CHANGES_CHANNEL, ModelDefinition, ModelDefinitionSource
 from inferia.inference.routing.table import RoutingTable, RoutingTableBuilder
 from inferia.state import StateBackend, Subscription
 

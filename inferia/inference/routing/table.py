@@ -15,8 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from inferia.config import InferenceSettings, ModelEndpointSettings, RoutingStrategy
+from inferia.contracts import ModelDefinition
 from inferia.core.ssrf import SsrfRefused, check_url, hostname
-from inferia.filtration import ModelDefinition
 from inferia.inference.routing.endpoint import Endpoint, EndpointHealth
 from inferia.inference.routing.strategies import Strategy, build_strategy
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from inferia.core.errors import ConfigError
-from inferia.filtration.guardrails import Detection, ScannerSetup, ScannerUnavailable
+from inferia.guardrails import Detection, ScannerSetup, ScannerUnavailable
 
 SETTING = "guardrails.detoxify.checkpoint"
 DEFAULT_MIN_SCORE = 0.5

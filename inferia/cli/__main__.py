@@ -1,0 +1,5 @@
+"""``python -m inferia.cli``: the same as the ``inferia`` command."""
+
+from inferia.cli import main
+
+main()

@@ -1,0 +1,56 @@
+"""The model-definition port: the deployments defined through ``/management/models``.
+
+The inference plane builds its routing table from these plus ``[[models]]`` in
+inferia.toml. It loads them as one snapshot and reloads when a change is announced
+on ``MODEL_CHANGES_CHANNEL`` (and on a TTL backstop); never per request.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Protocol
+
+import msgspec
+
+from inferia.contracts.internal_client import InternalClient
+
+StrategyName = Literal["weighted_round_robin", "least_outstanding", "prefix_affinity"]
+
+
+class ModelEndpointDefinition(msgspec.Struct, frozen=True, kw_only=True):
+    base_url: str
+    # Decrypted: only ever handed to the inference plane (in process or over /internal).
+    api_key: str = ""
+    upstream_model: str = ""
+    weight: int = 1
+    connect_timeout_s: float | None = None
+    request_timeout_s: float | None = None
+    headers: dict[str, str] = msgspec.field(default_factory=dict)
+
+
+class ModelDefinition(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    organization_id: str
+    name: str
+    routing_strategy: StrategyName | None = None
+    endpoints: tuple[ModelEndpointDefinition, ...] = ()
+
+
+class ModelDefinitionSource(Protocol):
+    """Every organisation's API-defined models, as one snapshot."""
+
+    async def load(self) -> list[ModelDefinition]: ...
+
+
+MODEL_CHANGES_CHANNEL = "inferia:models:changed"
+MODELS_PATH = "/internal/models"
+
+
+class RemoteModelSource:
+    """The port's remote implementation: asks the filtration plane in another process."""
+
+    def __init__(self, client: InternalClient) -> None:
+        self._client = client
+        self._decoder = msgspec.json.Decoder(list[ModelDefinition])
+
+    async def load(self) -> list[ModelDefinition]:
+        return await self._client.get(MODELS_PATH, self._decoder, what="a model listing")

@@ -1,0 +1,68 @@
+"""Every port the inference plane needs from the filtration plane, chosen together.
+
+``FiltrationPlane.ports()`` gives the in-process implementations; ``remote_ports``
+gives HTTP clients of the filtration plane's ``/internal/*`` for split mode. The app
+factory picks one of the two, once, at start-up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+import aiohttp
+
+from inferia.config import Settings
+from inferia.contracts.guardrails import GuardrailPolicySource, RemoteGuardrailSource
+from inferia.contracts.internal_client import InternalClient
+from inferia.contracts.models import ModelDefinitionSource, RemoteModelSource
+from inferia.contracts.policies import PolicySource, RemotePolicySource
+from inferia.contracts.principal_cache import principal_cache_for
+from inferia.contracts.principals import PrincipalResolver
+from inferia.contracts.resolvers import CachedPrincipalResolver, RemotePrincipalResolver
+from inferia.state import StateBackend
+
+
+@dataclass(frozen=True, slots=True)
+class FiltrationPorts:
+    principals: PrincipalResolver
+    models: ModelDefinitionSource
+    policies: PolicySource
+    guardrails: GuardrailPolicySource
+
+
+class ProcessServices(Protocol):
+    """What remote ports need of the process (``inferia.runtime.Runtime`` is one)."""
+
+    settings: Settings
+    state: StateBackend
+
+    @property
+    def http(self) -> aiohttp.ClientSession: ...
+
+    def on_start(self, hook: Callable[[], Awaitable[None]]) -> None: ...
+
+    def on_stop(self, hook: Callable[[], Awaitable[None]]) -> None: ...
+
+
+def remote_ports(process: ProcessServices) -> FiltrationPorts:
+    """Clients of a filtration plane running in another process (split mode)."""
+    settings = process.settings
+    client = InternalClient(
+        lambda: process.http,
+        settings.remote.filtration_url,
+        settings.security.internal_token,
+        settings.remote.timeout_s,
+    )
+    principals = CachedPrincipalResolver(
+        RemotePrincipalResolver(client), process.state, principal_cache_for(process.state)
+    )
+    process.on_start(principals.start)
+    process.on_stop(principals.close)
+    return FiltrationPorts(
+        principals=principals,
+        models=RemoteModelSource(client),
+        policies=RemotePolicySource(client),
+        guardrails=RemoteGuardrailSource(client),
+    )

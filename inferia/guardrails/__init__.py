@@ -1,0 +1,60 @@
+"""The guardrail engine: a pure library the inference plane runs in process.
+
+Scanners (built-in and plugins, all discovered through the ``inferia.guardrails``
+entry point group), text normalisation, the policy model, redaction, streaming
+windows. Policies themselves are definitions owned by the filtration plane and reach
+the inference plane as cached snapshots.
+"""
+
+from inferia.guardrails.engine import CompiledPolicy, GuardrailEngine, Rule, RuleSet
+from inferia.guardrails.findings import ACTIONS, Action, Detection, Direction, Finding
+from inferia.guardrails.guard import GuardrailBlocked, ScanLimits, guard_slots
+from inferia.guardrails.normalize import Normalised, normalise
+from inferia.guardrails.policy import GuardrailPolicy, PolicyEntry, policy_from_builtins
+from inferia.guardrails.redaction import Redactor
+from inferia.guardrails.scanner import (
+    ENTRY_POINT_GROUP,
+    BaseScanner,
+    OffloadedScanner,
+    Scanner,
+    ScannerFactory,
+    ScannerSetup,
+    ScannerUnavailable,
+    discover_factories,
+)
+from inferia.guardrails.stream import BlockedText, StreamWindow
+from inferia.guardrails.texts import TextSlot, reply_slots, request_slots
+
+__all__ = [
+    "ACTIONS",
+    "ENTRY_POINT_GROUP",
+    "Action",
+    "BaseScanner",
+    "BlockedText",
+    "CompiledPolicy",
+    "Detection",
+    "Direction",
+    "Finding",
+    "GuardrailBlocked",
+    "GuardrailEngine",
+    "GuardrailPolicy",
+    "Normalised",
+    "OffloadedScanner",
+    "PolicyEntry",
+    "Redactor",
+    "Rule",
+    "RuleSet",
+    "ScanLimits",
+    "Scanner",
+    "ScannerFactory",
+    "ScannerSetup",
+    "ScannerUnavailable",
+    "StreamWindow",
+    "TextSlot",
+    "discover_factories",
+    "guard_slots",
+    "normalise",
+    "policy_from_builtins",
+    "reply_slots",
+    "request_slots",
+]

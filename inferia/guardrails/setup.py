@@ -1,0 +1,38 @@
+"""Building the engine, the platform default policy and the scan limits from settings."""
+
+from __future__ import annotations
+
+import msgspec
+
+from inferia.config import GuardrailSettings
+from inferia.core.errors import ConfigError, ValidationError
+from inferia.guardrails.engine import GuardrailEngine
+from inferia.guardrails.guard import ScanLimits
+from inferia.guardrails.policy import GuardrailPolicy, policy_from_builtins
+from inferia.guardrails.scanner import discover_factories
+
+
+def build_engine(settings: GuardrailSettings) -> GuardrailEngine:
+    return GuardrailEngine(
+        discover_factories(), {"detoxify": msgspec.to_builtins(settings.detoxify)}
+    )
+
+
+def platform_policy(settings: GuardrailSettings, engine: GuardrailEngine) -> GuardrailPolicy:
+    """``[guardrails]`` as a policy, compiled once so a typo stops start-up."""
+    policy = policy_from_builtins(
+        {
+            "input": msgspec.to_builtins(settings.input),
+            "output": msgspec.to_builtins(settings.output),
+            "rescan_shaped_prompt": settings.rescan_shaped_prompt,
+        }
+    )
+    try:
+        engine.compile(policy)
+    except ValidationError as exc:
+        raise ConfigError(f"[guardrails]: {exc.message}") from None
+    return policy
+
+
+def scan_limits(settings: GuardrailSettings) -> ScanLimits:
+    return ScanLimits(settings.max_scan_chars, settings.oversize)
