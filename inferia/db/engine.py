@@ -122,7 +122,7 @@ class Database:
         self,
         settings: DatabaseSettings,
         data_dir: Path,
-        tables: Sequence[type[Table]] = (),
+        tables: Sequence[type[Table]],
     ) -> None:
         """``tables``: what ``bind_tables`` binds (``inferia.tables.all_tables()``)."""
         self._settings = settings

@@ -37,6 +37,7 @@ from inferia.filtration.identity.bootstrap import create_user, ensure_first_star
 from inferia.filtration.identity.passwords import PasswordHasher
 from inferia.filtration.identity.roles_catalogue import BUILTIN_ROLE_PERMISSIONS
 from inferia.filtration.identity.tables import Membership, Organization, Role, User
+from inferia.tables import all_tables
 from tests.services import unavailable
 
 POSTGRES_URL = os.environ.get(
@@ -72,7 +73,7 @@ async def _admin_connection() -> asyncpg.Connection:
 async def fresh_db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
     """A started Database with no tables yet."""
     if request.param == "sqlite":
-        db = Database(DatabaseSettings(), tmp_path / "data")
+        db = Database(DatabaseSettings(), tmp_path / "data", all_tables())
         await db.start()
         yield db
         await db.close()
@@ -83,7 +84,7 @@ async def fresh_db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
     await admin.execute(f'CREATE DATABASE "{name}"')
     try:
         url = urlunsplit(urlsplit(POSTGRES_URL)._replace(path=f"/{name}"))
-        db = Database(DatabaseSettings(url=url, pool_min=1, pool_max=5), tmp_path)
+        db = Database(DatabaseSettings(url=url, pool_min=1, pool_max=5), tmp_path, all_tables())
         await db.start()
         try:
             yield db
@@ -245,7 +246,9 @@ async def test_ping_is_false_for_postgres_on_a_closed_port(tmp_path: Path) -> No
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     # The port is free again and nothing listens on it.
-    db = Database(DatabaseSettings(url=f"postgresql://postgres@127.0.0.1:{port}/x"), tmp_path)
+    db = Database(
+        DatabaseSettings(url=f"postgresql://postgres@127.0.0.1:{port}/x"), tmp_path, all_tables()
+    )
     assert db.kind == "postgres" and not db.is_embedded
     assert await db.ping() is False
     with pytest.raises(StorageError):
@@ -253,7 +256,9 @@ async def test_ping_is_false_for_postgres_on_a_closed_port(tmp_path: Path) -> No
 
 
 async def test_sqlite_is_in_wal_mode_with_a_busy_timeout(tmp_path: Path) -> None:
-    db = Database(DatabaseSettings(sqlite_busy_timeout_ms=5000), tmp_path / "new" / "dir")
+    db = Database(
+        DatabaseSettings(sqlite_busy_timeout_ms=5000), tmp_path / "new" / "dir", all_tables()
+    )
     await db.start()
     assert db.kind == "sqlite" and db.is_embedded
     assert db.sqlite_path == tmp_path / "new" / "dir" / "inferia.sqlite3"
@@ -280,9 +285,10 @@ import asyncio, pathlib, sys
 from inferia.config import DatabaseSettings
 from inferia.db import Database
 from inferia.filtration.identity.tables import Organization
+from inferia.tables import all_tables
 
 async def main() -> None:
-    db = Database(DatabaseSettings(), pathlib.Path(sys.argv[1]))
+    db = Database(DatabaseSettings(), pathlib.Path(sys.argv[1]), all_tables())
     await db.start()
     for n in range(15):
         async with db.transaction():
@@ -295,7 +301,7 @@ asyncio.run(main())
 
 
 async def test_sqlite_writers_in_several_processes_wait_for_each_other(tmp_path: Path) -> None:
-    db = Database(DatabaseSettings(), tmp_path)
+    db = Database(DatabaseSettings(), tmp_path, all_tables())
     await db.start()
     await apply_migrations(db)
     writers = [
@@ -318,11 +324,11 @@ async def test_sqlite_writers_in_several_processes_wait_for_each_other(tmp_path:
 
 def test_unsupported_url_scheme_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
-        Database(DatabaseSettings(url="mysql://root:s3cret@db/inferia"), tmp_path)
+        Database(DatabaseSettings(url="mysql://root:s3cret@db/inferia"), tmp_path, all_tables())
     assert caught.value.param == "database.url"
     assert "s3cret" not in caught.value.message
     with pytest.raises(ConfigError):
-        Database(DatabaseSettings(url="postgresql://u:p@h:notaport/db"), tmp_path)
+        Database(DatabaseSettings(url="postgresql://u:p@h:notaport/db"), tmp_path, all_tables())
 
 
 def test_password_hasher() -> None:
