@@ -50,6 +50,8 @@ class InternalClient:
                 data=body,
                 headers=self._headers,
                 timeout=self._timeout,
+                # A redirect would carry the internal token to wherever it points.
+                allow_redirects=False,
             ) as response:
                 if response.status == 404:
                     return None

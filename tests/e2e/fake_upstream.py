@@ -35,6 +35,7 @@ DEFAULT_BEHAVIOUR: dict[str, Any] = {
     "fail_after_chunks": None,  # drop the connection after N content events
     "usage": True,  # report usage (when asked, for streams)
     "omit_done": False,
+    "redirect_to": None,  # answer `status` (a 3xx) with this Location
 }
 
 
@@ -81,6 +82,8 @@ class Upstream:
             await asyncio.sleep(3600)
         if b["latency_s"]:
             await asyncio.sleep(b["latency_s"])
+        if b["redirect_to"]:
+            return web.Response(status=b["status"], headers={"Location": b["redirect_to"]})
         if b["status"] != 200:
             error = {"message": b["error_message"], "type": "fake", "code": b["error_code"]}
             return web.json_response({"error": error}, status=b["status"])
@@ -237,7 +240,8 @@ def build_app(upstream: Upstream, instance: str) -> web.Application:
     app.router.add_get("/_control/requests", requests)
     app.router.add_post("/_control/reset", reset)
     app.router.add_get("/health", lambda _: _ok())
-    app.router.add_post("/{tail:.*}", upstream.handle)
+    # Any method: a redirected request (301-303 turn into GETs) must be recorded too.
+    app.router.add_route("*", "/{tail:.*}", upstream.handle)
     return app
 
 

@@ -168,6 +168,9 @@ class UpstreamCaller:
                         data=payload,
                         headers=endpoint.headers,
                         timeout=self._timeout(endpoint, True),
+                        # A 3xx is a bad reply, never followed: a redirect could send the
+                        # prompt and the endpoint's headers anywhere (docs/security.md).
+                        allow_redirects=False,
                     )
                     if response.status == 200:
                         first = await response.content.readany()
@@ -179,6 +182,7 @@ class UpstreamCaller:
                     data=payload,
                     headers=endpoint.headers,
                     timeout=self._timeout(endpoint, False),
+                    allow_redirects=False,
                 )
             if response.status != 200:
                 detail = await _read_limited(response, 65536)

@@ -64,6 +64,16 @@ def from_status(status: int, body: bytes, retry_after: str | None) -> UpstreamEr
             failure="client_error",
             code=code or "invalid_request",
         )
+    if 300 <= status < 400:
+        # Never followed (the target could be anywhere, see inferia.core.ssrf): the
+        # endpoint is misconfigured or hostile, and another endpoint may still answer.
+        return UpstreamError(
+            f"The upstream model server answered with a redirect (HTTP {status}), "
+            "which the gateway does not follow.",
+            status=502,
+            failure="server_error",
+            code="upstream_redirect",
+        )
     if status in (401, 403, 404):
         # The gateway's upstream credentials or model name are wrong: not the client's fault.
         return UpstreamError(
