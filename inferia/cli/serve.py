@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import subprocess
 import sys
 
@@ -32,15 +33,48 @@ def check_topology(settings: Settings) -> None:
         )
 
 
+def reserve_port(host: str, port: int) -> socket.socket:
+    """Stop start-up if anything listens on ``host:port``; return a guard socket that
+    keeps later servers out while this one runs.
+
+    granian's workers bind with SO_REUSEPORT, which lets a second server bind the same
+    port and silently take part of the traffic (with limits and caches of its own). A
+    bind without it fails while anything listens there, so it is the probe. The guard
+    is bound with SO_REUSEPORT but never listens: it receives no connections, lets this
+    server's workers bind beside it, and makes a later server's probe fail even before
+    the workers are up. Keep it open for the life of the server.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    probe = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        # SO_REUSEADDR: a port still in TIME_WAIT after a restart is not "busy".
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, port))
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}. Another process "
+            "(another inferia serve?) is using it: stop it or choose another port "
+            "(--port, or server.port in inferia.toml).",
+            param="server.port",
+        ) from None
+    finally:
+        probe.close()
+    guard = socket.socket(family, socket.SOCK_STREAM)
+    guard.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    guard.bind((host, port))
+    return guard
+
+
 def serve(settings: Settings) -> None:
     check_topology(settings)
+    host, port = settings.server.host, settings.http_port()
+    guard = reserve_port(host, port)
     os.environ[SETTINGS_ENV] = msgspec.json.encode(settings).decode()
     if {"filtration", "orchestration"} & set(settings.planes):
         # It reports its own errors (and the first-start credentials) on our terminal.
         done = subprocess.run([sys.executable, "-m", "inferia.cli.preflight"], check=False)
         if done.returncode:
             raise SystemExit(done.returncode)
-    host, port = settings.server.host, settings.http_port()
     log.info("serving planes %s on http://%s:%d", ", ".join(settings.planes), host, port)
     Server(
         "inferia.app:serve_target",
@@ -54,3 +88,4 @@ def serve(settings: Settings) -> None:
         log_access=settings.logging.access_log,
         workers_kill_timeout=max(1, round(settings.server.drain_timeout_s)),
     ).serve()
+    guard.close()

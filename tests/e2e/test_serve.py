@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tests.conftest import BackendPair
-from tests.processes import InferiaServer, inferia_env, run_cli
+from tests.processes import InferiaServer, free_port, inferia_env, run_cli
 
 pytestmark = pytest.mark.e2e
 
@@ -141,3 +141,17 @@ def test_admin_create_user_cli(tmp_path: Path) -> None:
     weak = run_cli(["admin", "create-user", "--email", "x@example.com", "--password", "short"], env)
     assert weak.returncode == 2 and "password" in weak.stderr.lower()
     assert "Traceback" not in weak.stderr + duplicate.stderr
+
+
+def test_a_second_server_on_a_busy_port_stops_with_a_clear_error(tmp_path: Path) -> None:
+    with InferiaServer(inferia_env(tmp_path / "first")) as first:
+        second = run_cli(
+            ["serve", "--port", str(first.port)],
+            inferia_env(tmp_path / "second", INFERIA_SERVER__GRPC_PORT=str(free_port())),
+        )
+        assert second.returncode == 2
+        assert f"cannot listen on 127.0.0.1:{first.port}" in second.stderr
+        assert "Traceback" not in second.stderr
+        # The first server still answers every request: nothing shares its port.
+        for _ in range(8):
+            assert httpx.get(f"{first.base_url}/health").status_code == 200
