@@ -185,7 +185,9 @@ def test_fallback_never_reaches_a_model_the_key_may_not_use(
 
 
 def test_circuit_breaker_takes_a_failing_endpoint_out(
-    sdk: openai.OpenAI, fake: FakeUpstream
+    sdk: openai.OpenAI,
+    fake: FakeUpstream,
+    stack: tuple[FakeUpstream, InferiaServer, dict[str, str]],
 ) -> None:
     fake.set("f", status=500)
     for _ in range(8):
@@ -194,3 +196,11 @@ def test_circuit_breaker_takes_a_failing_endpoint_out(
     # Two failures open f's circuit (threshold 2): later requests go straight to g.
     assert instances.count("f") == 2
     assert instances.count("g") == 8
+    # Each failure is logged with model, endpoint, class, status and the request id;
+    # the circuit opening too; never the upstream's address path or credentials.
+    log = stack[1].output.splitlines()
+    failures = [line for line in log if "upstream call failed: model=cb " in line]
+    assert len(failures) == 2
+    assert all("class=server_error status=500" in line for line in failures)
+    assert all("[request_id=" in line and "/v1" not in line for line in failures)
+    assert sum("circuit opened: endpoint" in line and "of model cb" in line for line in log) == 1

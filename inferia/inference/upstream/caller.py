@@ -8,10 +8,12 @@ so any failure up to then can still go to another endpoint or model.
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import aiohttp
 import msgspec
@@ -22,6 +24,8 @@ from inferia.inference.pipeline import RequestContext, Usage
 from inferia.inference.routing.endpoint import Endpoint
 from inferia.inference.routing.table import Deployment, RoutingTable
 from inferia.inference.upstream import errors
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True, eq=False)
@@ -193,13 +197,13 @@ class UpstreamCaller:
                 first = await _read_limited(response, self._settings.max_upstream_response_bytes)
                 usage = _reply_usage(first)
         except UpstreamError as exc:
-            self._failed(endpoint, response, exc.failure)
+            self._failed(ctx, endpoint, response, exc.failure)
             raise
         except (TimeoutError, aiohttp.ServerTimeoutError):
-            self._failed(endpoint, response, "timeout")
+            self._failed(ctx, endpoint, response, "timeout")
             raise errors.timeout_error() from None
         except (aiohttp.ClientError, OSError) as exc:
-            self._failed(endpoint, response, "connection")
+            self._failed(ctx, endpoint, response, "connection")
             raise errors.connection_error(exc) from None
         except BaseException:
             # Cancelled (the client left) or anything unexpected: drop the connection.
@@ -213,18 +217,51 @@ class UpstreamCaller:
         return reply
 
     def _failed(
-        self, endpoint: Endpoint, response: aiohttp.ClientResponse | None, failure: str
+        self,
+        ctx: RequestContext,
+        endpoint: Endpoint,
+        response: aiohttp.ClientResponse | None,
+        failure: str,
     ) -> None:
         health = endpoint.health
         health.release()
+        status = response.status if response is not None else None
         if response is not None:
             response.close()
+        # Who failed and how, never what was sent or the endpoint's credentials; the
+        # request id comes with every log line (inferia.core.logging).
+        where = _host_of(endpoint.base_url)
+        log.warning(
+            "upstream call failed: model=%s endpoint=%s (%s) class=%s status=%s",
+            ctx.model,
+            endpoint.id,
+            where,
+            failure,
+            status if status is not None else "-",
+        )
         if failure in errors.UNHEALTHY:
-            health.failed(
-                self._settings.circuit_failure_threshold, self._settings.circuit_cooldown_s
-            )
+            was_open = health.open_until
+            settings = self._settings
+            health.failed(settings.circuit_failure_threshold, settings.circuit_cooldown_s)
+            if health.open_until != was_open:
+                log.error(
+                    "circuit opened: endpoint %s (%s) of model %s refused for %.0f s after "
+                    "%d failures in a row",
+                    endpoint.id,
+                    where,
+                    endpoint.deployment,
+                    settings.circuit_cooldown_s,
+                    health.consecutive_failures,
+                )
         else:
             health.succeeded()
+
+
+def _host_of(base_url: str) -> str:
+    """``host:port`` of an endpoint URL: no user-info, path or query (they may hold
+    secrets)."""
+    parts = urlsplit(base_url)
+    return f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
 
 
 class _ReplyUsage(msgspec.Struct):
