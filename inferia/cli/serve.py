@@ -87,5 +87,8 @@ def serve(settings: Settings) -> None:
         factory=True,
         log_access=settings.logging.access_log,
         workers_kill_timeout=max(1, round(settings.server.drain_timeout_s)),
+        # A worker that dies (OOM killer, a crash in native code) is started again while
+        # the others keep serving; granian gives up on a crash loop (docs/operations.md).
+        respawn_failed_workers=True,
     ).serve()
     guard.close()

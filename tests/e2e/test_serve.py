@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.conftest import BackendPair
-from tests.processes import InferiaServer, free_port, inferia_env, run_cli
+from tests.processes import InferiaServer, free_port, inferia_env, run_cli, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -155,3 +157,57 @@ def test_a_second_server_on_a_busy_port_stops_with_a_clear_error(tmp_path: Path)
         # The first server still answers every request: nothing shares its port.
         for _ in range(8):
             assert httpx.get(f"{first.base_url}/health").status_code == 200
+
+
+def _workers_of(pid: int) -> list[int]:
+    """The live child processes of ``pid`` (granian's workers)."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            children.append(int(stat.parent.name))
+    return children
+
+
+def test_a_killed_worker_is_respawned_and_the_server_keeps_serving(
+    backend_pair: BackendPair,
+) -> None:
+    _kill_a_worker_and_recover(backend_pair, workers=1)
+
+
+@pytest.mark.parametrize("backend_pair", ["postgres+redis"], indirect=True)
+def test_with_two_workers_a_killed_one_is_respawned(backend_pair: BackendPair) -> None:
+    _kill_a_worker_and_recover(backend_pair, workers=2)
+
+
+def _kill_a_worker_and_recover(backend_pair: BackendPair, workers: int) -> None:
+    env = inferia_env(backend_pair.data_dir, **backend_pair.env())
+    with InferiaServer(env, ["--workers", str(workers)]) as server:
+        assert server.process is not None
+        supervisor = server.process.pid
+        wait_until(lambda: len(_workers_of(supervisor)) == workers)
+        victim = _workers_of(supervisor)[0]
+        os.kill(victim, signal.SIGKILL)
+        # The supervisor stays up and a new worker takes the dead one's place.
+        wait_until(
+            lambda: (
+                "Respawning worker" in server.output
+                and len(_workers_of(supervisor)) == workers
+                and victim not in _workers_of(supervisor)
+            ),
+            timeout=20,
+        )
+        assert server.process.poll() is None
+        wait_until(lambda: _healthy(server.base_url), timeout=20)
+        for _ in range(10):
+            assert httpx.get(f"{server.base_url}/ready").status_code == 200
+
+
+def _healthy(base_url: str) -> bool:
+    try:
+        return httpx.get(f"{base_url}/health", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
