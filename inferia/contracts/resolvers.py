@@ -23,7 +23,7 @@ from inferia.contracts.principals import (
     PrincipalResolver,
     ResolveRequest,
 )
-from inferia.state import StateBackend, Subscription
+from inferia.state import EVERYTHING_CHANGED, StateBackend, Subscription
 
 log = logging.getLogger(__name__)
 
@@ -65,11 +65,10 @@ class CachedPrincipalResolver:
         # Lookups that started before the change may return what it changed: requests
         # arriving from now on must not join them.
         self._lookups.clear()
-        key_id = message.decode()
-        if key_id == "*":
+        if message == EVERYTHING_CHANGED:
             self.cache.clear()
         else:
-            self.cache.invalidate_key(key_id)
+            self.cache.invalidate_key(message.decode())
 
     async def resolve(self, credential: str) -> Principal | None:
         digest = self.cache.digest(credential)

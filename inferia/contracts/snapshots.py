@@ -13,7 +13,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
-from inferia.state import StateBackend, Subscription
+from inferia.state import EVERYTHING_CHANGED, StateBackend, Subscription
 
 T = TypeVar("T")
 _MAX_ENTRIES = 100_000
@@ -47,13 +47,13 @@ class OrgSnapshots(Generic[T]):
             self._subscription = None
 
     def _on_change(self, message: bytes) -> None:
-        """The payload is an organisation id, or ``*`` for every organisation."""
+        """The payload is an organisation id, or ``EVERYTHING_CHANGED`` (published, or
+        delivered after a gap in the subscription) for every organisation."""
         self._generation += 1
-        organization_id = message.decode()
-        if organization_id == "*":
+        if message == EVERYTHING_CHANGED:
             self._entries.clear()
         else:
-            self._entries.pop(organization_id, None)
+            self._entries.pop(message.decode(), None)
 
     def cached(self, organization_id: str) -> T | None:
         """The snapshot if one is cached, fresh or not; never any I/O."""

@@ -1,6 +1,7 @@
 """Counters, caches, pub/sub and streams: Redis when shared, memory when embedded."""
 
 from inferia.state.base import (
+    EVERYTHING_CHANGED,
     AtomicScript,
     MessageHandler,
     ScriptArg,
@@ -19,6 +20,7 @@ from inferia.state.scripts import SLIDING_WINDOW_ADMIT
 from inferia.state.ttl_cache import TTLCache
 
 __all__ = [
+    "EVERYTHING_CHANGED",
     "SLIDING_WINDOW_ADMIT",
     "AtomicScript",
     "LocalStore",

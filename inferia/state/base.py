@@ -23,6 +23,9 @@ from inferia.state.local_store import LocalStore
 
 ScriptArg = str | int | float
 MessageHandler = Callable[[bytes], Awaitable[None] | None]
+# The payload that means "anything may have changed": what a publisher sends to
+# invalidate everything, and what the backend delivers after a gap in a subscription.
+EVERYTHING_CHANGED = b"*"
 # The pure-Python twin of a Lua script: (store, keys, args, now in seconds).
 LocalScript = Callable[[LocalStore, Sequence[str], Sequence[ScriptArg], float], Any]
 
@@ -145,7 +148,12 @@ class StateBackend(Protocol):
     async def publish(self, channel: str, message: bytes) -> None: ...
 
     async def subscribe(self, channel: str, handler: MessageHandler) -> Subscription:
-        """Register ``handler``; messages published after this returns reach it."""
+        """Register ``handler``; messages published after this returns reach it.
+
+        Messages published while the backend's connection is down are lost (that is
+        pub/sub). So once a subscription is back after such a gap, its handlers receive
+        ``EVERYTHING_CHANGED`` (``*``): drop everything derived from the channel.
+        """
         ...
 
     # Streams -------------------------------------------------------------

@@ -4,8 +4,9 @@ A reader task owns the subscribed connection: it (re)connects, subscribes every
 channel that has handlers, and hands messages to a dispatcher task. Handlers
 run in the dispatcher, not the reader, so a handler that subscribes or is slow
 cannot stall the reads that confirm subscriptions. Messages published while
-the connection is down are lost (that is pub/sub); caches that rely on these
-invalidations must still carry a TTL.
+the connection is down are lost (that is pub/sub): when a channel's subscription is
+confirmed again after a reconnect, its handlers get ``EVERYTHING_CHANGED``, so a
+revocation announced during the gap still takes effect at once.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 
 from inferia.core.errors import StateError
-from inferia.state.base import MessageHandler
+from inferia.state.base import EVERYTHING_CHANGED, MessageHandler
 from inferia.state.handlers import deliver
 from inferia.state.redis_errors import REDIS_FAILURES, translate_errors
 
@@ -51,6 +52,9 @@ class RedisPubSub:
         self._confirm_timeout_s = confirm_timeout_s
         self._subscriptions: dict[str, list[RedisSubscription]] = {}
         self._confirmed: set[str] = set()  # channels the live connection has acknowledged
+        # Channels some earlier connection had acknowledged: a new acknowledgement of
+        # one of them ends a gap in which messages may have been lost.
+        self._ever_confirmed: set[str] = set()
         self._waiters: dict[str, list[asyncio.Future[None]]] = {}
         self._live: PubSub | None = None
         self._queue: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue(_QUEUE_SIZE)
@@ -117,6 +121,7 @@ class RedisPubSub:
             return False
         self._subscriptions.pop(subscription.channel, None)
         self._confirmed.discard(subscription.channel)
+        self._ever_confirmed.discard(subscription.channel)
         return True
 
     def _ensure_tasks(self) -> None:
@@ -169,6 +174,9 @@ class RedisPubSub:
         channel = _text(message["channel"])
         if kind == "subscribe":
             self._confirmed.add(channel)
+            if channel in self._ever_confirmed and channel in self._subscriptions:
+                await self._queue.put((channel, EVERYTHING_CHANGED))
+            self._ever_confirmed.add(channel)
             for waiter in self._waiters.get(channel, []):
                 if not waiter.done():
                     waiter.set_result(None)

@@ -19,6 +19,7 @@ import redis.asyncio as aioredis
 
 from inferia.core.errors import ConfigError, StateError
 from inferia.state import (
+    EVERYTHING_CHANGED,
     SLIDING_WINDOW_ADMIT,
     AtomicScript,
     MemoryStateBackend,
@@ -396,6 +397,37 @@ async def test_redis_pubsub_resumes_after_connection_loss(
             await publisher.publish(channel, b"after")
             await asyncio.sleep(0.05)
     assert any("connection to Redis lost" in r.getMessage() for r in caplog.records)
+
+
+async def test_after_a_gap_in_the_subscription_handlers_are_told_everything_changed(
+    redis_backends: Callable[..., Awaitable[RedisStateBackend]], prefix: str
+) -> None:
+    """An invalidation published while the subscriber reconnects is lost; the handler
+    must learn that it may have missed something (a revoked key, a changed policy)."""
+    name = f"t{uuid.uuid4().hex[:12]}"
+    listener = await redis_backends(client_name=name)
+    publisher = await redis_backends()
+    channel = f"{prefix}invalidate"
+    received: list[bytes] = []
+    await listener.subscribe(channel, received.append)
+    await publisher.publish(channel, b"key:1")
+    await _eventually(lambda: received == [b"key:1"])
+
+    admin = aioredis.Redis.from_url(REDIS_URL)
+    try:
+        victims = [c["id"] for c in await admin.client_list() if c.get("name") == name]
+        for client_id in victims:
+            await admin.client_kill_filter(_id=client_id)
+        # Published in the gap: nobody is subscribed, so it reaches no one.
+        assert await admin.publish(channel, b"key:2") == 0
+    finally:
+        await admin.aclose()
+    await _eventually(lambda: EVERYTHING_CHANGED in received)
+    assert b"key:2" not in received
+    # Exactly one notice per gap, and ordinary messages flow again afterwards.
+    await publisher.publish(channel, b"key:3")
+    await _eventually(lambda: received[-1] == b"key:3")
+    assert received.count(EVERYTHING_CHANGED) == 1
 
 
 # Streams -------------------------------------------------------------------------
