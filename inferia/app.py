@@ -9,17 +9,16 @@ from __future__ import annotations
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.openapi import OpenAPIConfig
 from litestar.plugins import PluginProtocol
 from litestar.plugins.core import MsgspecDIPlugin
 from litestar.types import ControllerRouterHandler
 
-from inferia import __version__
 from inferia.config import Settings, settings_from_env
 from inferia.contracts import FiltrationPorts, remote_ports
 from inferia.core.http_errors import EXCEPTION_HANDLERS
 from inferia.core.logging import configure_logging
 from inferia.core.metrics import METRICS_ROUTES
+from inferia.core.openapi import openapi_asset_routes, openapi_config
 from inferia.core.request_id import RequestIdMiddleware
 from inferia.core.rsgi import DIRECT_ROUTES_STATE_KEY, RsgiApp, RsgiHandler
 from inferia.health import HEALTH_ROUTES
@@ -48,7 +47,11 @@ def build_app(settings: Settings, *, server: bool = False) -> Litestar:
     runtime = build_runtime(settings)
     runtime.freeze_heap_after_start = server
     planes = set(settings.planes)
-    handlers: list[ControllerRouterHandler] = [*HEALTH_ROUTES, *METRICS_ROUTES]
+    handlers: list[ControllerRouterHandler] = [
+        *HEALTH_ROUTES,
+        *METRICS_ROUTES,
+        *openapi_asset_routes(),
+    ]
 
     app_state = State({"runtime": runtime})
     direct_routes: dict[str, RsgiHandler] = {}
@@ -91,7 +94,7 @@ def build_app(settings: Settings, *, server: bool = False) -> Litestar:
         middleware=[RequestIdMiddleware],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.server.max_body_bytes,
-        openapi_config=OpenAPIConfig(title="Inferia", version=__version__, path="/docs"),
+        openapi_config=openapi_config(),
         logging_config=None,
     )
 
