@@ -14,6 +14,7 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import msgspec
 
@@ -261,14 +262,45 @@ def masked(settings: Settings) -> dict[str, Any]:
     return masked_data
 
 
-def _mask(value: Any, key: str = "") -> Any:
+def _mask(value: Any, key: str = "", parent: str = "") -> Any:
     if isinstance(value, dict):
-        return {k: _mask(v, k) for k, v in value.items()}
+        return {k: _mask(v, k, key) for k, v in value.items()}
     if isinstance(value, list):
-        return [_mask(v, key) for v in value]
+        return [_mask(v, key, parent) for v in value]
     if isinstance(value, str) and value:
-        if key in SECRET_KEYS:
-            return "********"
+        if key in SECRET_KEYS or (parent == "headers" and _is_credential_name(key)):
+            return MASK
         if key.endswith("url"):
-            return re.sub(r"(//[^:/@]+:)[^@]+@", r"\1********@", value)
+            return masked_url(value)
     return value
+
+
+MASK = "********"
+# Header and query parameter names that carry credentials (Authorization, Azure's
+# api-key, x-api-key, cookies, tokens...).
+_CREDENTIAL_NAME = re.compile(r"auth|key|token|secret|passw|cookie|session|signature", re.I)
+
+
+def _is_credential_name(name: str) -> bool:
+    return bool(_CREDENTIAL_NAME.search(name))
+
+
+def masked_url(url: str) -> str:
+    """``url`` with the user-info's password (or a lone user-info, which may be a token,
+    as in ``redis://:password@host`` or ``https://token@host``) and credential-like
+    query parameters masked."""
+    try:
+        parts = urlsplit(url)
+        has_userinfo = "@" in parts.netloc
+    except ValueError:
+        return MASK
+    netloc = parts.netloc
+    if has_userinfo:
+        userinfo, _, host = netloc.rpartition("@")
+        user, colon, _password = userinfo.partition(":")
+        netloc = f"{user}:{MASK}@{host}" if colon else f"{MASK}@{host}"
+    query = "&".join(
+        f"{name}={MASK}" if _is_credential_name(name) else f"{name}={value}" if sep else name
+        for name, sep, value in (item.partition("=") for item in parts.query.split("&") if item)
+    )
+    return urlunsplit(parts._replace(netloc=netloc, query=query))

@@ -101,15 +101,35 @@ def test_several_workers_need_a_shared_state_backend(tmp_path: Path) -> None:
 
 
 def test_config_show_masks_secrets(tmp_path: Path) -> None:
+    config = tmp_path / "inferia.toml"
+    config.write_text(
+        "[[models]]\n"
+        'name = "azure"\n'
+        'base_url = "https://svc-user:url-pw-7@example.openai.azure.com/v1?api-key=q-secret"\n'
+        'headers = { "api-key" = "azure-secret-1", "x-request-source" = "inferia" }\n'
+    )
     env = inferia_env(
         tmp_path,
+        INFERIA_CONFIG=str(config),
         INFERIA_SECURITY__INTERNAL_TOKEN="super-secret-token",
         INFERIA_DATABASE__URL="postgresql://u:pw-123@db/x",
+        INFERIA_STATE__URL="redis://:redis-pw-9@127.0.0.1:6379/0",
     )
     result = run_cli(["config", "show"], env)
     assert result.returncode == 0, result.stderr
-    assert "super-secret-token" not in result.stdout and "pw-123" not in result.stdout
+    for secret in (
+        "super-secret-token",
+        "pw-123",
+        "redis-pw-9",
+        "url-pw-7",
+        "q-secret",
+        "azure-secret-1",
+    ):
+        assert secret not in result.stdout, secret
     assert '"internal_token": "********"' in result.stdout
+    # What is not a secret stays readable.
+    assert "redis://:********@127.0.0.1:6379/0" in result.stdout
+    assert '"x-request-source": "inferia"' in result.stdout
 
 
 def test_sigterm_stops_the_server_cleanly(tmp_path: Path) -> None:
