@@ -22,13 +22,11 @@ from litestar.handlers import BaseRouteHandler
 
 from inferia.core.errors import AuthenticationError, PermissionDeniedError
 from inferia.db.errors import wrap_errors
-from inferia.filtration.identity.roles_catalogue import (
-    ALL_PERMISSIONS,
-    SUPERUSER_ROLE,
-    role_permissions,
-)
-from inferia.filtration.identity.tables import AuthSession, Membership, Organization
+from inferia.filtration.audit import AuditContext
+from inferia.filtration.identity.tables import AuthSession, Organization
 from inferia.filtration.identity.tokens import AccessClaims, AccessTokenCodec
+from inferia.filtration.members.tables import Membership
+from inferia.filtration.roles.catalogue import ALL_PERMISSIONS, SUPERUSER_ROLE, role_permissions
 
 ACCESS_STATE_KEY = "access"
 
@@ -148,7 +146,7 @@ class PermissionGuard:
 
     def __init__(self, permission: str) -> None:
         if permission not in ALL_PERMISSIONS:
-            raise ValueError(f"unknown permission {permission!r}: add it to roles_catalogue")
+            raise ValueError(f"unknown permission {permission!r}: add it to roles/catalogue.py")
         self.permission = permission
 
     async def __call__(
@@ -181,3 +179,10 @@ async def provide_caller(request: Request[Any, Any, Any]) -> Caller:
     caller = await _access_control(request).authenticate(request.headers.get("authorization"))
     request.state.caller = caller
     return caller
+
+
+def audit_context(request: Request[Any, Any, Any], caller: Caller | None = None) -> AuditContext:
+    """Who acts (the caller, if any) and from where, for the changes a route makes."""
+    if caller is None:
+        return AuditContext.of(request)
+    return AuditContext.of(request, actor_id=caller.user_id, organization_id=caller.organization_id)

@@ -21,8 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from inferia.db import Database
-from inferia.filtration.audit import AuditContext, AuditTrail
-from inferia.filtration.audit.trail import Outcome
+from inferia.filtration.audit import AuditContext, AuditTrail, Outcome
 from inferia.state import StateBackend
 
 

@@ -9,20 +9,30 @@ from inferia.contracts.principal_cache import principal_cache_for
 from inferia.contracts.resolvers import CachedPrincipalResolver
 from inferia.core.crypto import SecretBox
 from inferia.filtration.access import AccessControl
+from inferia.filtration.api_keys.routes import api_keys_controller
 from inferia.filtration.audit import AuditTrail
+from inferia.filtration.audit.routes import audit_controller
+from inferia.filtration.changes import Changes
 from inferia.filtration.guardrail_policies.consumer import GuardrailEventConsumer
 from inferia.filtration.guardrail_policies.routes import (
     guardrails_controller,
     internal_guardrails_controller,
 )
 from inferia.filtration.guardrail_policies.store import GuardrailPolicyStore
-from inferia.filtration.identity.services import IdentityServices
-from inferia.filtration.identity.tokens import AccessTokenCodec
+from inferia.filtration.identity.routes import auth_controller
+from inferia.filtration.identity_services import IdentityServices
 from inferia.filtration.internal import internal_controller
+from inferia.filtration.invitations.routes import (
+    accept_invitation_controller,
+    invitations_controller,
+)
+from inferia.filtration.members.routes import members_controller
 from inferia.filtration.models.controller import models_controller
 from inferia.filtration.models.internal import internal_models_controller
 from inferia.filtration.models.store import ModelStore
 from inferia.filtration.policy import PolicyStore, internal_policies_controller, policy_controller
+from inferia.filtration.roles.routes import roles_controller
+from inferia.filtration.twofactor.routes import two_factor_controller
 from inferia.filtration.usage import UsageConsumer, usage_controller
 from inferia.guardrails.setup import build_engine, platform_policy
 from inferia.runtime import Runtime
@@ -31,18 +41,17 @@ from inferia.runtime import Runtime
 class FiltrationPlane:
     def __init__(self, runtime: Runtime) -> None:
         security = runtime.settings.security
-        self.audit = AuditTrail()
-        self.tokens = AccessTokenCodec(security.secret_key, runtime.settings.auth)
-        # What `requires(...)` guards authenticate with (put in the app state by build_app).
-        self.access = AccessControl(self.tokens)
         assert runtime.database is not None  # the filtration plane owns tables
-        self.identity = IdentityServices(
-            runtime.settings, runtime.database, runtime.state, self.audit, self.tokens
-        )
+        self.audit = AuditTrail()
+        # Every mutating service commits, audits and announces through this one.
+        self.changes = Changes(runtime.database, self.audit, runtime.state)
+        self.identity = IdentityServices(runtime.settings, runtime.state, self.changes)
         self.api_keys = self.identity.api_keys
+        # What `requires(...)` guards authenticate with (put in the app state by build_app).
+        self.access = AccessControl(self.identity.tokens)
         # The in-process PrincipalResolver port: the key store behind the shared cache.
         self.principals = CachedPrincipalResolver(
-            self.api_keys, runtime.state, principal_cache_for(runtime.state)
+            self.identity.api_key_store, runtime.state, principal_cache_for(runtime.state)
         )
         self._internal_token = security.internal_token
         runtime.on_start(self.principals.start)
@@ -91,7 +100,17 @@ class FiltrationPlane:
         )
 
     def routes(self) -> list[ControllerRouterHandler]:
+        """Every controller of the plane, one line each."""
+        identity = self.identity
         return [
+            auth_controller(identity.auth),
+            two_factor_controller(identity.two_factor),
+            accept_invitation_controller(identity.invitations),
+            invitations_controller(identity.invitations),
+            members_controller(identity.members),
+            roles_controller(identity.roles),
+            api_keys_controller(identity.api_keys),
+            audit_controller(self.audit),
             internal_controller(self.principals, self._internal_token),
             internal_policies_controller(self.policies, self._internal_token),
             policy_controller(self.policies, self._database, self.audit),
@@ -102,5 +121,4 @@ class FiltrationPlane:
             internal_guardrails_controller(self.guardrails, self._internal_token),
             models_controller(self.models, self._database, self.audit),
             internal_models_controller(self.models, self._internal_token),
-            *self.identity.routes(),
         ]

@@ -4,20 +4,15 @@ from __future__ import annotations
 
 from piccolo.table import Table
 
+from inferia.filtration.api_keys.tables import ApiKey
 from inferia.filtration.audit.tables import AuditLog
 from inferia.filtration.guardrail_policies.tables import GuardrailEvent, GuardrailPolicyRow
-from inferia.filtration.identity.tables import (
-    AuthSession,
-    Invitation,
-    Membership,
-    Organization,
-    RefreshToken,
-    Role,
-    User,
-)
-from inferia.filtration.keys.tables import ApiKey
+from inferia.filtration.identity.tables import AuthSession, Organization, RefreshToken, User
+from inferia.filtration.invitations.tables import Invitation
+from inferia.filtration.members.tables import Membership
 from inferia.filtration.models.tables import ModelDeployment
 from inferia.filtration.policy.tables import LimitPolicy
+from inferia.filtration.roles.tables import Role
 from inferia.filtration.usage.tables import InferenceLog, UsageRecord
 
 TABLES: tuple[type[Table], ...] = (

@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
+from inferia.filtration.api_keys import ApiKey
 from inferia.filtration.audit import AuditLog
-from inferia.filtration.keys import ApiKey
 from tests.conftest import BackendPair
 from tests.identity_support import (
     ADMIN_EMAIL,

@@ -35,8 +35,10 @@ from inferia.db import Database, apply_migrations
 from inferia.db.migrate import pending_migrations
 from inferia.filtration.identity.bootstrap import create_user, ensure_first_start
 from inferia.filtration.identity.passwords import PasswordHasher
-from inferia.filtration.identity.roles_catalogue import BUILTIN_ROLE_PERMISSIONS
-from inferia.filtration.identity.tables import Membership, Organization, Role, User
+from inferia.filtration.identity.tables import Organization, User
+from inferia.filtration.members.tables import Membership
+from inferia.filtration.roles.catalogue import BUILTIN_ROLE_PERMISSIONS
+from inferia.filtration.roles.tables import Role
 from inferia.tables import all_tables
 from tests.services import unavailable
 

@@ -345,7 +345,7 @@ async def test_invitations_are_single_use_and_expire(client: Client) -> None:
     # An expired invitation is refused.
     from datetime import UTC, datetime, timedelta
 
-    from inferia.filtration.identity.tables import Invitation
+    from inferia.filtration.invitations.tables import Invitation
 
     late = await client.post(
         "/management/members/invitations", headers=headers, json={"email": "dan@example.com"}

@@ -13,9 +13,9 @@ import pytest
 
 from inferia.app import build_runtime
 from inferia.core.errors import StorageError
-from inferia.filtration.audit import AuditContext, AuditTrail
+from inferia.filtration.api_keys import ApiKey, ApiKeyStore
+from inferia.filtration.audit import AuditContext
 from inferia.filtration.identity.tables import Organization
-from inferia.filtration.keys import ApiKey, ApiKeyStore
 from inferia.filtration.plane import FiltrationPlane
 from inferia.runtime import Runtime
 from tests.conftest import BackendPair
@@ -106,9 +106,7 @@ async def test_pepper_rotation_keeps_old_keys_working_and_upgrades_them(plane: P
     created = await plane.plane.api_keys.create(CONTEXT, plane.organization_id, "old pepper")
 
     def store(pepper: str, *previous: str) -> ApiKeyStore:
-        return ApiKeyStore(
-            runtime.database, runtime.state, AuditTrail(), pepper, previous_peppers=previous
-        )
+        return ApiKeyStore(pepper, previous_peppers=previous)
 
     assert await store("new-pepper-value").pepper_status() == {
         "current": 0,

@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from inferia.config import ALL_PLANES, replace_section
-from inferia.filtration.identity.roles_catalogue import ALL_PERMISSIONS
 from inferia.filtration.identity.tables import Organization
+from inferia.filtration.roles.catalogue import ALL_PERMISSIONS
 from tests.conftest import BackendPair
 from tests.identity_support import (
     PASSWORD,
@@ -267,7 +267,7 @@ async def test_malformed_bodies_are_4xx_json_never_500(client: Client) -> None:
 
 
 async def test_builtin_roles_follow_the_catalogue_not_a_stale_copy(client: Client) -> None:
-    from inferia.filtration.identity.tables import Role
+    from inferia.filtration.roles.tables import Role
 
     admin = bearer((await login(client))["access_token"])
     viewer = await member_with_role(client, admin, "viewer")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from inferia.filtration.keys.format import (
+from inferia.filtration.api_keys.format import (
     PREFIX,
     ApiKeyFormatError,
     generate_api_key,

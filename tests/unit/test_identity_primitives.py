@@ -12,9 +12,9 @@ from inferia.config import AuthSettings
 from inferia.core.crypto import DecryptionError, SecretBox
 from inferia.core.errors import AuthenticationError, RateLimitedError
 from inferia.filtration.audit.redaction import MASK, redact
-from inferia.filtration.identity import totp
 from inferia.filtration.identity.throttle import LoginThrottle
 from inferia.filtration.identity.tokens import AccessTokenCodec
+from inferia.filtration.twofactor import totp
 from inferia.state import build_state_backend
 
 

@@ -14,7 +14,7 @@ from litestar.routes import HTTPRoute
 from inferia.app import build_app
 from inferia.config import ALL_PLANES
 from inferia.filtration.access import PermissionGuard, requires
-from inferia.filtration.identity.roles_catalogue import (
+from inferia.filtration.roles.catalogue import (
     ALL_PERMISSIONS,
     BUILTIN_ROLE_PERMISSIONS,
     READ_PERMISSIONS,

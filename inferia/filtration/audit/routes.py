@@ -11,7 +11,8 @@ from litestar.params import FromQuery, QueryParameter
 
 from inferia.core.errors import ValidationError
 from inferia.filtration.access import Caller, requires
-from inferia.filtration.audit.trail import MAX_PAGE, AuditPage, AuditQuery, AuditTrail
+from inferia.filtration.audit.schemas import MAX_PAGE, AuditPage, AuditQuery
+from inferia.filtration.audit.service import AuditTrail
 
 
 def audit_controller(trail: AuditTrail) -> type[Controller]:

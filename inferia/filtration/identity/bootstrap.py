@@ -16,8 +16,10 @@ from typing import TYPE_CHECKING
 
 from inferia.core.errors import ConflictError, IntegrityViolation, NotFoundError, ValidationError
 from inferia.db.errors import wrap_errors
-from inferia.filtration.identity.roles_catalogue import BUILTIN_ROLE_PERMISSIONS, OWNER_ROLE
-from inferia.filtration.identity.tables import Membership, Organization, Role, User
+from inferia.filtration.identity.tables import Organization, User
+from inferia.filtration.members.tables import Membership
+from inferia.filtration.roles.catalogue import BUILTIN_ROLE_PERMISSIONS, OWNER_ROLE
+from inferia.filtration.roles.tables import Role
 
 if TYPE_CHECKING:
     from inferia.db import Database

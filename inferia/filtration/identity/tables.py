@@ -1,4 +1,7 @@
-"""Identity tables: organisations, users, roles and memberships.
+"""Identity tables: organisations, users, and their login sessions.
+
+The other tables of the identity side live with their resource: ``roles/tables.py``,
+``members/tables.py``, ``invitations/tables.py``, ``api_keys/tables.py``.
 
 Column types are the ones that behave the same on SQLite and PostgreSQL: UUID,
 Varchar, Text, Boolean, Timestamptz. Lists are stored as JSON in a Text column
@@ -52,41 +55,6 @@ class User(Table, tablename="users"):
     updated_at = Timestamptz(default=TimestamptzNow(), auto_update=_utc_now)
 
 
-class Role(Table, tablename="roles"):
-    """A named set of permissions.
-
-    ``organization`` is NULL for the built-in roles shared by every organisation.
-    Unique indexes (migration ``inferia_..._000001``): ``(organization, name)``,
-    and ``name`` among built-in roles (``WHERE organization IS NULL``), because
-    NULLs are distinct in a plain unique index.
-    """
-
-    id = UUID(primary_key=True)
-    organization = ForeignKey(Organization, null=True, default=None, on_delete=OnDelete.cascade)
-    name = Varchar(length=64)
-    # JSON list of permission strings, e.g. ["models:read", "api_keys:write"].
-    permissions = Text(default="[]")
-    builtin = Boolean(default=False)
-    created_at = Timestamptz(default=TimestamptzNow())
-
-
-class Membership(Table, tablename="memberships"):
-    """A user's role in one organisation.
-
-    Unique index (migration ``inferia_..._000001``): ``(user, organization)``.
-    ``user`` is a reserved word in PostgreSQL: quote it in raw SQL.
-    """
-
-    id = UUID(primary_key=True)
-    user = ForeignKey(User, null=False, on_delete=OnDelete.cascade)
-    organization = ForeignKey(Organization, null=False, on_delete=OnDelete.cascade, index=True)
-    # RESTRICT: a role still held by someone cannot be deleted.
-    role = ForeignKey(Role, null=False, on_delete=OnDelete.restrict, index=True)
-    # A disabled member keeps the row (and its history) but may not act in the organisation.
-    is_active = Boolean(default=True)
-    created_at = Timestamptz(default=TimestamptzNow())
-
-
 class AuthSession(Table, tablename="auth_sessions"):
     """One login: the family of refresh tokens that rotate from it.
 
@@ -114,19 +82,4 @@ class RefreshToken(Table, tablename="refresh_tokens"):
     expires_at = Timestamptz()
     # Set when it was exchanged; presenting it again is reuse and revokes the session.
     used_at = Timestamptz(null=True, default=None)
-    created_at = Timestamptz(default=TimestamptzNow())
-
-
-class Invitation(Table, tablename="invitations"):
-    """An invitation to join an organisation: single use, expiring, stored as a digest."""
-
-    id = UUID(primary_key=True)
-    organization = ForeignKey(Organization, null=False, on_delete=OnDelete.cascade, index=True)
-    email = Varchar(length=320)
-    role = ForeignKey(Role, null=False, on_delete=OnDelete.cascade)
-    digest = Varchar(length=64, unique=True, index=True)
-    invited_by = ForeignKey(User, null=True, default=None, on_delete=OnDelete.set_null)
-    expires_at = Timestamptz()
-    accepted_at = Timestamptz(null=True, default=None)
-    revoked_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())

@@ -16,8 +16,8 @@ import msgspec
 from inferia.contracts.policies import POLICY_CHANGES_CHANNEL
 from inferia.core.errors import ConflictError, NotFoundError, ValidationError
 from inferia.db.errors import wrap_errors
-from inferia.filtration.identity.tables import Membership
-from inferia.filtration.keys.tables import ApiKey
+from inferia.filtration.api_keys.tables import ApiKey
+from inferia.filtration.members.tables import Membership
 from inferia.filtration.policy.schema import PolicyRecord
 from inferia.filtration.policy.tables import LimitPolicy
 from inferia.limits import (

@@ -2,20 +2,20 @@
 
 Slow work (argon2, ~0.3 s with production parameters) runs in a worker thread and
 before any transaction opens: on SQLite a transaction holds the one write lock.
-Failures are audited in their own transaction (the refused action commits nothing).
+Failures are audited in a change of their own (the refused action commits nothing).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from inferia.core.errors import AuthenticationError, NotFoundError, PermissionDeniedError
 from inferia.db.errors import wrap_errors
-from inferia.filtration.audit import AuditContext, AuditTrail
-from inferia.filtration.identity import sessions
+from inferia.filtration.audit import AuditContext
+from inferia.filtration.changes import Changes
+from inferia.filtration.identity import store
 from inferia.filtration.identity.bootstrap import normalise_email
 from inferia.filtration.identity.passwords import PasswordHasher
 from inferia.filtration.identity.schemas import (
@@ -24,14 +24,12 @@ from inferia.filtration.identity.schemas import (
     OrganizationMembership,
     TokenResponse,
 )
-from inferia.filtration.identity.tables import AuthSession, Membership, Organization, User
 from inferia.filtration.identity.throttle import LoginThrottle
 from inferia.filtration.identity.tokens import AccessTokenCodec
-from inferia.filtration.identity.twofactor import CodeReplayed, TwoFactor
+from inferia.filtration.twofactor.service import CodeReplayed, SecondFactor, TwoFactor
 
 if TYPE_CHECKING:
     from inferia.config import AuthSettings
-    from inferia.db import Database
     from inferia.filtration.access import Caller
 
 _BAD_LOGIN = "invalid e-mail, password or code"
@@ -44,20 +42,18 @@ class SecondFactorRequired(AuthenticationError):
 class AuthService:
     def __init__(
         self,
-        database: Database,
+        changes: Changes,
         hasher: PasswordHasher,
         tokens: AccessTokenCodec,
         two_factor: TwoFactor,
         throttle: LoginThrottle,
-        audit: AuditTrail,
         auth: AuthSettings,
     ) -> None:
-        self._database = database
+        self._changes = changes
         self._hasher = hasher
         self._tokens = tokens
         self._two_factor = two_factor
         self._throttle = throttle
-        self._audit = audit
         self._refresh_ttl_s = auth.refresh_token_ttl_s
         self._dummy_hash: str | None = None
 
@@ -66,7 +62,7 @@ class AuthService:
         email = normalise_email(body.email)
         address = context.client_address
         await self._throttle.check(email, address)
-        user = await _user_by_email(email)
+        user = await store.user_by_email(email)
         if not await self._password_matches(user, body.password):
             await self._refuse(context, email, user, "bad_password")
         assert user is not None
@@ -88,16 +84,15 @@ class AuthService:
         if self._hasher.needs_rehash(user["password_hash"]):
             new_hash = await asyncio.to_thread(self._hasher.hash, body.password)
         try:
-            async with self._database.transaction():
+            async with self._changes.apply(context) as change:
                 if factor is not None:
                     await self._two_factor.consume(user_id, factor)
                 if new_hash is not None:
-                    await User.update({User.password_hash: new_hash}).where(User.id == user_id)
-                session_id, refresh = await sessions.open_session(
+                    await store.set_password_hash(user_id, new_hash)
+                session_id, refresh = await store.open_session(
                     user_id, organization_id, self._refresh_ttl_s
                 )
-                await self._audit.record_as(
-                    context,
+                change.audit(
                     "auth.login",
                     target=user_id,
                     organization_id=organization_id,
@@ -120,20 +115,18 @@ class AuthService:
 
     async def _refuse(
         self, context: AuditContext, email: str, user: dict[str, Any] | None, reason: str
-    ) -> Any:
-        """Count, audit and refuse a failed login; never returns."""
+    ) -> NoReturn:
+        """Count, audit and refuse a failed login."""
         await self._throttle.failed(email, context.client_address)
         user_id = str(user["id"]) if user else None
-        organization_id = await _first_organization(user_id) if user_id else None
-        async with self._database.transaction():
-            await self._audit.record(
-                action="auth.login",
+        organization_id = await store.first_organization(user_id) if user_id else None
+        async with self._changes.apply(context) as change:
+            change.audit(
+                "auth.login",
                 organization_id=organization_id,
                 actor_id=user_id,
                 target=user_id or email,
                 outcome="failure",
-                client_address=context.client_address,
-                request_id=context.request_id,
                 details={"reason": reason},
             )
         raise AuthenticationError(_BAD_LOGIN)
@@ -141,20 +134,14 @@ class AuthService:
     async def _choose_organization(self, user: dict[str, Any], reference: str | None) -> str:
         user_id = str(user["id"])
         if reference is not None:
-            organization_id = await organization_id_of(reference)
-            if user["is_superuser"] or await _active_member(user_id, organization_id):
+            organization_id = await store.organization_id_of(reference)
+            if user["is_superuser"] or await store.active_member(user_id, organization_id):
                 return organization_id
             raise PermissionDeniedError("you are not an active member of that organisation")
-        async with wrap_errors():
-            row = (
-                await Membership.select(Membership.organization)
-                .where((Membership.user == user_id) & (Membership.is_active == True))  # noqa: E712
-                .order_by(Membership.created_at)
-                .first()
-            )
-        if row is None:
+        first = await store.first_organization(user_id, active_only=True)
+        if first is None:
             raise PermissionDeniedError("this account is not an active member of any organisation")
-        return str(row["organization"])
+        return first
 
     # Refresh, logout, switch-org -------------------------------------------
     async def refresh(self, token: str, context: AuditContext) -> TokenResponse:
@@ -163,17 +150,16 @@ class AuthService:
             await self._revoke_for_reuse(found, context)
         if found.session_revoked or found.session_expired or found.token_expired:
             raise AuthenticationError("the session has ended; log in again")
-        if not await _user_active(found.user_id):
+        if not await store.user_active(found.user_id):
             raise AuthenticationError("this account is disabled")
         try:
-            async with self._database.transaction():
-                if not await sessions.mark_used(found.token_id):
+            async with self._changes.apply(context) as change:
+                if not await store.mark_used(found.token_id):
                     raise CodeReplayed()
-                refresh = await sessions.issue_refresh_token(
+                refresh = await store.issue_refresh_token(
                     found.session_id, found.session_expires_at
                 )
-                await self._audit.record_as(
-                    context,
+                change.audit(
                     "auth.refresh",
                     target=found.user_id,
                     organization_id=found.organization_id,
@@ -184,26 +170,26 @@ class AuthService:
             await self._revoke_for_reuse(found, context)
         return self._token_response(found.user_id, found.organization_id, found.session_id, refresh)
 
-    async def _find_refresh(self, token: str) -> sessions.RefreshLookup:
+    async def _find_refresh(self, token: str) -> store.RefreshLookup:
         found = None
-        if sessions.plausible_refresh_token(token):
+        if store.plausible_refresh_token(token):
             async with wrap_errors():
-                found = await sessions.find_refresh_token(token)
+                found = await store.find_refresh_token(token)
         if found is None:
             raise AuthenticationError("invalid refresh token")
         return found
 
-    async def _revoke_for_reuse(self, found: sessions.RefreshLookup, context: AuditContext) -> Any:
-        async with self._database.transaction():
-            await sessions.revoke_session(found.session_id, "refresh_reuse")
-            await self._audit.record(
-                action="auth.refresh",
+    async def _revoke_for_reuse(
+        self, found: store.RefreshLookup, context: AuditContext
+    ) -> NoReturn:
+        async with self._changes.apply(context) as change:
+            await store.revoke_session(found.session_id, "refresh_reuse")
+            change.audit(
+                "auth.refresh",
                 organization_id=found.organization_id,
                 actor_id=found.user_id,
                 target=found.session_id,
                 outcome="failure",
-                client_address=context.client_address,
-                request_id=context.request_id,
                 details={"reason": "refresh_token_reused", "session_revoked": True},
             )
         raise AuthenticationError(
@@ -228,42 +214,32 @@ class AuthService:
             )
         else:
             raise AuthenticationError("send the access token or the refresh token to log out")
-        async with self._database.transaction():
-            await sessions.revoke_session(session_id, "logout")
-            await self._audit.record(
-                action="auth.logout",
+        async with self._changes.apply(context) as change:
+            await store.revoke_session(session_id, "logout")
+            change.audit(
+                "auth.logout",
                 organization_id=organization_id,
                 actor_id=user_id,
                 target=session_id,
-                outcome="success",
-                client_address=context.client_address,
-                request_id=context.request_id,
             )
 
     async def switch_organization(
         self, caller: Caller, reference: str, context: AuditContext
     ) -> TokenResponse:
-        organization_id = await organization_id_of(reference)
-        if not caller.is_superuser and not await _active_member(caller.user_id, organization_id):
+        organization_id = await store.organization_id_of(reference)
+        if not caller.is_superuser and not await store.active_member(
+            caller.user_id, organization_id
+        ):
             # Same answer as for an organisation that does not exist.
             raise NotFoundError("organisation not found", param="organization")
-        async with self._database.transaction():
-            row = (
-                await AuthSession.select(AuthSession.expires_at)
-                .where(AuthSession.id == caller.session_id)
-                .first()
-            )
-            if row is None:
+        async with self._changes.apply(context) as change:
+            expires_at = await store.session_expiry(caller.session_id)
+            if expires_at is None:
                 raise AuthenticationError("the session has ended; log in again")
-            await AuthSession.update({AuthSession.organization: organization_id}).where(
-                AuthSession.id == caller.session_id
-            )
-            await sessions.supersede_refresh_tokens(caller.session_id)
-            refresh = await sessions.issue_refresh_token(
-                caller.session_id, sessions.aware(row["expires_at"])
-            )
-            await self._audit.record_as(
-                context,
+            await store.move_session(caller.session_id, organization_id)
+            await store.supersede_refresh_tokens(caller.session_id)
+            refresh = await store.issue_refresh_token(caller.session_id, expires_at)
+            change.audit(
                 "auth.switch_org",
                 target=organization_id,
                 organization_id=organization_id,
@@ -272,26 +248,15 @@ class AuthService:
         return self._token_response(caller.user_id, organization_id, caller.session_id, refresh)
 
     async def me(self, caller: Caller) -> MeResponse:
-        async with wrap_errors():
-            user = await User.select(User.totp_enabled).where(User.id == caller.user_id).first()
-            rows = (
-                await Membership.select(
-                    Membership.organization,
-                    Membership.organization.slug,
-                    Membership.organization.name,
-                    Membership.role.name,
-                    Membership.is_active,
-                )
-                .where(Membership.user == caller.user_id)
-                .order_by(Membership.created_at)
-            )
+        totp_enabled = await store.totp_enabled(caller.user_id)
+        rows = await store.memberships(caller.user_id)
         return MeResponse(
             user_id=caller.user_id,
             email=caller.email,
             organization_id=caller.organization_id,
             role=caller.role,
             permissions=sorted(caller.permissions),
-            totp_enabled=bool(user and user["totp_enabled"]),
+            totp_enabled=totp_enabled,
             is_superuser=caller.is_superuser,
             organizations=[
                 OrganizationMembership(
@@ -317,53 +282,5 @@ class AuthService:
         )
 
 
-def _factor_kind(factor: object) -> str:
-    if factor is None:
-        return "none"
-    return "recovery_code" if getattr(factor, "recovery_digest", None) else "totp"
-
-
-async def organization_id_of(reference: str) -> str:
-    """An organisation's id from its id or slug; NotFoundError otherwise."""
-    condition = Organization.slug == reference
-    with contextlib.suppress(ValueError):
-        condition = Organization.id == str(uuid.UUID(reference))
-    async with wrap_errors():
-        row = await Organization.select(Organization.id).where(condition).first()
-    if row is None:
-        raise NotFoundError("organisation not found", param="organization")
-    return str(row["id"])
-
-
-async def _user_by_email(email: str) -> dict[str, Any] | None:
-    async with wrap_errors():
-        row: dict[str, Any] | None = await User.select().where(User.email == email).first()
-    return row
-
-
-async def _user_active(user_id: str) -> bool:
-    async with wrap_errors():
-        row = await User.select(User.is_active).where(User.id == user_id).first()
-    return bool(row and row["is_active"])
-
-
-async def _active_member(user_id: str, organization_id: str) -> bool:
-    async with wrap_errors():
-        return bool(
-            await Membership.exists().where(
-                (Membership.user == user_id)
-                & (Membership.organization == organization_id)
-                & (Membership.is_active == True)  # noqa: E712
-            )
-        )
-
-
-async def _first_organization(user_id: str) -> str | None:
-    async with wrap_errors():
-        row = (
-            await Membership.select(Membership.organization)
-            .where(Membership.user == user_id)
-            .order_by(Membership.created_at)
-            .first()
-        )
-    return str(row["organization"]) if row else None
+def _factor_kind(factor: SecondFactor | None) -> str:
+    return "none" if factor is None else factor.kind

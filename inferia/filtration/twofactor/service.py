@@ -21,17 +21,15 @@ from inferia.core.errors import (
     StorageError,
     ValidationError,
 )
-from inferia.db.errors import wrap_errors
-from inferia.filtration.audit import AuditContext, AuditTrail
-from inferia.filtration.identity import totp
+from inferia.filtration.audit import AuditContext
+from inferia.filtration.changes import Changes
 from inferia.filtration.identity.passwords import PasswordHasher
-from inferia.filtration.identity.schemas import TotpEnabledResponse, TotpSetupResponse
-from inferia.filtration.identity.tables import User
 from inferia.filtration.identity.throttle import LoginThrottle
+from inferia.filtration.twofactor import store, totp
+from inferia.filtration.twofactor.schemas import TotpEnabledResponse, TotpSetupResponse
 
 if TYPE_CHECKING:
     from inferia.config import AuthSettings
-    from inferia.db import Database
     from inferia.filtration.access import Caller
 
 
@@ -46,6 +44,10 @@ class SecondFactor:
     step: int | None = None
     recovery_digest: str | None = None
 
+    @property
+    def kind(self) -> str:
+        return "recovery_code" if self.recovery_digest else "totp"
+
 
 def totp_context(user_id: str) -> str:
     return f"totp:{user_id}"
@@ -54,17 +56,15 @@ def totp_context(user_id: str) -> str:
 class TwoFactor:
     def __init__(
         self,
-        database: Database,
+        changes: Changes,
         box: SecretBox,
         hasher: PasswordHasher,
-        audit: AuditTrail,
         throttle: LoginThrottle,
         auth: AuthSettings,
     ) -> None:
-        self._database = database
+        self._changes = changes
         self._box = box
         self._hasher = hasher
-        self._audit = audit
         self._throttle = throttle
         self._window = auth.totp_window
         self._issuer = auth.totp_issuer
@@ -88,23 +88,12 @@ class TwoFactor:
     async def consume(self, user_id: str, factor: SecondFactor) -> None:
         """Use the factor up; call inside the transaction of the login it allows."""
         if factor.step is not None:
-            claimed = (
-                await User.update({User.totp_last_step: factor.step})
-                .where(
-                    (User.id == user_id)
-                    & (User.totp_last_step.is_null() | (User.totp_last_step < factor.step))
-                )
-                .returning(User.id)
-            )
-            if not claimed:
-                raise CodeReplayed()
-            return
-        row = await User.select(User.recovery_codes).where(User.id == user_id).first()
-        codes: list[str] = json.loads(row["recovery_codes"]) if row else []
-        if factor.recovery_digest not in codes:
+            used = await store.claim_step(user_id, factor.step)
+        else:
+            assert factor.recovery_digest is not None
+            used = await store.take_recovery_code(user_id, factor.recovery_digest)
+        if not used:
             raise CodeReplayed()
-        codes.remove(factor.recovery_digest)
-        await User.update({User.recovery_codes: json.dumps(codes)}).where(User.id == user_id)
 
     async def setup(self, caller: Caller, context: AuditContext) -> TotpSetupResponse:
         user = await _user(caller.user_id)
@@ -112,11 +101,9 @@ class TwoFactor:
             raise ConflictError("two-factor authentication is already enabled; disable it first")
         secret = totp.new_secret()
         sealed = self._box.encrypt(secret, totp_context(caller.user_id))
-        async with self._database.transaction():
-            await User.update(
-                {User.totp_secret_encrypted: sealed, User.totp_last_step: None}
-            ).where(User.id == caller.user_id)
-            await self._audit.record_as(context, "auth.totp.setup", target=caller.user_id)
+        async with self._changes.apply(context) as change:
+            await store.set_secret(caller.user_id, sealed)
+            change.audit("auth.totp.setup", target=caller.user_id)
         return TotpSetupResponse(
             secret=secret, otpauth_uri=totp.provisioning_uri(secret, caller.email, self._issuer)
         )
@@ -133,15 +120,9 @@ class TwoFactor:
             raise ValidationError("the code is not valid; check the device's clock", param="code")
         codes = totp.new_recovery_codes()
         digests = [totp.recovery_code_digest(c) for c in codes]
-        async with self._database.transaction():
-            await User.update(
-                {
-                    User.totp_enabled: True,
-                    User.totp_last_step: step,
-                    User.recovery_codes: json.dumps(digests),
-                }
-            ).where(User.id == caller.user_id)
-            await self._audit.record_as(context, "auth.totp.enable", target=caller.user_id)
+        async with self._changes.apply(context) as change:
+            await store.enable(caller.user_id, step, digests)
+            change.audit("auth.totp.enable", target=caller.user_id)
         return TotpEnabledResponse(enabled=True, recovery_codes=codes)
 
     async def disable(
@@ -162,17 +143,10 @@ class TwoFactor:
             await self._failed(context, caller, "auth.totp.disable", "bad_credentials")
             raise PermissionDeniedError("wrong password or code")
         try:
-            async with self._database.transaction():
+            async with self._changes.apply(context) as change:
                 await self.consume(caller.user_id, factor)
-                await User.update(
-                    {
-                        User.totp_enabled: False,
-                        User.totp_secret_encrypted: None,
-                        User.totp_last_step: None,
-                        User.recovery_codes: "[]",
-                    }
-                ).where(User.id == caller.user_id)
-                await self._audit.record_as(context, "auth.totp.disable", target=caller.user_id)
+                await store.disable(caller.user_id)
+                change.audit("auth.totp.disable", target=caller.user_id)
         except CodeReplayed:
             await self._failed(context, caller, "auth.totp.disable", "code_replayed")
             raise PermissionDeniedError("this code was already used") from None
@@ -190,44 +164,37 @@ class TwoFactor:
     async def _failed(
         self, context: AuditContext, caller: Caller, action: str, reason: str
     ) -> None:
-        async with self._database.transaction():
-            await self._audit.record_as(
-                context,
-                action,
-                target=caller.user_id,
-                outcome="failure",
-                details={"reason": reason},
+        """The refused attempt's audit record, committed on its own."""
+        async with self._changes.apply(context) as change:
+            change.audit(
+                action, target=caller.user_id, outcome="failure", details={"reason": reason}
             )
 
-    async def reencrypt_all(self) -> int:
+    async def reencrypt_all(self, context: AuditContext) -> int:
         """Re-seal every TOTP seed under the current key (after an encryption key rotation)."""
         count = 0
-        async with wrap_errors():
-            rows = await User.select(User.id, User.totp_secret_encrypted).where(
-                User.totp_secret_encrypted.is_not_null()
-            )
-        for row in rows:
+        for row in await store.sealed_secrets():
             sealed = row["totp_secret_encrypted"]
             if self._box.is_current(sealed):
                 continue
-            context = totp_context(str(row["id"]))
+            user_id = str(row["id"])
             try:
-                fresh = self._box.encrypt(self._box.decrypt(sealed, context), context)
+                fresh = self._box.encrypt(
+                    self._box.decrypt(sealed, totp_context(user_id)), totp_context(user_id)
+                )
             except DecryptionError:
                 raise StorageError(
                     f"the TOTP seed of user {row['id']} opens with no configured key"
                 ) from None
-            async with self._database.transaction():
-                await User.update({User.totp_secret_encrypted: fresh}).where(
-                    (User.id == row["id"]) & (User.totp_secret_encrypted == sealed)
-                )
+            # Not audited (it never was): the seed is the same, only its sealing changes.
+            async with self._changes.apply(context):
+                await store.reseal(user_id, sealed, fresh)
             count += 1
         return count
 
 
 async def _user(user_id: str) -> dict[str, Any]:
-    async with wrap_errors():
-        row: dict[str, Any] | None = await User.select().where(User.id == user_id).first()
+    row = await store.user(user_id)
     if row is None:
         raise AuthenticationError("this account no longer exists")
     return row

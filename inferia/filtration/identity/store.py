@@ -1,4 +1,5 @@
-"""Login sessions and their rotating refresh tokens.
+"""Queries of the identity tables: accounts, organisations, login sessions and their
+rotating refresh tokens.
 
 A session is one login; its refresh tokens form a family. Exchanging a refresh
 token marks it used and issues the next one; presenting a used token again means it
@@ -6,11 +7,12 @@ was copied (or the client is broken), so the whole family is revoked: the thief 
 the legitimate client both have to log in again. Only SHA-256 digests of the tokens
 (256 random bits each) are stored.
 
-These functions run inside the caller's transaction.
+The changing functions run inside the caller's transaction.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 import uuid
@@ -18,7 +20,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from inferia.filtration.identity.tables import AuthSession, RefreshToken
+from inferia.core.errors import NotFoundError
+from inferia.db.errors import wrap_errors
+from inferia.filtration.identity.tables import AuthSession, Organization, RefreshToken, User
+from inferia.filtration.members.tables import Membership
 
 REFRESH_PREFIX = "rt_"
 _MAX_REFRESH_LENGTH = 128
@@ -136,3 +141,94 @@ async def revoke_user_sessions(
 
 def aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+async def session_expiry(session_id: str) -> datetime | None:
+    row = (
+        await AuthSession.select(AuthSession.expires_at).where(AuthSession.id == session_id).first()
+    )
+    return aware(row["expires_at"]) if row is not None else None
+
+
+async def move_session(session_id: str, organization_id: str) -> None:
+    await AuthSession.update({AuthSession.organization: organization_id}).where(
+        AuthSession.id == session_id
+    )
+
+
+async def set_password_hash(user_id: str, password_hash: str) -> None:
+    await User.update({User.password_hash: password_hash}).where(User.id == user_id)
+
+
+async def organization_id_of(reference: str) -> str:
+    """An organisation's id from its id or slug; NotFoundError otherwise."""
+    condition = Organization.slug == reference
+    with contextlib.suppress(ValueError):
+        condition = Organization.id == str(uuid.UUID(reference))
+    async with wrap_errors():
+        row = await Organization.select(Organization.id).where(condition).first()
+    if row is None:
+        raise NotFoundError("organisation not found", param="organization")
+    return str(row["id"])
+
+
+async def user_by_email(email: str) -> dict[str, Any] | None:
+    async with wrap_errors():
+        row: dict[str, Any] | None = await User.select().where(User.email == email).first()
+    return row
+
+
+async def user_id_by_email(email: str) -> str | None:
+    async with wrap_errors():
+        row = await User.select(User.id).where(User.email == email).first()
+    return str(row["id"]) if row is not None else None
+
+
+async def user_active(user_id: str) -> bool:
+    async with wrap_errors():
+        row = await User.select(User.is_active).where(User.id == user_id).first()
+    return bool(row and row["is_active"])
+
+
+async def totp_enabled(user_id: str) -> bool:
+    async with wrap_errors():
+        row = await User.select(User.totp_enabled).where(User.id == user_id).first()
+    return bool(row and row["totp_enabled"])
+
+
+async def active_member(user_id: str, organization_id: str) -> bool:
+    async with wrap_errors():
+        return bool(
+            await Membership.exists().where(
+                (Membership.user == user_id)
+                & (Membership.organization == organization_id)
+                & (Membership.is_active == True)  # noqa: E712
+            )
+        )
+
+
+async def first_organization(user_id: str, *, active_only: bool = False) -> str | None:
+    """The organisation the user joined first (among active memberships if asked)."""
+    query = Membership.select(Membership.organization).where(Membership.user == user_id)
+    if active_only:
+        query = query.where(Membership.is_active == True)  # noqa: E712
+    async with wrap_errors():
+        row = await query.order_by(Membership.created_at).first()
+    return str(row["organization"]) if row else None
+
+
+async def memberships(user_id: str) -> list[dict[str, Any]]:
+    """The user's memberships with their organisation and role, oldest first."""
+    async with wrap_errors():
+        rows: list[dict[str, Any]] = (
+            await Membership.select(
+                Membership.organization,
+                Membership.organization.slug,
+                Membership.organization.name,
+                Membership.role.name,
+                Membership.is_active,
+            )
+            .where(Membership.user == user_id)
+            .order_by(Membership.created_at)
+        )
+    return rows

@@ -18,7 +18,7 @@ class ApiKey(Table, tablename="api_keys"):
     public_id = Varchar(length=16, unique=True, index=True)
     # HMAC-SHA256(pepper, key) in hex: the only form in which the key is stored.
     digest = Varchar(length=64, unique=True, index=True)
-    # Which pepper made ``digest`` (keys.format.pepper_id): tracks a pepper rotation.
+    # Which pepper made ``digest`` (api_keys/format.py, pepper_id): tracks a pepper rotation.
     pepper_id = Varchar(length=16, default="")
     # JSON list of model names the key may call; [] means every model.
     allowed_models = Text(default="[]")

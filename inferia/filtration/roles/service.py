@@ -6,15 +6,12 @@ its creator has, and only an owner (or a platform operator) hands out ``owner``.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
-import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-import msgspec
+from msgspec import UNSET, UnsetType
 
 from inferia.core.errors import (
     ConflictError,
@@ -23,44 +20,21 @@ from inferia.core.errors import (
     PermissionDeniedError,
     ValidationError,
 )
-from inferia.db.errors import wrap_errors
-from inferia.filtration.audit import AuditContext, AuditTrail
-from inferia.filtration.identity.roles_catalogue import (
+from inferia.filtration.audit import AuditContext
+from inferia.filtration.changes import Changes
+from inferia.filtration.roles import store
+from inferia.filtration.roles.catalogue import (
     ALL_PERMISSIONS,
     BUILTIN_ROLES,
     OWNER_ROLE,
     SUPERUSER_ROLE,
-    role_permissions,
 )
-from inferia.filtration.identity.tables import Membership, Role
+from inferia.filtration.roles.schemas import RoleRecord
 
 if TYPE_CHECKING:
-    from inferia.db import Database
     from inferia.filtration.access import Caller
 
 _NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
-_UNCHANGED: Any = object()
-
-
-class RoleRecord(msgspec.Struct, frozen=True, kw_only=True):
-    id: str
-    name: str
-    permissions: list[str]
-    builtin: bool
-    organization_id: str | None
-    created_at: datetime
-
-
-def role_record(row: dict[str, Any]) -> RoleRecord:
-    created: datetime = row["created_at"]
-    return RoleRecord(
-        id=str(row["id"]),
-        name=row["name"],
-        permissions=sorted(role_permissions(row["name"], row["builtin"], row["permissions"])),
-        builtin=bool(row["builtin"]),
-        organization_id=str(row["organization"]) if row["organization"] else None,
-        created_at=created if created.tzinfo else created.replace(tzinfo=UTC),
-    )
 
 
 def check_grantable(caller: Caller, role_name: str, permissions: Sequence[str]) -> None:
@@ -75,31 +49,19 @@ def check_grantable(caller: Caller, role_name: str, permissions: Sequence[str]) 
 
 
 class RoleService:
-    def __init__(self, database: Database, audit: AuditTrail) -> None:
-        self._database = database
-        self._audit = audit
+    def __init__(self, changes: Changes) -> None:
+        self._changes = changes
 
     async def list(self, organization_id: str) -> list[RoleRecord]:
-        async with wrap_errors():
-            rows = await Role.select().where(
-                Role.organization.is_null() | (Role.organization == organization_id)
-            )
-        records = [role_record(row) for row in rows]
+        records = await store.visible(organization_id)
         return sorted(records, key=lambda r: (not r.builtin, r.name))
 
     async def get(self, organization_id: str, role_ref: str) -> RoleRecord:
         """A role visible to the organisation by id or name; 404 for another's."""
-        visible = Role.organization.is_null() | (Role.organization == organization_id)
-        condition = Role.name == role_ref
-        with contextlib.suppress(ValueError):
-            condition = Role.id == str(uuid.UUID(role_ref))
-        async with wrap_errors():
-            rows = await Role.select().where(visible & condition)
-        if not rows:
+        record = await store.find(organization_id, role_ref)
+        if record is None:
             raise NotFoundError("role not found", param="role")
-        # An organisation's own role shadows a built-in one of the same name.
-        rows.sort(key=lambda row: row["organization"] is None)
-        return role_record(rows[0])
+        return record
 
     async def create(
         self, caller: Caller, context: AuditContext, name: str, permissions: Sequence[str]
@@ -107,24 +69,17 @@ class RoleService:
         name = _checked_name(name)
         permissions = _checked_permissions(permissions)
         check_grantable(caller, name, permissions)
-        role = Role(
-            organization=caller.organization_id,
-            name=name,
-            permissions=json.dumps(permissions),
-            builtin=False,
-        )
         try:
-            async with self._database.transaction():
-                await role.save()
-                await self._audit.record_as(
-                    context,
+            async with self._changes.apply(context) as change:
+                role_id = await store.insert(caller.organization_id, name, permissions)
+                change.audit(
                     "role.create",
-                    target=str(role.id),
+                    target=role_id,
                     details={"name": name, "permissions": permissions},
                 )
         except IntegrityViolation:
             raise ConflictError(f"a role named {name!r} already exists", param="name") from None
-        return await self.get(caller.organization_id, str(role.id))
+        return await self.get(caller.organization_id, role_id)
 
     async def update(
         self,
@@ -132,30 +87,27 @@ class RoleService:
         context: AuditContext,
         role_id: str,
         *,
-        name: str = _UNCHANGED,
-        permissions: Sequence[str] = _UNCHANGED,
+        name: str | UnsetType = UNSET,
+        permissions: Sequence[str] | UnsetType = UNSET,
     ) -> RoleRecord:
         record = await self._own(caller.organization_id, role_id)
-        values: dict[Any, Any] = {}
-        if name is not _UNCHANGED:
-            values[Role.name] = _checked_name(name)
-        if permissions is not _UNCHANGED:
-            checked = _checked_permissions(permissions)
-            check_grantable(caller, record.name, checked)
-            values[Role.permissions] = json.dumps(checked)
+        # The audit details are the columns as stored (permissions as JSON).
+        details: dict[str, Any] = {}
+        new_name = new_permissions = None
+        if not isinstance(name, UnsetType):
+            new_name = details["name"] = _checked_name(name)
+        if not isinstance(permissions, UnsetType):
+            new_permissions = _checked_permissions(permissions)
+            check_grantable(caller, record.name, new_permissions)
+            details["permissions"] = json.dumps(new_permissions)
         # Changing a role changes what its holders may do: the caller must hold it all.
         check_grantable(caller, record.name, record.permissions)
-        if not values:
+        if not details:
             return record
         try:
-            async with self._database.transaction():
-                await Role.update(values).where(Role.id == record.id)
-                await self._audit.record_as(
-                    context,
-                    "role.update",
-                    target=record.id,
-                    details={str(col._meta.name): v for col, v in values.items()},
-                )
+            async with self._changes.apply(context) as change:
+                await store.update(record.id, new_name, new_permissions)
+                change.audit("role.update", target=record.id, details=details)
         except IntegrityViolation:
             raise ConflictError("a role with that name already exists", param="name") from None
         return await self.get(caller.organization_id, record.id)
@@ -164,13 +116,11 @@ class RoleService:
         record = await self._own(caller.organization_id, role_id)
         check_grantable(caller, record.name, record.permissions)
         try:
-            async with self._database.transaction():
-                if await Membership.exists().where(Membership.role == record.id):
+            async with self._changes.apply(context) as change:
+                if await store.in_use(record.id):
                     raise ConflictError("the role is still assigned to members")
-                await Role.delete().where(Role.id == record.id)
-                await self._audit.record_as(
-                    context, "role.delete", target=record.id, details={"name": record.name}
-                )
+                await store.delete(record.id)
+                change.audit("role.delete", target=record.id, details={"name": record.name})
         except IntegrityViolation:
             raise ConflictError("the role is still in use") from None
 

@@ -2,35 +2,21 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated, Any
 
-import msgspec
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, JSONBody, PathParameter
 
-from inferia.core.errors import NotFoundError
-from inferia.db.errors import wrap_errors
-from inferia.filtration.access import Caller, requires
-from inferia.filtration.audit import AuditContext
-from inferia.filtration.identity.tables import Membership
-from inferia.filtration.keys.store import ApiKeyRecord, ApiKeyStore
-from inferia.filtration.management.schemas import ApiKeyCreate, ApiKeyUpdate, Page, provided
+from inferia.filtration.access import Caller, audit_context, requires
+from inferia.filtration.api_keys.schemas import ApiKeyCreate, ApiKeyRecord, ApiKeyUpdate, CreatedKey
+from inferia.filtration.api_keys.service import ApiKeyService
+from inferia.filtration.schemas import Page, provided
 
 KeyId = Annotated[str, PathParameter(max_length=64)]
 
 
-class CreatedKey(msgspec.Struct, frozen=True, kw_only=True):
-    key: str  # shown exactly once
-    api_key: ApiKeyRecord
-
-
-def audit_context(request: Request[Any, Any, Any], caller: Caller) -> AuditContext:
-    return AuditContext.of(request, actor_id=caller.user_id, organization_id=caller.organization_id)
-
-
-def api_keys_controller(store: ApiKeyStore) -> type[Controller]:
+def api_keys_controller(api_keys: ApiKeyService) -> type[Controller]:
     class ApiKeysController(Controller):
         path = "/management/api-keys"
         tags = ["api keys"]
@@ -42,14 +28,11 @@ def api_keys_controller(store: ApiKeyStore) -> type[Controller]:
             caller: NamedDependency[Caller],
             data: JSONBody[ApiKeyCreate],
         ) -> CreatedKey:
-            user_id = data.user_id or caller.user_id
-            if data.user_id is not None:
-                await _ensure_member(caller.organization_id, data.user_id)
-            created = await store.create(
+            created = await api_keys.create(
                 audit_context(request, caller),
                 caller.organization_id,
                 data.name,
-                user_id=user_id,
+                user_id=data.user_id,
                 allowed_models=data.allowed_models,
                 expires_at=data.expires_at,
             )
@@ -60,12 +43,12 @@ def api_keys_controller(store: ApiKeyStore) -> type[Controller]:
             self, caller: NamedDependency[Caller], include_revoked: FromQuery[bool] = False
         ) -> Page[ApiKeyRecord]:
             return Page(
-                data=await store.list(caller.organization_id, include_revoked=include_revoked)
+                data=await api_keys.list(caller.organization_id, include_revoked=include_revoked)
             )
 
         @get("/{key_id:str}", guards=[requires("api_keys:read")])
         async def get_key(self, caller: NamedDependency[Caller], key_id: KeyId) -> ApiKeyRecord:
-            return await store.find(caller.organization_id, key_id)
+            return await api_keys.find(caller.organization_id, key_id)
 
         @patch("/{key_id:str}", guards=[requires("api_keys:write")])
         async def update_key(
@@ -78,7 +61,7 @@ def api_keys_controller(store: ApiKeyStore) -> type[Controller]:
             changes: Any = provided(
                 name=data.name, allowed_models=data.allowed_models, expires_at=data.expires_at
             )
-            return await store.update(
+            return await api_keys.update(
                 audit_context(request, caller), caller.organization_id, key_id, **changes
             )
 
@@ -89,21 +72,8 @@ def api_keys_controller(store: ApiKeyStore) -> type[Controller]:
             caller: NamedDependency[Caller],
             key_id: KeyId,
         ) -> ApiKeyRecord:
-            return await store.revoke(
+            return await api_keys.revoke(
                 audit_context(request, caller), caller.organization_id, key_id
             )
 
     return ApiKeysController
-
-
-async def _ensure_member(organization_id: str, user_id: str) -> None:
-    try:
-        uuid.UUID(user_id)
-    except ValueError:
-        raise NotFoundError("user not found", param="user_id") from None
-    async with wrap_errors():
-        member = await Membership.exists().where(
-            (Membership.organization == organization_id) & (Membership.user == user_id)
-        )
-    if not member:
-        raise NotFoundError("user not found", param="user_id")

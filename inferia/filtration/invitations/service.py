@@ -9,13 +9,10 @@ exactly once even when two requests race.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
-
-import msgspec
+from typing import TYPE_CHECKING
 
 from inferia.core.errors import (
     AuthenticationError,
@@ -24,58 +21,41 @@ from inferia.core.errors import (
     NotFoundError,
     ValidationError,
 )
-from inferia.db.errors import wrap_errors
-from inferia.filtration.audit import AuditContext, AuditTrail
+from inferia.filtration.audit import AuditContext
+from inferia.filtration.changes import Changes
 from inferia.filtration.identity.bootstrap import validate_email, validate_password
 from inferia.filtration.identity.passwords import PasswordHasher
-from inferia.filtration.identity.roles import RoleService, check_grantable
-from inferia.filtration.identity.schemas import AcceptedInvitation
-from inferia.filtration.identity.tables import Invitation, Membership, User
 from inferia.filtration.identity.throttle import LoginThrottle
+from inferia.filtration.invitations import store
+from inferia.filtration.invitations.schemas import (
+    AcceptedInvitation,
+    CreatedInvitation,
+    InvitationRecord,
+)
+from inferia.filtration.invitations.tables import Invitation
+from inferia.filtration.members import store as members
+from inferia.filtration.roles.service import RoleService, check_grantable
 
 if TYPE_CHECKING:
     from inferia.config import AuthSettings
-    from inferia.db import Database
     from inferia.filtration.access import Caller
 
 TOKEN_PREFIX = "inv_"
 MAX_TTL_S = 30 * 24 * 3600
 
 
-class InvitationRecord(msgspec.Struct, frozen=True, kw_only=True):
-    id: str
-    organization_id: str
-    email: str
-    role: str
-    expires_at: datetime
-    accepted_at: datetime | None
-    revoked_at: datetime | None
-    created_at: datetime
-
-
-class CreatedInvitation(msgspec.Struct, frozen=True, kw_only=True):
-    invitation: InvitationRecord
-    token: str  # shown once
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 class InvitationService:
     def __init__(
         self,
-        database: Database,
+        changes: Changes,
         hasher: PasswordHasher,
         roles: RoleService,
-        audit: AuditTrail,
         throttle: LoginThrottle,
         auth: AuthSettings,
     ) -> None:
-        self._database = database
+        self._changes = changes
         self._hasher = hasher
         self._roles = roles
-        self._audit = audit
         self._throttle = throttle
         self._default_ttl_s = auth.invitation_ttl_s
         self._password_min_length = auth.password_min_length
@@ -94,12 +74,7 @@ class InvitationService:
             raise ValidationError(f"ttl_s must be between 60 and {MAX_TTL_S}", param="ttl_s")
         role = await self._roles.get(caller.organization_id, role_ref)
         check_grantable(caller, role.name, role.permissions)
-        async with wrap_errors():
-            already = await Membership.exists().where(
-                (Membership.organization == caller.organization_id)
-                & (Membership.user.email == email)
-            )
-        if already:
+        if await store.is_member(caller.organization_id, email):
             raise ConflictError("this person is already a member", param="email")
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         row = Invitation(
@@ -107,14 +82,13 @@ class InvitationService:
             organization=caller.organization_id,
             email=email,
             role=role.id,
-            digest=_digest(token),
+            digest=store.digest(token),
             invited_by=caller.user_id or None,
             expires_at=datetime.now(UTC) + timedelta(seconds=ttl),
         )
-        async with self._database.transaction():
-            await row.save()
-            await self._audit.record_as(
-                context,
+        async with self._changes.apply(context) as change:
+            await store.insert(row)
+            change.audit(
                 "invitation.create",
                 target=str(row.id),
                 details={"email": email, "role": role.name},
@@ -124,51 +98,30 @@ class InvitationService:
         )
 
     async def list(self, organization_id: str) -> list[InvitationRecord]:
-        async with wrap_errors():
-            rows = await _query().where(Invitation.organization == organization_id)
-        return [_record(row) for row in rows]
+        return await store.list_invitations(organization_id)
 
     async def get(self, organization_id: str, invitation_id: str) -> InvitationRecord:
-        try:
-            uuid.UUID(invitation_id)
-        except ValueError:
-            raise NotFoundError("invitation not found") from None
-        async with wrap_errors():
-            row = (
-                await _query()
-                .where(
-                    (Invitation.organization == organization_id) & (Invitation.id == invitation_id)
-                )
-                .first()
-            )
-        if row is None:
+        record = await store.find(organization_id, invitation_id)
+        if record is None:
             raise NotFoundError("invitation not found")
-        return _record(row)
+        return record
 
     async def revoke(self, caller: Caller, context: AuditContext, invitation_id: str) -> None:
         record = await self.get(caller.organization_id, invitation_id)
         if record.accepted_at is not None:
             raise ConflictError("the invitation was already accepted")
-        async with self._database.transaction():
-            await Invitation.update({Invitation.revoked_at: datetime.now(UTC)}).where(
-                Invitation.id == record.id
-            )
-            await self._audit.record_as(context, "invitation.revoke", target=record.id)
+        async with self._changes.apply(context) as change:
+            await store.revoke(record.id)
+            change.audit("invitation.revoke", target=record.id)
 
     async def accept(self, token: str, password: str, context: AuditContext) -> AcceptedInvitation:
-        async with wrap_errors():
-            row = (
-                await _query(Invitation.role.permissions)
-                .where(Invitation.digest == _digest(token))
-                .first()
-            )
-        if row is None:
+        found = await store.find_by_token(token)
+        if found is None:
             raise NotFoundError("invitation not found", param="token")
-        record = _record(row)
+        record = found.record
         if record.accepted_at or record.revoked_at or record.expires_at <= datetime.now(UTC):
             raise ConflictError("the invitation is no longer valid", param="token")
-        async with wrap_errors():
-            user = await User.select().where(User.email == record.email).first()
+        user = await store.account(record.email)
         password_hash = None
         if user is not None:
             await self._throttle.check(record.email, context.client_address)
@@ -179,33 +132,23 @@ class InvitationService:
         else:
             validate_password(password, record.email, self._password_min_length)
             password_hash = await asyncio.to_thread(self._hasher.hash, password)
-        user_id = str(user["id"]) if user is not None else str(uuid.uuid4())
         try:
-            async with self._database.transaction():
-                claimed = (
-                    await Invitation.update({Invitation.accepted_at: datetime.now(UTC)})
-                    .where(
-                        (Invitation.id == record.id)
-                        & Invitation.accepted_at.is_null()
-                        & Invitation.revoked_at.is_null()
-                    )
-                    .returning(Invitation.id)
-                )
-                if not claimed:
+            async with self._changes.apply(context) as change:
+                if not await store.claim(record.id):
                     raise ConflictError("the invitation is no longer valid", param="token")
                 if password_hash is not None:
-                    await User(id=user_id, email=record.email, password_hash=password_hash).save()
-                await Membership(
-                    user=user_id, organization=record.organization_id, role=row["role"]
-                ).save()
-                await self._audit.record(
-                    action="invitation.accept",
+                    user_id = await members.insert_account(
+                        record.email, password_hash, record.organization_id, found.role_id
+                    )
+                else:
+                    assert user is not None
+                    user_id = str(user["id"])
+                    await members.insert(user_id, record.organization_id, found.role_id)
+                change.audit(
+                    "invitation.accept",
+                    target=record.id,
                     organization_id=record.organization_id,
                     actor_id=user_id,
-                    target=record.id,
-                    outcome="success",
-                    client_address=context.client_address,
-                    request_id=context.request_id,
                     details={"created_account": password_hash is not None},
                 )
         except IntegrityViolation:
@@ -217,40 +160,3 @@ class InvitationService:
             role=record.role,
             created_account=password_hash is not None,
         )
-
-
-def _query(*extra: Any) -> Any:
-    return Invitation.select(
-        Invitation.id,
-        Invitation.organization,
-        Invitation.email,
-        Invitation.role,
-        Invitation.role.name,
-        Invitation.expires_at,
-        Invitation.accepted_at,
-        Invitation.revoked_at,
-        Invitation.created_at,
-        *extra,
-    ).order_by(Invitation.created_at)
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def _record(row: dict[str, Any]) -> InvitationRecord:
-    expires = _aware(row["expires_at"])
-    created = _aware(row["created_at"])
-    assert expires is not None and created is not None
-    return InvitationRecord(
-        id=str(row["id"]),
-        organization_id=str(row["organization"]),
-        email=row["email"],
-        role=row["role.name"],
-        expires_at=expires,
-        accepted_at=_aware(row["accepted_at"]),
-        revoked_at=_aware(row["revoked_at"]),
-        created_at=created,
-    )
