@@ -20,6 +20,7 @@ from inferia.db import Database, apply_migrations
 from inferia.filtration.identity.bootstrap import ensure_first_start
 from inferia.filtration.identity.passwords import PasswordHasher
 from inferia.tables import all_tables
+from tests.processes import free_port
 
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "correct horse battery"
@@ -52,6 +53,9 @@ def identity_settings(
             "state": {"url": state_url},
             "auth": {**CHEAP_ARGON2, **auth},
             "security": security or {},
+            # Apps with the orchestration plane bind a gRPC port: never the default one,
+            # which another test run on this machine may hold.
+            "server": {"grpc_port": free_port()},
         },
     )
     return resolve_secrets(settings)
