@@ -20,6 +20,7 @@ from inferia.guardrails import policy_from_builtins
 from inferia.guardrails.events import GuardrailEventSink
 from inferia.guardrails.setup import build_engine
 from inferia.state import StateBackend
+from tests.state_support import pending_count
 
 PLATFORM = policy_from_builtins({"input": [{"scanner": "pii", "action": "flag"}]})
 
@@ -147,7 +148,7 @@ async def test_an_event_of_a_deleted_organisation_does_not_block_the_stream(
     assert await consumer.run_once() == 2
     rows = await GuardrailEvent.select().where(GuardrailEvent.organization == org)
     assert len(rows) == 1
-    assert await state.stream_pending_count(stream, "guardrail-event-writers") == 0
+    assert await pending_count(state, stream, "guardrail-event-writers") == 0
 
 
 async def test_one_policy_per_organisation_and_model_is_enforced_by_the_database(
