@@ -17,7 +17,7 @@ from inferia.filtration.identity.tables import (
 )
 from inferia.filtration.keys.tables import ApiKey
 from inferia.filtration.models.tables import ModelDeployment
-from inferia.filtration.policy.tables import LimitPolicy
+from inferia.filtration.policies.tables import LimitPolicy
 from inferia.filtration.usage.tables import InferenceLog, UsageRecord
 
 TABLES: tuple[type[Table], ...] = (

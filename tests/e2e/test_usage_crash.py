@@ -14,7 +14,7 @@ import asyncpg
 import msgspec
 import pytest
 
-from inferia.filtration.usage import USAGE_GROUP, USAGE_STREAM, UsageEvent
+from inferia.contracts.usage import USAGE_GROUP, USAGE_STREAM, UsageEvent
 from inferia.state import RedisStateBackend
 from tests.e2e.limits_cluster import ScratchPostgres, fresh_redis, kill_tree, serving
 from tests.processes import InferiaServer, inferia_env, wait_until

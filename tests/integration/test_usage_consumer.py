@@ -11,14 +11,10 @@ import msgspec
 import pytest
 
 from inferia.config import UsageSettings
+from inferia.contracts.usage import USAGE_GROUP, UsageEvent
 from inferia.db import Database
-from inferia.filtration.usage import (
-    USAGE_GROUP,
-    InferenceLog,
-    UsageConsumer,
-    UsageEvent,
-    UsageRecord,
-)
+from inferia.filtration.usage.consumer import UsageConsumer
+from inferia.filtration.usage.tables import InferenceLog, UsageRecord
 from inferia.state import StateBackend
 from tests.state_support import delete_keys, pending_count
 
