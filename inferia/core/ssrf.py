@@ -1,4 +1,4 @@
-"""The SSRF policy on upstream URLs (DESIGN.md security invariants), on resolved addresses.
+"""The SSRF policy on upstream URLs (docs/api.md, "Upstream URLs and SSRF"), on resolved addresses.
 
 - link-local and cloud-metadata addresses: always refused;
 - loopback and private ranges: allowed for URLs the operator wrote in inferia.toml, for

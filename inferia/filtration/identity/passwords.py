@@ -1,4 +1,4 @@
-"""Argon2id hashing for human passwords (API keys use HMAC, see DESIGN.md).
+"""Argon2id hashing for human passwords (API keys use HMAC, see docs/security.md).
 
 One hash costs ~0.2-0.3 s of CPU with the defaults: call these methods through
 ``asyncio.to_thread`` from async code, and never on the request path.
