@@ -159,7 +159,7 @@ _KEY_LIMIT_FLAGS = {
 
 def key_limits_from_flags(args: Any) -> LimitValues | None:
     """The limits set by --rpm/--tpm/...; None when no flag was given."""
-    from inferia.filtration.policy import parse_limits
+    from inferia.filtration.policies.store import parse_limits
 
     raw = {
         f: getattr(args, a)
@@ -177,13 +177,14 @@ def key_limits_from_flags(args: Any) -> LimitValues | None:
 
 async def set_key_limits(settings: Settings, org: str, key_id: str, limits: LimitValues) -> None:
     """Give a key its own limits (an api_key policy); running servers pick it up at once."""
-    from inferia.filtration.policy import PolicyStore
+    from inferia.contracts.policies import POLICY_CHANGES_CHANNEL
+    from inferia.filtration.policies.store import PolicyStore
 
     async with _backends(settings) as (database, state):
-        store = PolicyStore(state, settings.pricing, [m.name for m in settings.models])
+        store = PolicyStore(settings.pricing, [m.name for m in settings.models])
         organization_id = await _organization_id(org)
         async with database.transaction():
             await store.create(
                 organization_id, scope="api_key", subject=key_id, model="*", limits=limits
             )
-        await store.announce_change(organization_id)
+        await state.publish(POLICY_CHANGES_CHANNEL, organization_id.encode())

@@ -2,8 +2,12 @@
 
 ``sections`` is the schema (one Struct per section, with defaults); ``loader`` reads
 the file and the environment, reports bad keys by name, and masks secrets for display.
+``limits`` and ``guardrails`` hold the Structs the settings share with the libraries of
+those names (one declaration each).
 """
 
+from inferia.config.guardrails import FailMode, GuardrailAction, PolicyEntry
+from inferia.config.limits import NO_LIMITS, LimitValues, ModelPrice
 from inferia.config.loader import (
     ENV_PREFIX,
     SECRET_KEYS,
@@ -23,16 +27,12 @@ from inferia.config.sections import (
     DatabaseSettings,
     DetoxifySettings,
     FallbackClass,
-    GuardrailAction,
-    GuardrailRule,
     GuardrailSettings,
     InferenceSettings,
-    LimitDefaults,
     LimitsSettings,
     LoggingSettings,
     MetricsSettings,
     ModelEndpointSettings,
-    ModelPriceSettings,
     PlaneName,
     RemoteSettings,
     RoutingStrategy,
@@ -48,6 +48,7 @@ from inferia.config.sections import (
 __all__ = [
     "ALL_PLANES",
     "ENV_PREFIX",
+    "NO_LIMITS",
     "PLANE_DEFAULT_PORTS",
     "SECRET_KEYS",
     "SECTIONS",
@@ -56,18 +57,19 @@ __all__ = [
     "AuthSettings",
     "DatabaseSettings",
     "DetoxifySettings",
+    "FailMode",
     "FallbackClass",
     "GuardrailAction",
-    "GuardrailRule",
     "GuardrailSettings",
     "InferenceSettings",
-    "LimitDefaults",
+    "LimitValues",
     "LimitsSettings",
     "LoggingSettings",
     "MetricsSettings",
     "ModelEndpointSettings",
-    "ModelPriceSettings",
+    "ModelPrice",
     "PlaneName",
+    "PolicyEntry",
     "RemoteSettings",
     "RoutingStrategy",
     "SecuritySettings",

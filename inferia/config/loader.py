@@ -18,6 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import msgspec
 
+from inferia.config.limits import NO_LIMITS
 from inferia.config.sections import (
     AuthSettings,
     DatabaseSettings,
@@ -148,8 +149,19 @@ def _convert(raw: dict[str, Any], *, source: str) -> Settings:
         settings = msgspec.convert(raw, Settings)
     except msgspec.ValidationError as exc:
         raise ConfigError(f"{source}: {_describe(str(exc))}") from None
+    settings = _with_every_key_default(settings)
     _validate(settings, source)
     return settings
+
+
+def _with_every_key_default(settings: Settings) -> Settings:
+    """``[limits.key_defaults]`` with the limits it leaves out at 0 (no limit), as
+    inferia.toml lists them (the shared ``LimitValues`` leaves them None: "inherit")."""
+    given = msgspec.structs.asdict(settings.limits.key_defaults)
+    filled = msgspec.structs.replace(
+        NO_LIMITS, **{name: value for name, value in given.items() if value is not None}
+    )
+    return replace_section(settings, "limits", key_defaults=filled)
 
 
 def _describe(message: str) -> str:

@@ -7,10 +7,13 @@ Every key has its default here, and inferia.toml lists each with a one-line comm
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import msgspec
 import platformdirs
+
+from inferia.config.guardrails import PolicyEntry
+from inferia.config.limits import NO_LIMITS, LimitValues, ModelPrice
 
 PlaneName = Literal["inference", "filtration", "orchestration", "dashboard"]
 ALL_PLANES: tuple[PlaneName, ...] = ("inference", "filtration", "orchestration", "dashboard")
@@ -90,18 +93,6 @@ class AuthSettings(_Section, frozen=True):
     argon2_parallelism: int = 4
 
 
-class LimitDefaults(_Section, frozen=True):
-    """Limits of every API key without a policy of its own (0: no limit)."""
-
-    rpm: int = 0
-    tpm: int = 0
-    max_parallel: int = 0
-    daily_tokens: int = 0
-    monthly_tokens: int = 0
-    daily_budget: float = 0.0
-    monthly_budget: float = 0.0
-
-
 StateErrorMode = Literal["fail_closed", "fail_open"]
 
 
@@ -119,14 +110,9 @@ class LimitsSettings(_Section, frozen=True):
     slot_ttl_s: float = 900.0
     # Backstop refresh of cached policy snapshots (changes are also pushed).
     policy_cache_ttl_s: float = 60.0
-    key_defaults: LimitDefaults = msgspec.field(default_factory=LimitDefaults)
-
-
-class ModelPriceSettings(_Section, frozen=True):
-    """USD per million tokens."""
-
-    prompt: float
-    completion: float
+    # Limits of every API key without a policy of its own (0: no limit); a limit left
+    # out is 0 (the loader fills it in).
+    key_defaults: LimitValues = msgspec.field(default_factory=lambda: NO_LIMITS)
 
 
 class UsageSettings(_Section, frozen=True):
@@ -140,22 +126,6 @@ class UsageSettings(_Section, frozen=True):
     log_bodies: bool = False
     # Longest body kept in an inference log, in characters.
     max_body_chars: int = 65536
-
-
-GuardrailAction = Literal["block", "redact", "flag"]
-
-
-class GuardrailRule(_Section, frozen=True):
-    """One scanner of a guardrail policy: ``{ scanner = "pii", action = "redact" }``."""
-
-    scanner: str
-    action: GuardrailAction = "flag"
-    threshold: float | None = None
-    categories: list[str] = msgspec.field(default_factory=list)
-    fail_mode: Literal["open", "closed"] = "closed"
-    words: list[str] = msgspec.field(default_factory=list)
-    patterns: list[str] = msgspec.field(default_factory=list)
-    options: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
 class DetoxifySettings(_Section, frozen=True):
@@ -175,17 +145,17 @@ class DetoxifySettings(_Section, frozen=True):
 class GuardrailSettings(_Section, frozen=True):
     """The default guardrail policy of every organisation, and scanner settings."""
 
-    input: list[GuardrailRule] = msgspec.field(
+    input: list[PolicyEntry] = msgspec.field(
         default_factory=lambda: [
-            GuardrailRule(scanner="secrets", action="redact"),
-            GuardrailRule(scanner="pii", action="redact"),
-            GuardrailRule(scanner="injection", action="flag"),
+            PolicyEntry(scanner="secrets", action="redact"),
+            PolicyEntry(scanner="pii", action="redact"),
+            PolicyEntry(scanner="injection", action="flag"),
         ]
     )
-    output: list[GuardrailRule] = msgspec.field(
+    output: list[PolicyEntry] = msgspec.field(
         default_factory=lambda: [
-            GuardrailRule(scanner="secrets", action="redact"),
-            GuardrailRule(scanner="pii", action="redact"),
+            PolicyEntry(scanner="secrets", action="redact"),
+            PolicyEntry(scanner="pii", action="redact"),
         ]
     )
     # Scan the prompt again after templates/RAG shaped it.
@@ -268,7 +238,7 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     models: list[ModelEndpointSettings] = msgspec.field(default_factory=list)
     limits: LimitsSettings = msgspec.field(default_factory=LimitsSettings)
     # ``[pricing."model name"]`` (``"*"``: every other model), for cost budgets and usage.
-    pricing: dict[str, ModelPriceSettings] = msgspec.field(default_factory=dict)
+    pricing: dict[str, ModelPrice] = msgspec.field(default_factory=dict)
     usage: UsageSettings = msgspec.field(default_factory=UsageSettings)
     guardrails: GuardrailSettings = msgspec.field(default_factory=GuardrailSettings)
 

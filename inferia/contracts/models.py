@@ -7,13 +7,15 @@ on ``MODEL_CHANGES_CHANNEL`` (and on a TTL backstop); never per request.
 
 from __future__ import annotations
 
-from typing import Literal, Protocol
+from typing import Protocol
 
 import msgspec
 
+from inferia.config import RoutingStrategy
 from inferia.contracts.internal_client import InternalClient
 
-StrategyName = Literal["weighted_round_robin", "least_outstanding", "prefix_affinity"]
+# The routing strategies inferia.toml names: declared once, in config.
+StrategyName = RoutingStrategy
 
 
 class ModelEndpointDefinition(msgspec.Struct, frozen=True, kw_only=True):

@@ -14,10 +14,9 @@ from inferia.filtration.audit import AuditTrail
 from inferia.filtration.audit.routes import audit_controller
 from inferia.filtration.changes import Changes
 from inferia.filtration.guardrail_policies.consumer import GuardrailEventConsumer
-from inferia.filtration.guardrail_policies.routes import (
-    guardrails_controller,
-    internal_guardrails_controller,
-)
+from inferia.filtration.guardrail_policies.internal import internal_guardrails_controller
+from inferia.filtration.guardrail_policies.routes import guardrails_controller
+from inferia.filtration.guardrail_policies.service import GuardrailPolicyService
 from inferia.filtration.guardrail_policies.store import GuardrailPolicyStore
 from inferia.filtration.identity.routes import auth_controller
 from inferia.filtration.identity_services import IdentityServices
@@ -27,13 +26,19 @@ from inferia.filtration.invitations.routes import (
     invitations_controller,
 )
 from inferia.filtration.members.routes import members_controller
-from inferia.filtration.models.controller import models_controller
 from inferia.filtration.models.internal import internal_models_controller
+from inferia.filtration.models.routes import model_definitions_controller
+from inferia.filtration.models.service import ModelService
 from inferia.filtration.models.store import ModelStore
-from inferia.filtration.policy import PolicyStore, internal_policies_controller, policy_controller
+from inferia.filtration.policies.internal import internal_policies_controller
+from inferia.filtration.policies.routes import policies_controller
+from inferia.filtration.policies.service import PolicyService
+from inferia.filtration.policies.store import PolicyStore
 from inferia.filtration.roles.routes import roles_controller
 from inferia.filtration.twofactor.routes import two_factor_controller
-from inferia.filtration.usage import UsageConsumer, usage_controller
+from inferia.filtration.usage.consumer import UsageConsumer
+from inferia.filtration.usage.routes import usage_controller
+from inferia.filtration.usage.service import UsageService
 from inferia.guardrails.setup import build_engine, platform_policy
 from inferia.runtime import Runtime
 
@@ -63,29 +68,27 @@ class FiltrationPlane:
         """Limit policies (the in-process policy port) and the usage stream's consumer."""
         settings = runtime.settings
         assert runtime.database is not None  # the filtration plane owns tables
-        self._database = runtime.database
-        self.policies = PolicyStore(
-            runtime.state, settings.pricing, [m.name for m in settings.models]
-        )
+        self.policies = PolicyStore(settings.pricing, [m.name for m in settings.models])
+        self.policy_service = PolicyService(self.policies, self.changes)
         self.usage_consumer = UsageConsumer(runtime.state, runtime.database, settings.usage)
         runtime.on_start(self.usage_consumer.start)
         runtime.on_stop(self.usage_consumer.close)
         key = settings.security.encryption_key
-        self._box = SecretBox(key, settings.security.previous_encryption_keys) if key else None
+        box = SecretBox(key, settings.security.previous_encryption_keys) if key else None
+        self.usage = UsageService(box)
         # Model definitions (/management/models) and the in-process model-definition port.
-        self.models = ModelStore(
-            runtime.state,
-            self._box,
-            allow_private=settings.inference.allow_private_api_upstreams,
-        )
+        self.models = ModelStore(box, allow_private=settings.inference.allow_private_api_upstreams)
+        self.model_service = ModelService(self.models, self.changes)
 
     def _init_guardrails(self, runtime: Runtime) -> None:
         """Guardrail policies (the in-process snapshot port) and the findings consumer."""
         assert runtime.database is not None
         settings = runtime.settings.guardrails
         engine = build_engine(settings)
-        self.guardrail_default = platform_policy(settings, engine)
-        self.guardrails = GuardrailPolicyStore(runtime.state, engine)
+        self.guardrails = GuardrailPolicyStore(engine)
+        self.guardrail_service = GuardrailPolicyService(
+            self.guardrails, self.changes, platform_policy(settings, engine)
+        )
         self.guardrail_events = GuardrailEventConsumer(runtime.state, runtime.database)
         runtime.on_start(self.guardrail_events.start)
         runtime.on_stop(self.guardrail_events.close)
@@ -113,12 +116,10 @@ class FiltrationPlane:
             audit_controller(self.audit),
             internal_controller(self.principals, self._internal_token),
             internal_policies_controller(self.policies, self._internal_token),
-            policy_controller(self.policies, self._database, self.audit),
-            usage_controller(self._box),
-            guardrails_controller(
-                self.guardrails, self._database, self.audit, self.guardrail_default
-            ),
+            policies_controller(self.policy_service),
+            usage_controller(self.usage),
+            guardrails_controller(self.guardrail_service),
             internal_guardrails_controller(self.guardrails, self._internal_token),
-            models_controller(self.models, self._database, self.audit),
+            model_definitions_controller(self.model_service),
             internal_models_controller(self.models, self._internal_token),
         ]

@@ -11,7 +11,7 @@ from inferia.filtration.identity.tables import AuthSession, Organization, Refres
 from inferia.filtration.invitations.tables import Invitation
 from inferia.filtration.members.tables import Membership
 from inferia.filtration.models.tables import ModelDeployment
-from inferia.filtration.policy.tables import LimitPolicy
+from inferia.filtration.policies.tables import LimitPolicy
 from inferia.filtration.roles.tables import Role
 from inferia.filtration.usage.tables import InferenceLog, UsageRecord
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
-Action = Literal["block", "redact", "flag"]
+from inferia.config.guardrails import GuardrailAction
+
+# The action names inferia.toml and policies use: declared once, in config.
+Action = GuardrailAction
 Direction = Literal["input", "output"]
 ACTIONS: tuple[Action, ...] = ("block", "redact", "flag")
 # When several findings overlap, the stronger action wins.

@@ -34,7 +34,7 @@ class InferencePlane:
             lambda: runtime.http, settings.inference, lambda: self.catalogue.table
         )
         install_encodings(settings.data_path / "tiktoken")
-        # Steps are appended here, one line each, in DESIGN.md's order.
+        # Steps are appended here, one line each, in docs/architecture.md's order.
         self.pipeline = Pipeline()
         counter = TokenCounter()
         self.admission, self.usage_sink = policy_steps(runtime, ports.policies, counter)

@@ -16,6 +16,10 @@ from typing import Literal
 
 import msgspec
 
+# Shared with inferia.toml ([limits.key_defaults], [pricing]): declared once, in config.
+from inferia.config.limits import LimitValues as LimitValues
+from inferia.config.limits import ModelPrice as ModelPrice
+
 Scope = Literal["organization", "user", "api_key"]
 SCOPES: tuple[Scope, ...] = ("organization", "user", "api_key")
 ALL_MODELS = "*"
@@ -57,25 +61,9 @@ LIMIT_FIELDS: tuple[LimitField, ...] = (
 )
 FIELD_BY_NAME = {f.name: f for f in LIMIT_FIELDS}
 BUDGET_FIELDS = frozenset(f.name for f in LIMIT_FIELDS if f.measure == "cost")
-
-
-class LimitValues(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
-    """Limits of one policy; budgets in USD, the rest in requests or tokens."""
-
-    rpm: int | None = None
-    tpm: int | None = None
-    max_parallel: int | None = None
-    daily_tokens: int | None = None
-    monthly_tokens: int | None = None
-    daily_budget: float | None = None
-    monthly_budget: float | None = None
-
-    def value(self, name: str) -> int | float | None:
-        result: int | float | None = getattr(self, name)
-        return result
-
-    def has_budget(self) -> bool:
-        return any(self.value(name) for name in BUDGET_FIELDS)
+# LimitValues (declared in config) holds exactly these limits.
+if tuple(FIELD_BY_NAME) != LimitValues.__struct_fields__:
+    raise RuntimeError("LIMIT_FIELDS and LimitValues name different limits")
 
 
 class PolicyRule(msgspec.Struct, frozen=True, kw_only=True):
@@ -92,14 +80,3 @@ class OrgPolicies(msgspec.Struct, frozen=True, kw_only=True):
     rules: tuple[PolicyRule, ...] = ()
     # None: the ``[usage] log_bodies`` default applies.
     log_bodies: bool | None = None
-
-
-class ModelPrice(msgspec.Struct, frozen=True, kw_only=True):
-    """USD per million prompt and completion tokens."""
-
-    prompt: float
-    completion: float
-
-    def cost_micros(self, prompt_tokens: int, completion_tokens: int) -> int:
-        """Cost in millionths of a USD, rounded up: price per million * tokens."""
-        return -int(-(self.prompt * prompt_tokens + self.completion * completion_tokens) // 1)

@@ -1,4 +1,4 @@
-"""Counters, caches, pub/sub and streams: Redis when shared, memory when embedded."""
+"""Counters, pub/sub and streams: Redis when shared, memory when embedded."""
 
 from inferia.state.base import (
     EVERYTHING_CHANGED,
@@ -17,7 +17,7 @@ from inferia.state.local_store import LocalStore
 from inferia.state.memory import MemoryStateBackend
 from inferia.state.redis_backend import RedisStateBackend
 from inferia.state.scripts import SLIDING_WINDOW_ADMIT
-from inferia.state.ttl_cache import TTLCache
+from inferia.state.stream_consumer import StreamConsumer, WriteBatch
 
 __all__ = [
     "EVERYTHING_CHANGED",
@@ -32,8 +32,9 @@ __all__ = [
     "StateBackend",
     "StateOp",
     "StreamAppend",
+    "StreamConsumer",
     "StreamMessage",
     "Subscription",
-    "TTLCache",
+    "WriteBatch",
     "build_state_backend",
 ]

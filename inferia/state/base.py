@@ -1,8 +1,8 @@
 """The state backend contract shared by the memory and Redis implementations.
 
 The state backend holds what must be shared between gateway processes but is
-not relational: rate-limit and quota counters, hot caches, cross-process
-invalidation (pub/sub) and the durable work queue (streams). Every method
+not relational: rate-limit and quota counters, cross-process invalidation
+(pub/sub) and the durable work queue (streams). Every method
 raises ``inferia.core.errors.StateError`` when the backend fails, except
 ``ping`` which answers False so readiness probes can report instead of crash.
 
@@ -93,12 +93,7 @@ class Subscription(Protocol):
 
 
 class StateBackend(Protocol):
-    """Counters, caches, pub/sub and streams: Redis when shared, memory when embedded."""
-
-    @property
-    def name(self) -> str:
-        """Either "memory" or "redis"."""
-        ...
+    """Counters, pub/sub and streams: Redis when shared, memory when embedded."""
 
     @property
     def shared(self) -> bool:
@@ -136,13 +131,6 @@ class StateBackend(Protocol):
         then, as with any single call, some ops may or may not have been applied.
         """
         ...
-
-    # TTL cache -----------------------------------------------------------
-    async def cache_get(self, key: str) -> bytes | None: ...
-
-    async def cache_set(self, key: str, value: bytes, ttl_s: float) -> None: ...
-
-    async def cache_delete(self, *keys: str) -> None: ...
 
     # Pub/sub -------------------------------------------------------------
     async def publish(self, channel: str, message: bytes) -> None: ...
@@ -182,7 +170,3 @@ class StateBackend(Protocol):
     ) -> list[StreamMessage]:
         """Take over messages read by any consumer but unacked for ``min_idle_ms``."""
         ...
-
-    async def stream_pending_count(self, stream: str, group: str) -> int: ...
-
-    async def stream_length(self, stream: str) -> int: ...

@@ -23,19 +23,13 @@ from inferia.state.base import (
 from inferia.state.local_store import LocalStore
 from inferia.state.memory_pubsub import LocalPubSub
 from inferia.state.memory_streams import LocalStreams
-from inferia.state.ttl_cache import TTLCache
 
 
 class MemoryStateBackend:
-    def __init__(self, *, cache_max_entries: int = 10_000) -> None:
+    def __init__(self) -> None:
         self._store = LocalStore()
-        self._cache = TTLCache(cache_max_entries)
         self._pubsub = LocalPubSub()
         self._streams = LocalStreams()
-
-    @property
-    def name(self) -> str:
-        return "memory"
 
     @property
     def shared(self) -> bool:
@@ -90,16 +84,6 @@ class MemoryStateBackend:
                 results.append(exc)
         return results
 
-    # TTL cache -------------------------------------------------------------
-    async def cache_get(self, key: str) -> bytes | None:
-        return self._cache.get(key)
-
-    async def cache_set(self, key: str, value: bytes, ttl_s: float) -> None:
-        self._cache.set(key, value, ttl_s)
-
-    async def cache_delete(self, *keys: str) -> None:
-        self._cache.delete(*keys)
-
     # Pub/sub ---------------------------------------------------------------
     async def publish(self, channel: str, message: bytes) -> None:
         self._pubsub.publish(channel, message)
@@ -131,9 +115,3 @@ class MemoryStateBackend:
         self, stream: str, group: str, consumer: str, min_idle_ms: int, count: int
     ) -> list[StreamMessage]:
         return self._streams.claim_stale(stream, group, consumer, min_idle_ms, count)
-
-    async def stream_pending_count(self, stream: str, group: str) -> int:
-        return self._streams.pending_count(stream, group)
-
-    async def stream_length(self, stream: str) -> int:
-        return self._streams.length(stream)

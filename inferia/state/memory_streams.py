@@ -157,13 +157,6 @@ class LocalStreams:
             claimed.append(StreamMessage(message_id, payload, pending.deliveries))
         return claimed
 
-    def pending_count(self, stream: str, group: str) -> int:
-        return len(self._group(stream, group)[1].pending)
-
-    def length(self, stream: str) -> int:
-        entry = self._streams.get(stream)
-        return 0 if entry is None else len(entry.payloads)
-
     def close(self) -> None:
         """Release blocked readers (they return nothing)."""
         self._closed = True

@@ -108,10 +108,6 @@ class RedisStateBackend:
         self._closed = False
 
     @property
-    def name(self) -> str:
-        return "redis"
-
-    @property
     def shared(self) -> bool:
         return True
 
@@ -230,25 +226,6 @@ class RedisStateBackend:
             raise StateError(f"Redis {operation} failed: {exc}") from exc
         return [_batch_result(op, reply) for op, reply in zip(ops, replies, strict=True)]
 
-    # TTL cache -------------------------------------------------------------
-    async def cache_get(self, key: str) -> bytes | None:
-        with translate_errors("GET"):
-            value = await self._redis.get(key)
-        # Always bytes (decode_responses is off); the check narrows redis-py's type.
-        return value.encode() if isinstance(value, str) else value
-
-    async def cache_set(self, key: str, value: bytes, ttl_s: float) -> None:
-        with translate_errors("SET"):
-            if ttl_s <= 0:
-                await self._redis.delete(key)
-            else:
-                await self._redis.set(key, value, px=_ms(ttl_s))
-
-    async def cache_delete(self, *keys: str) -> None:
-        if keys:
-            with translate_errors("DEL"):
-                await self._redis.delete(*keys)
-
     # Pub/sub ---------------------------------------------------------------
     async def publish(self, channel: str, message: bytes) -> None:
         with translate_errors("PUBLISH"):
@@ -318,15 +295,6 @@ class RedisStateBackend:
                 CLAIM_STALE_SHA, CLAIM_STALE_LUA, [stream], [group, consumer, min_idle_ms, count]
             )
         return parse_claim_reply(reply)
-
-    async def stream_pending_count(self, stream: str, group: str) -> int:
-        with translate_errors("XPENDING"):
-            summary = await self._redis.xpending(stream, group)
-        return int(summary["pending"])
-
-    async def stream_length(self, stream: str) -> int:
-        with translate_errors("XLEN"):
-            return int(await self._redis.xlen(stream))
 
 
 def _xadd(target: Redis, stream: str, payload: bytes, maxlen: int | None) -> Any:

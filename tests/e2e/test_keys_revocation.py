@@ -1,5 +1,6 @@
 """A key revoked through one ``inferia serve`` is refused by another process sharing
-the database and state backend within one second (DESIGN.md's security invariant)."""
+the database and state backend within one second (docs/architecture.md, "Ports between
+planes")."""
 
 from __future__ import annotations
 

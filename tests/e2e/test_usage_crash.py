@@ -14,10 +14,11 @@ import asyncpg
 import msgspec
 import pytest
 
-from inferia.filtration.usage import USAGE_GROUP, USAGE_STREAM, UsageEvent
+from inferia.contracts.usage import USAGE_GROUP, USAGE_STREAM, UsageEvent
 from inferia.state import RedisStateBackend
 from tests.e2e.limits_cluster import ScratchPostgres, fresh_redis, kill_tree, serving
 from tests.processes import InferiaServer, inferia_env, wait_until
+from tests.state_support import pending_count
 
 pytestmark = pytest.mark.e2e
 REDIS_DB = 12
@@ -65,7 +66,7 @@ async def _counts(database_url: str) -> tuple[int, int, set[str]]:
 async def _pending(state_url: str) -> int:
     state = RedisStateBackend(state_url)
     try:
-        return await state.stream_pending_count(USAGE_STREAM, USAGE_GROUP)
+        return await pending_count(state, USAGE_STREAM, USAGE_GROUP)
     finally:
         await state.close()
 

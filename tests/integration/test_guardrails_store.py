@@ -6,20 +6,34 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+import msgspec
 import pytest
 
 from inferia.config import GuardrailSettings
-from inferia.contracts.guardrails import GuardrailSnapshots
+from inferia.contracts.guardrails import GUARDRAIL_CHANGES_CHANNEL, GuardrailSnapshots
 from inferia.core.errors import NotFoundError, ValidationError
 from inferia.db import Database
 from inferia.filtration.guardrail_policies.consumer import GuardrailEventConsumer
-from inferia.filtration.guardrail_policies.store import GuardrailPolicyStore, parse_policy
+from inferia.filtration.guardrail_policies.store import GuardrailPolicyStore
 from inferia.filtration.guardrail_policies.tables import GuardrailEvent
 from inferia.filtration.identity.tables import Organization
-from inferia.guardrails import policy_from_builtins
+from inferia.guardrails import GuardrailPolicy, policy_from_builtins
 from inferia.guardrails.events import GuardrailEventSink
 from inferia.guardrails.setup import build_engine
 from inferia.state import StateBackend
+from tests.state_support import pending_count
+
+
+def parse_policy(raw: object) -> GuardrailPolicy:
+    """A policy from plain data; a bad one is a ValidationError naming the field (the
+    check the API's typed body makes)."""
+    try:
+        return msgspec.convert(raw, GuardrailPolicy)
+    except msgspec.ValidationError as exc:
+        message = str(exc)
+        param = message.split("`$.", 1)[1].rstrip("`") if "`$." in message else None
+        raise ValidationError(f"invalid guardrail policy: {message}", param=param) from None
+
 
 PLATFORM = policy_from_builtins({"input": [{"scanner": "pii", "action": "flag"}]})
 
@@ -31,7 +45,7 @@ async def _organization() -> str:
 
 
 def _store(state: StateBackend) -> GuardrailPolicyStore:
-    return GuardrailPolicyStore(state, build_engine(GuardrailSettings()))
+    return GuardrailPolicyStore(build_engine(GuardrailSettings()))
 
 
 async def test_policies_are_validated_before_they_are_stored(
@@ -78,7 +92,7 @@ async def test_snapshots_follow_change_events(database: Database, state: StateBa
         assert (await snapshots.policy_for(org, "m")).policy == PLATFORM
         blocking = parse_policy({"input": [{"scanner": "secrets", "action": "block"}]})
         await store.put(org, "m", blocking)
-        await store.announce_change(org)
+        await state.publish(GUARDRAIL_CHANGES_CHANNEL, org.encode())
         for _ in range(100):
             if (await snapshots.policy_for(org, "m")).policy == blocking:
                 break
@@ -147,7 +161,7 @@ async def test_an_event_of_a_deleted_organisation_does_not_block_the_stream(
     assert await consumer.run_once() == 2
     rows = await GuardrailEvent.select().where(GuardrailEvent.organization == org)
     assert len(rows) == 1
-    assert await state.stream_pending_count(stream, "guardrail-event-writers") == 0
+    assert await pending_count(state, stream, "guardrail-event-writers") == 0
 
 
 async def test_one_policy_per_organisation_and_model_is_enforced_by_the_database(

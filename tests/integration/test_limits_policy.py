@@ -7,10 +7,11 @@ import uuid
 
 import pytest
 
+from inferia.contracts.policies import POLICY_CHANGES_CHANNEL, PolicySnapshots
 from inferia.core.errors import ConflictError, ValidationError
 from inferia.db import Database
 from inferia.filtration.identity.tables import Organization
-from inferia.filtration.policy import PolicySnapshots, PolicyStore, parse_limits
+from inferia.filtration.policies.store import PolicyStore, parse_limits
 from inferia.limits import LimitValues
 from inferia.state import StateBackend
 
@@ -53,7 +54,7 @@ async def test_store_validates_and_snapshot_follows_changes(
     database: Database, state: StateBackend
 ) -> None:
     org = await _organization()
-    store = PolicyStore(state, prices={"priced"}, configured_models=["priced", "free"])
+    store = PolicyStore(prices={"priced"}, configured_models=["priced", "free"])
     with pytest.raises(ValidationError) as unknown_scope:
         await store.create(org, scope="team", subject=None, model="*", limits=LimitValues(rpm=1))
     assert unknown_scope.value.param == "scope"
@@ -93,15 +94,15 @@ async def test_store_validates_and_snapshot_follows_changes(
             await store.create(
                 org, scope="organization", subject=org, model="priced", limits=LimitValues(rpm=1)
             )
-        await store.announce_change(org)
+        await state.publish(POLICY_CHANGES_CHANNEL, org.encode())
         plan = await _wait_for_plan(snapshots, org, "priced", expected=2)
         assert {c.field.name: c.limit for c in plan} == {"rpm": 5, "daily_budget": 1_000_000}
         await store.update(org, created.id, {"limits": LimitValues(rpm=7)})
-        await store.announce_change(org)
+        await state.publish(POLICY_CHANGES_CHANNEL, org.encode())
         plan = await _wait_for_plan(snapshots, org, "priced", expected=1)
         assert plan[0].limit == 7
         await store.delete(org, created.id)
-        await store.announce_change(org)
+        await state.publish(POLICY_CHANGES_CHANNEL, org.encode())
         assert await _wait_for_plan(snapshots, org, "priced", expected=0) == ()
     finally:
         await snapshots.close()
@@ -144,7 +145,7 @@ def test_start_up_config_errors_for_limits() -> None:
 async def test_database_refuses_a_second_policy_for_the_same_target(database: Database) -> None:
     from inferia.core.errors import IntegrityViolation
     from inferia.db import wrap_errors
-    from inferia.filtration.policy import LimitPolicy
+    from inferia.filtration.policies.tables import LimitPolicy
 
     org = await _organization()
     for attempt in range(2):

@@ -14,8 +14,11 @@ from inferia.core.crypto import SecretBox
 from inferia.core.errors import ConflictError, IntegrityViolation, NotFoundError, ValidationError
 from inferia.db import Database
 from inferia.db.errors import wrap_errors
+from inferia.filtration.audit import AuditContext, AuditTrail
+from inferia.filtration.changes import Changes
 from inferia.filtration.identity.tables import Organization
 from inferia.filtration.models.schemas import EndpointInput, ModelCreate, ModelUpdate
+from inferia.filtration.models.service import ModelService
 from inferia.filtration.models.store import ModelStore
 from inferia.filtration.models.tables import ModelDeployment
 from inferia.state import StateBackend
@@ -39,13 +42,14 @@ def create(name: str, *urls: str, api_key: str | None = KEY) -> ModelCreate:
 async def test_models_are_sealed_scoped_and_announced(
     database: Database, state: StateBackend
 ) -> None:
-    store = ModelStore(state, SecretBox("k" * 32), allow_private=True)
+    store = ModelStore(SecretBox("k" * 32), allow_private=True)
+    models = ModelService(store, Changes(database, AuditTrail(), state))
     org, other = await _organization(), await _organization()
     heard: list[bytes] = []
     subscription = await state.subscribe(MODEL_CHANGES_CHANNEL, heard.append)
     try:
-        record = await store.create(org, create("llama", "http://127.0.0.1:9000/v1"))
-        await store.announce_change(record.id)
+        context = AuditContext.operator(org)
+        record = await models.create(context, org, create("llama", "http://127.0.0.1:9000/v1"))
         assert record.endpoints[0].has_api_key and record.endpoints[0].weight == 2
         # Sealed at rest: the stored row holds no plaintext key.
         row = await ModelDeployment.select().where(ModelDeployment.id == record.id).first()
@@ -84,7 +88,7 @@ async def test_models_are_sealed_scoped_and_announced(
 
 
 async def test_the_ssrf_policy_applies_to_api_urls(database: Database, state: StateBackend) -> None:
-    strict = ModelStore(state, SecretBox("k" * 32), allow_private=False)
+    strict = ModelStore(SecretBox("k" * 32), allow_private=False)
     org = await _organization()
     for url in ("http://127.0.0.1:9000/v1", "http://10.0.0.1/v1", "http://169.254.169.254/"):
         with pytest.raises(ValidationError) as refused:

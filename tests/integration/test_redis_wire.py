@@ -30,6 +30,7 @@ from inferia.core.errors import StateError
 from inferia.state import SLIDING_WINDOW_ADMIT, RedisStateBackend, ScriptCall, StreamAppend
 from inferia.state.redis_wire import MultiplexedConnection, RedisEndpoint, pack_command
 from tests.services import redis_db_url
+from tests.state_support import delete_keys
 
 REDIS_DB = 14
 Runner = Callable[[Coroutine[Any, Any, None]], None]
@@ -446,7 +447,7 @@ def test_a_unix_socket_url(run: Runner, tmp_path: Path) -> None:
         try:
             assert list(await backend.run_script(*_admit(key))) == [1, 9, 0]
             assert await backend.incr(f"{key}:n") == 1  # and redis-py's connections
-            await backend.cache_delete(key, f"{key}:n")
+            await delete_keys(backend, key, f"{key}:n")
         finally:
             await backend.close()
             await relay.cut()
@@ -468,7 +469,7 @@ def test_a_rediss_url(run: Runner, tmp_path: Path) -> None:
         try:
             assert list(await backend.run_script(*_admit(key))) == [1, 9, 0]
             assert await backend.incr(f"{key}:n") == 1  # and redis-py's connections
-            await backend.cache_delete(key, f"{key}:n")
+            await delete_keys(backend, key, f"{key}:n")
             with pytest.raises(StateError, match="CERTIFICATE_VERIFY_FAILED"):
                 await untrusted.run_script(*_admit(key))
         finally:

@@ -30,6 +30,7 @@ from inferia.state import (
     build_state_backend,
 )
 from tests.services import unavailable
+from tests.state_support import StateCache, pending_count, stream_length
 
 REDIS_URL = os.environ.get("INFERIA_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -213,7 +214,7 @@ async def test_batch_runs_every_op_in_order_with_its_own_result(
     first_id, second_id = results[1], results[4]
     assert isinstance(first_id, str) and isinstance(second_id, str) and first_id != second_id
     # maxlen applied: only the second entry is left.
-    assert await state_backend.stream_length(stream) == 1
+    assert await stream_length(state_backend, stream) == 1
     await state_backend.stream_ensure_group(stream, "g")
     [message] = await state_backend.stream_read(stream, "g", "w", count=10)
     assert (message.id, message.payload) == (second_id, b"two")
@@ -234,7 +235,7 @@ async def test_a_failing_op_does_not_stop_the_others(
     assert isinstance(results[0], StateError) and "sliding_window_admit" in results[0].message
     assert isinstance(results[1], str)
     assert list(results[2]) == [1, 3, 0]
-    assert await state_backend.stream_length(stream) == 1
+    assert await stream_length(state_backend, stream) == 1
     # Alone (a plain command on Redis, not a pipeline), it is still its result, not raised.
     [alone] = await state_backend.run_batch([ScriptCall(SLIDING_WINDOW_ADMIT, [key], [0, 1, 1])])
     assert isinstance(alone, StateError)
@@ -303,27 +304,28 @@ async def test_incr_is_atomic_and_ttl_is_set_only_on_creation(
 
 
 async def test_cache_values_expire_and_delete(state_backend: StateBackend, prefix: str) -> None:
+    cache = StateCache(state_backend)
     short, long_, other = f"{prefix}short", f"{prefix}long", f"{prefix}other"
-    await state_backend.cache_set(short, b"\x00short", ttl_s=0.1)
-    await state_backend.cache_set(long_, b"long", ttl_s=30)
-    await state_backend.cache_set(other, b"other", ttl_s=30)
-    assert await state_backend.cache_get(short) == b"\x00short"
+    await cache.set(short, b"\x00short", ttl_s=0.1)
+    await cache.set(long_, b"long", ttl_s=30)
+    await cache.set(other, b"other", ttl_s=30)
+    assert await cache.get(short) == b"\x00short"
     await asyncio.sleep(0.15)
-    assert await state_backend.cache_get(short) is None
-    assert await state_backend.cache_get(long_) == b"long"
-    await state_backend.cache_delete(long_, other, f"{prefix}missing")
-    assert await state_backend.cache_get(long_) is None
-    assert await state_backend.cache_get(other) is None
-    await state_backend.cache_set(other, b"x", ttl_s=0)  # a zero TTL stores nothing
-    assert await state_backend.cache_get(other) is None
+    assert await cache.get(short) is None
+    assert await cache.get(long_) == b"long"
+    await cache.delete(long_, other, f"{prefix}missing")
+    assert await cache.get(long_) is None
+    assert await cache.get(other) is None
+    await cache.set(other, b"x", ttl_s=0)  # a zero TTL stores nothing
+    assert await cache.get(other) is None
 
 
 async def test_memory_cache_is_bounded() -> None:
-    backend = MemoryStateBackend(cache_max_entries=3)
+    cache = StateCache(MemoryStateBackend(), max_entries=3)
     for name in "abcd":
-        await backend.cache_set(name, name.encode(), ttl_s=60)
-    assert await backend.cache_get("a") is None  # oldest evicted
-    assert [await backend.cache_get(n) for n in "bcd"] == [b"b", b"c", b"d"]
+        await cache.set(name, name.encode(), ttl_s=60)
+    assert await cache.get("a") is None  # oldest evicted
+    assert [await cache.get(n) for n in "bcd"] == [b"b", b"c", b"d"]
 
 
 # Pub/sub -------------------------------------------------------------------------
@@ -440,12 +442,12 @@ async def test_stream_unacked_message_is_claimed_by_another_consumer(
     await state_backend.stream_ensure_group(stream, group)
     await state_backend.stream_ensure_group(stream, group)  # idempotent
     message_id = await state_backend.stream_add(stream, b'{"tokens": 12}')
-    assert await state_backend.stream_length(stream) == 1
+    assert await stream_length(state_backend, stream) == 1
 
     [first] = await state_backend.stream_read(stream, group, "worker-1", count=10)
     assert (first.id, first.payload, first.deliveries) == (message_id, b'{"tokens": 12}', 1)
     assert await state_backend.stream_read(stream, group, "worker-2", count=10) == []
-    assert await state_backend.stream_pending_count(stream, group) == 1
+    assert await pending_count(state_backend, stream, group) == 1
 
     # worker-1 "crashed" without acking; too fresh to steal at first.
     assert await state_backend.stream_claim_stale(stream, group, "worker-2", 100, 10) == []
@@ -455,7 +457,7 @@ async def test_stream_unacked_message_is_claimed_by_another_consumer(
 
     assert await state_backend.stream_ack(stream, group, [claimed.id]) == 1
     assert await state_backend.stream_ack(stream, group, [claimed.id]) == 0
-    assert await state_backend.stream_pending_count(stream, group) == 0
+    assert await pending_count(state_backend, stream, group) == 0
     assert await state_backend.stream_claim_stale(stream, group, "worker-3", 0, 10) == []
 
 
@@ -494,7 +496,7 @@ async def test_stream_maxlen_trims_oldest(state_backend: StateBackend, prefix: s
     stream, group = f"{prefix}usage", "writers"
     for i in range(6):
         await state_backend.stream_add(stream, f"m{i}".encode(), maxlen=4)
-    assert await state_backend.stream_length(stream) == 4
+    assert await stream_length(state_backend, stream) == 4
     await state_backend.stream_ensure_group(stream, group)
     messages = await state_backend.stream_read(stream, group, "w", count=10)
     assert [m.payload for m in messages] == [b"m2", b"m3", b"m4", b"m5"]
@@ -504,7 +506,7 @@ async def test_stream_without_group_raises_state_error(
     state_backend: StateBackend, prefix: str
 ) -> None:
     with pytest.raises(StateError):
-        await state_backend.stream_pending_count(f"{prefix}none", "nobody")
+        await pending_count(state_backend, f"{prefix}none", "nobody")
     with pytest.raises(StateError):
         await state_backend.stream_read(f"{prefix}none", "nobody", "w", count=1)
 
@@ -527,8 +529,8 @@ async def test_redis_down_ping_is_false_and_operations_raise_state_error(prefix:
             lambda: backend.run_script(SLIDING_WINDOW_ADMIT, [f"{prefix}rl"], [1, 1000, 1]),
             lambda: backend.incr(f"{prefix}n", ttl_s=5),
             lambda: backend.get_int(f"{prefix}n"),
-            lambda: backend.cache_get(f"{prefix}c"),
-            lambda: backend.cache_set(f"{prefix}c", b"v", 5),
+            lambda: StateCache(backend).get(f"{prefix}c"),
+            lambda: StateCache(backend).set(f"{prefix}c", b"v", 5),
             lambda: backend.publish(f"{prefix}ch", b"m"),
             lambda: backend.subscribe(f"{prefix}ch", lambda m: None),
             lambda: backend.stream_add(f"{prefix}s", b"p"),
@@ -556,10 +558,10 @@ async def test_redis_down_ping_is_false_and_operations_raise_state_error(prefix:
 
 async def test_build_state_backend_from_url() -> None:
     memory = build_state_backend("")
-    assert (memory.name, memory.shared) == ("memory", False)
+    assert isinstance(memory, MemoryStateBackend) and not memory.shared
     for url in ("redis://localhost:6379/0", "rediss://h:6380", "unix:///tmp/redis.sock"):
         backend = build_state_backend(url)
-        assert (backend.name, backend.shared) == ("redis", True)
+        assert isinstance(backend, RedisStateBackend) and backend.shared
         await backend.close()
     with pytest.raises(ConfigError) as caught:
         build_state_backend("memcached://user:s3cret@host")
@@ -578,12 +580,12 @@ async def test_stream_ack_with_delete_removes_entries(
         await state_backend.stream_add(stream, f"m{index}".encode())
     first = await state_backend.stream_read(stream, "g", "w", count=3)
     assert await state_backend.stream_ack(stream, "g", [m.id for m in first], delete=True) == 3
-    assert await state_backend.stream_length(stream) == 2
+    assert await stream_length(state_backend, stream) == 2
     rest = await state_backend.stream_read(stream, "g", "w", count=10)
     assert [m.payload for m in rest] == [b"m3", b"m4"]
     assert await state_backend.stream_ack(stream, "g", [m.id for m in rest], delete=True) == 2
-    assert await state_backend.stream_length(stream) == 0
-    assert await state_backend.stream_pending_count(stream, "g") == 0
+    assert await stream_length(state_backend, stream) == 0
+    assert await pending_count(state_backend, stream, "g") == 0
     # New entries after the deletions are delivered as usual.
     await state_backend.stream_add(stream, b"later")
     [later] = await state_backend.stream_read(stream, "g", "w", count=10)

@@ -11,15 +11,12 @@ import msgspec
 import pytest
 
 from inferia.config import UsageSettings
+from inferia.contracts.usage import USAGE_GROUP, UsageEvent
 from inferia.db import Database
-from inferia.filtration.usage import (
-    USAGE_GROUP,
-    InferenceLog,
-    UsageConsumer,
-    UsageEvent,
-    UsageRecord,
-)
+from inferia.filtration.usage.consumer import UsageConsumer
+from inferia.filtration.usage.tables import InferenceLog, UsageRecord
 from inferia.state import StateBackend
+from tests.state_support import delete_keys, pending_count
 
 
 def _event(org: str, i: int) -> UsageEvent:
@@ -58,7 +55,7 @@ async def stream(state: StateBackend) -> AsyncIterator[str]:
     """A stream of the test's own, deleted afterwards (Redis keeps streams forever)."""
     name = f"test:usage:{uuid.uuid4().hex}"
     yield name
-    await state.cache_delete(name)
+    await delete_keys(state, name)
 
 
 MakeConsumer = Callable[..., UsageConsumer]
@@ -92,7 +89,7 @@ async def test_batches_are_written_then_acknowledged(
     assert sizes == [200, 200, 50, 0]
     usage, logs = await _stored_ids(org)
     assert sorted(usage) == sorted(ids) and sorted(logs) == sorted(ids)
-    assert await state.stream_pending_count(stream, USAGE_GROUP) == 0
+    assert await pending_count(state, stream, USAGE_GROUP) == 0
 
 
 async def test_crash_between_commit_and_ack_duplicates_nothing(
@@ -104,13 +101,13 @@ async def test_crash_between_commit_and_ack_duplicates_nothing(
     crashed = make_consumer("crashed")
     batch = await crashed.read()
     await crashed.write(batch)  # committed, then "killed" before the ack
-    assert await state.stream_pending_count(stream, USAGE_GROUP) == 150
+    assert await pending_count(state, stream, USAGE_GROUP) == 150
     survivor = make_consumer("survivor", claim_idle_s=0)
     assert await survivor.run_once() == 150  # claims the dead consumer's batch
     assert await survivor.run_once() == 0
     usage, logs = await _stored_ids(org)
     assert len(usage) == len(logs) == 150 and set(usage) == ids
-    assert await state.stream_pending_count(stream, USAGE_GROUP) == 0
+    assert await pending_count(state, stream, USAGE_GROUP) == 0
 
 
 async def test_crash_before_commit_loses_nothing(
@@ -138,7 +135,7 @@ async def test_malformed_event_is_dropped_without_blocking_the_batch(
     assert await consumer.run_once() == 4
     usage, _ = await _stored_ids(org)
     assert set(usage) == ids
-    assert await state.stream_pending_count(stream, USAGE_GROUP) == 0
+    assert await pending_count(state, stream, USAGE_GROUP) == 0
 
 
 async def test_rows_read_back_as_written(

@@ -14,6 +14,7 @@ from inferia.guardrails.events import GuardrailEventSink
 from inferia.inference.guard_steps import GuardrailMetrics, guard_steps
 from inferia.inference.pipeline import Pipeline, RequestContext
 from inferia.state import MemoryStateBackend
+from tests.state_support import stream_length
 from tests.unit.guardrails_support import engine
 
 DEFAULT = {
@@ -83,7 +84,7 @@ async def test_input_and_output_are_rewritten_and_recorded() -> None:
     assert metrics.findings[("pii", "email", "redact", "input")] == 1
     await steps.finish(ctx)
     await sink.flush()
-    assert await state.stream_length("inferia:guardrail-events") == 3
+    assert await stream_length(state, "inferia:guardrail-events") == 3
     await state.close()
 
 

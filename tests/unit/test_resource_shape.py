@@ -12,7 +12,18 @@ import inferia.filtration
 
 FILTRATION = Path(inferia.filtration.__file__).parent
 # Resources served over HTTP with the whole shape.
-RESOURCES = ("identity", "members", "roles", "invitations", "api_keys", "audit")
+RESOURCES = (
+    "identity",
+    "members",
+    "roles",
+    "invitations",
+    "api_keys",
+    "audit",
+    "models",
+    "policies",
+    "guardrail_policies",
+    "usage",
+)
 SHAPE = ("routes.py", "service.py", "store.py", "tables.py", "schemas.py")
 # What only a service (through Changes) or a store may do.
 FORBIDDEN_IN_ROUTES = ("transaction(", ".apply(", "record(", "record_as(", "publish(", "announce(")

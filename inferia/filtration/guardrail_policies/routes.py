@@ -1,4 +1,4 @@
-"""``/management/guardrails`` (RBAC, audited) and ``/internal/guardrails`` (split mode).
+"""``/management/guardrails``: the organisation's guardrail policies (RBAC, audited).
 
 - ``GET  /management/guardrails``                 the organisation's policies
 - ``GET  /management/guardrails/scanners``        installed scanners and categories
@@ -10,47 +10,28 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated
 
-import msgspec
-from litestar import Controller, Request, delete, get, put
-from litestar.di import NamedDependency
+from litestar import Controller, delete, get, put
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from inferia.contracts.guardrails import INTERNAL_GUARDRAILS_PATH, OrgGuardrails
-from inferia.core.errors import ValidationError
-from inferia.db import Database
-from inferia.db.errors import wrap_errors
 from inferia.filtration.access import Caller, requires
-from inferia.filtration.audit import AuditContext, AuditTrail
-from inferia.filtration.guardrail_policies.store import (
-    DEFAULT_MODEL,
+from inferia.filtration.audit import AuditContext
+from inferia.filtration.body_errors import BODY_ERRORS_AS_422
+from inferia.filtration.caller_context import caller_context
+from inferia.filtration.guardrail_policies.schemas import (
+    EffectivePolicy,
+    EventFilter,
+    EventView,
     GuardrailPolicyRecord,
-    GuardrailPolicyStore,
-    parse_policy,
+    PolicyListing,
+    ScannerInfo,
 )
-from inferia.filtration.guardrail_policies.tables import GuardrailEvent
-from inferia.filtration.internal import internal_token_guard
+from inferia.filtration.guardrail_policies.service import GuardrailPolicyService
+from inferia.filtration.guardrail_policies.store import DEFAULT_MODEL
 from inferia.guardrails.policy import GuardrailPolicy
-
-
-class ScannerInfo(msgspec.Struct, frozen=True):
-    name: str
-
-
-class EventView(msgspec.Struct, frozen=True, kw_only=True):
-    id: str
-    request_id: str
-    key_id: str | None
-    model: str
-    direction: str
-    scanner: str
-    category: str
-    action: str
-    location: str
-    score: float
-    created_at: datetime
 
 
 def _model_of(path_model: str) -> str:
@@ -59,37 +40,26 @@ def _model_of(path_model: str) -> str:
     return DEFAULT_MODEL if model in ("default", "*") else model
 
 
-def guardrails_controller(
-    store: GuardrailPolicyStore,
-    database: Database,
-    audit: AuditTrail,
-    platform_default: GuardrailPolicy,
-) -> type[Controller]:
+def guardrails_controller(guardrails: GuardrailPolicyService) -> type[Controller]:
     class GuardrailsController(Controller):
         path = "/management/guardrails"
         tags = ["guardrails"]
+        dependencies = {"context": Provide(caller_context, sync_to_thread=False)}
+        exception_handlers = BODY_ERRORS_AS_422
 
         @get("/", guards=[requires("guardrails:read")])
-        async def list_policies(self, caller: NamedDependency[Caller]) -> dict[str, Any]:
-            return {
-                "data": await store.list(caller.organization_id),
-                "platform_default": platform_default,
-            }
+        async def list_policies(self, caller: NamedDependency[Caller]) -> PolicyListing:
+            return await guardrails.list_for(caller.organization_id)
 
         @get("/scanners", guards=[requires("guardrails:read")])
         async def scanners(self) -> dict[str, list[ScannerInfo]]:
-            return {"data": [ScannerInfo(name) for name in store.scanner_names]}
+            return {"data": guardrails.scanners()}
 
         @get("/effective", guards=[requires("guardrails:read")])
         async def effective(
             self, caller: NamedDependency[Caller], model: FromQuery[str] = ""
-        ) -> dict[str, Any]:
-            policies = await store.load(caller.organization_id)
-            if model and model in policies.models:
-                return {"source": "model", "policy": policies.models[model]}
-            if policies.default is not None:
-                return {"source": "organization", "policy": policies.default}
-            return {"source": "platform", "policy": platform_default}
+        ) -> EffectivePolicy:
+            return await guardrails.effective(caller.organization_id, model)
 
         @get("/events", guards=[requires("guardrails:read")])
         async def events(
@@ -101,109 +71,34 @@ def guardrails_controller(
             action: FromQuery[str | None] = None,
             scanner: FromQuery[str | None] = None,
         ) -> dict[str, list[EventView]]:
-            query = GuardrailEvent.select().where(
-                GuardrailEvent.organization == caller.organization_id
+            which = EventFilter(
+                limit=limit, before=before, direction=direction, action=action, scanner=scanner
             )
-            if before is not None:
-                query = query.where(GuardrailEvent.created_at < before)
-            for column, value in (
-                (GuardrailEvent.direction, direction),
-                (GuardrailEvent.action, action),
-                (GuardrailEvent.scanner, scanner),
-            ):
-                if value:
-                    query = query.where(column == value)
-            async with wrap_errors():
-                rows = await query.order_by(GuardrailEvent.created_at, ascending=False).limit(limit)
-            return {"data": [_event(row) for row in rows]}
+            return {"data": await guardrails.events(caller.organization_id, which)}
 
         @get("/{model:path}", guards=[requires("guardrails:read")])
         async def get_policy(
             self, caller: NamedDependency[Caller], model: FromPath[str]
         ) -> GuardrailPolicyRecord:
-            return await store.get(caller.organization_id, _model_of(model))
+            return await guardrails.get(caller.organization_id, _model_of(model))
 
         @put("/{model:path}", guards=[requires("guardrails:write")], status_code=200)
         async def put_policy(
             self,
-            request: Request[Any, Any, Any],
+            context: NamedDependency[AuditContext],
             caller: NamedDependency[Caller],
             model: FromPath[str],
-            data: JSONBody[Any],
+            data: JSONBody[GuardrailPolicy],
         ) -> GuardrailPolicyRecord:
-            if not isinstance(data, dict):
-                raise ValidationError("the body must be a JSON object (a guardrail policy)")
-            policy = parse_policy(data)
-            context = AuditContext.of(
-                request, actor_id=caller.user_id, organization_id=caller.organization_id
-            )
-            async with database.transaction():
-                record, created = await store.put(caller.organization_id, _model_of(model), policy)
-                await audit.record_as(
-                    context,
-                    "guardrails.create" if created else "guardrails.update",
-                    target=record.model,
-                    details=_details(record),
-                )
-            await store.announce_change(caller.organization_id)
-            return record
+            return await guardrails.put(context, caller.organization_id, _model_of(model), data)
 
         @delete("/{model:path}", guards=[requires("guardrails:write")], status_code=204)
         async def delete_policy(
             self,
-            request: Request[Any, Any, Any],
+            context: NamedDependency[AuditContext],
             caller: NamedDependency[Caller],
             model: FromPath[str],
         ) -> None:
-            context = AuditContext.of(
-                request, actor_id=caller.user_id, organization_id=caller.organization_id
-            )
-            async with database.transaction():
-                record = await store.delete(caller.organization_id, _model_of(model))
-                await audit.record_as(
-                    context, "guardrails.delete", target=record.model, details=_details(record)
-                )
-            await store.announce_change(caller.organization_id)
+            await guardrails.delete(context, caller.organization_id, _model_of(model))
 
     return GuardrailsController
-
-
-def internal_guardrails_controller(
-    store: GuardrailPolicyStore, internal_token: str
-) -> type[Controller]:
-    class InternalGuardrailsController(Controller):
-        path = INTERNAL_GUARDRAILS_PATH
-        guards = [internal_token_guard(internal_token)]
-        include_in_schema = False
-
-        @get("/{organization_id:str}")
-        async def policies(self, organization_id: FromPath[str]) -> OrgGuardrails:
-            return await store.load(organization_id)
-
-    return InternalGuardrailsController
-
-
-def _details(record: GuardrailPolicyRecord) -> dict[str, Any]:
-    # Scanner names and actions only: deny-list words may themselves be sensitive.
-    return {
-        "model": record.model,
-        "input": [f"{e.scanner}:{e.action}" for e in record.policy.input],
-        "output": [f"{e.scanner}:{e.action}" for e in record.policy.output],
-    }
-
-
-def _event(row: dict[str, Any]) -> EventView:
-    created: datetime = row["created_at"]
-    return EventView(
-        id=str(row["id"]),
-        request_id=row["request_id"],
-        key_id=row["key_id"],
-        model=row["model"],
-        direction=row["direction"],
-        scanner=row["scanner"],
-        category=row["category"],
-        action=row["action"],
-        location=row["location"],
-        score=float(row["score"]),
-        created_at=created if created.tzinfo else created.replace(tzinfo=UTC),
-    )

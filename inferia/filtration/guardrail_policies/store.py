@@ -2,8 +2,9 @@
 
 Policies are validated by compiling them with the engine before they are stored, so a
 policy that names a missing scanner or an invalid regex is a 422 at write time, never a
-failure on the request path. Every change is announced on
-``GUARDRAIL_CHANGES_CHANNEL`` so inference processes drop their snapshot at once.
+failure on the request path. Changes go through ``GuardrailPolicyService``, which
+audits them and announces them so inference processes drop their snapshot at once.
+Findings (``guardrail_events``) are read back here too.
 """
 
 from __future__ import annotations
@@ -14,38 +15,23 @@ from typing import Any
 
 import msgspec
 
-from inferia.contracts.guardrails import GUARDRAIL_CHANGES_CHANNEL, OrgGuardrails
+from inferia.contracts.guardrails import OrgGuardrails
 from inferia.core.errors import ConfigError, NotFoundError, ValidationError
 from inferia.db.errors import wrap_errors
-from inferia.filtration.guardrail_policies.tables import GuardrailPolicyRow
+from inferia.filtration.guardrail_policies.schemas import (
+    EventFilter,
+    EventView,
+    GuardrailPolicyRecord,
+)
+from inferia.filtration.guardrail_policies.tables import GuardrailEvent, GuardrailPolicyRow
 from inferia.guardrails.engine import GuardrailEngine
 from inferia.guardrails.policy import GuardrailPolicy
-from inferia.state import StateBackend
 
 DEFAULT_MODEL = "*"
 
 
-class GuardrailPolicyRecord(msgspec.Struct, frozen=True, kw_only=True):
-    id: str
-    organization_id: str
-    model: str  # "*": the organisation's default
-    policy: GuardrailPolicy
-    created_at: datetime
-    updated_at: datetime
-
-
-def parse_policy(raw: object) -> GuardrailPolicy:
-    try:
-        return msgspec.convert(raw, GuardrailPolicy)
-    except msgspec.ValidationError as exc:
-        message = str(exc)
-        param = message.split("`$.", 1)[1].rstrip("`") if "`$." in message else None
-        raise ValidationError(f"invalid guardrail policy: {message}", param=param) from None
-
-
 class GuardrailPolicyStore:
-    def __init__(self, state: StateBackend, engine: GuardrailEngine) -> None:
-        self._state = state
+    def __init__(self, engine: GuardrailEngine) -> None:
         self._engine = engine
 
     @property
@@ -111,9 +97,6 @@ class GuardrailPolicyStore:
             await GuardrailPolicyRow.delete().where(GuardrailPolicyRow.id == record.id)
         return record
 
-    async def announce_change(self, organization_id: str) -> None:
-        await self._state.publish(GUARDRAIL_CHANGES_CHANNEL, organization_id.encode())
-
     async def load(self, organization_id: str) -> OrgGuardrails:
         """The in-process ``GuardrailPolicySource``: one query."""
         records = await self.list(organization_id)
@@ -132,6 +115,23 @@ class GuardrailPolicyStore:
                 .first()
             )
         return row
+
+
+async def recent_events(organization_id: str, which: EventFilter) -> list[EventView]:
+    """The organisation's findings, newest first (never the matched text)."""
+    query = GuardrailEvent.select().where(GuardrailEvent.organization == organization_id)
+    if which.before is not None:
+        query = query.where(GuardrailEvent.created_at < which.before)
+    for column, value in (
+        (GuardrailEvent.direction, which.direction),
+        (GuardrailEvent.action, which.action),
+        (GuardrailEvent.scanner, which.scanner),
+    ):
+        if value:
+            query = query.where(column == value)
+    async with wrap_errors():
+        rows = await query.order_by(GuardrailEvent.created_at, ascending=False).limit(which.limit)
+    return [_event(row) for row in rows]
 
 
 def _model(model: str) -> str:
@@ -153,4 +153,20 @@ def _record(row: dict[str, Any]) -> GuardrailPolicyRecord:
         policy=msgspec.json.decode(row["policy"], type=GuardrailPolicy),
         created_at=_aware(row["created_at"]),
         updated_at=_aware(row["updated_at"]),
+    )
+
+
+def _event(row: dict[str, Any]) -> EventView:
+    return EventView(
+        id=str(row["id"]),
+        request_id=row["request_id"],
+        key_id=row["key_id"],
+        model=row["model"],
+        direction=row["direction"],
+        scanner=row["scanner"],
+        category=row["category"],
+        action=row["action"],
+        location=row["location"],
+        score=float(row["score"]),
+        created_at=_aware(row["created_at"]),
     )

@@ -1,8 +1,8 @@
 """ModelStore: organisation-scoped model definitions, and the in-process port.
 
 Upstream API keys are sealed with the platform's SecretBox (bound to the row id) and
-only opened for the inference plane (``load``). Every change is announced on
-``MODEL_CHANGES_CHANNEL`` so each process rebuilds its routing table at once.
+only opened for the inference plane (``load``). Changes go through ``ModelService``,
+which audits them and announces them so each process rebuilds its routing table.
 """
 
 from __future__ import annotations
@@ -15,11 +15,7 @@ from typing import Any
 
 import msgspec
 
-from inferia.contracts.models import (
-    MODEL_CHANGES_CHANNEL,
-    ModelDefinition,
-    ModelEndpointDefinition,
-)
+from inferia.contracts.models import ModelDefinition, ModelEndpointDefinition
 from inferia.core.crypto import SecretBox
 from inferia.core.errors import ConflictError, NotFoundError, ValidationError
 from inferia.core.ssrf import SsrfRefused, check_url
@@ -32,12 +28,10 @@ from inferia.filtration.models.schemas import (
     ModelUpdate,
 )
 from inferia.filtration.models.tables import ModelDeployment
-from inferia.state import StateBackend
 
 
 class ModelStore:
-    def __init__(self, state: StateBackend, box: SecretBox | None, *, allow_private: bool) -> None:
-        self._state = state
+    def __init__(self, box: SecretBox | None, *, allow_private: bool) -> None:
         self._box = box
         self._allow_private = allow_private
 
@@ -94,9 +88,6 @@ class ModelStore:
         async with wrap_errors():
             await ModelDeployment.delete().where(ModelDeployment.id == model_id)
         return record
-
-    async def announce_change(self, model_id: str) -> None:
-        await self._state.publish(MODEL_CHANGES_CHANNEL, model_id.encode())
 
     async def load(self) -> list[ModelDefinition]:
         """The in-process ModelDefinitionSource: every organisation's models, keys opened."""

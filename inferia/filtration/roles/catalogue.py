@@ -17,6 +17,7 @@ _RESOURCES = (
     "roles",
     "audit",
     "policies",
+    "usage",
     "deployments",
     "pools",
     "providers",
@@ -24,8 +25,8 @@ _RESOURCES = (
     "templates",
     "knowledge_bases",
 )
-# The audit log is written by the platform, never through the API.
-_READ_ONLY_RESOURCES = frozenset({"audit"})
+# The audit log and usage records are written by the platform, never through the API.
+_READ_ONLY_RESOURCES = frozenset({"audit", "usage"})
 
 READ_PERMISSIONS: tuple[str, ...] = tuple(f"{resource}:read" for resource in _RESOURCES)
 ALL_PERMISSIONS: tuple[str, ...] = READ_PERMISSIONS + tuple(

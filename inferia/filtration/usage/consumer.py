@@ -1,20 +1,17 @@
 """The usage consumer: drains the usage stream into the database in batches.
 
-Read a batch (first any batch a dead consumer left unacknowledged, then new events,
-waiting up to ``flush_interval_ms`` for a partial batch to fill), insert every row of it
-in one transaction (``INSERT ... ON CONFLICT (id) DO NOTHING``, see ``writers``), and
-acknowledge only after the commit. A crash before the commit loses
-nothing (the events stay pending and are claimed again); a crash between commit and
-acknowledgement duplicates nothing (the ids are already there).
+The shared stream loop (``inferia.state.stream_consumer``) reads a batch (first any
+batch a dead consumer left unacknowledged, then new events, waiting up to
+``flush_interval_ms`` for a partial batch to fill); ``write`` inserts every row of it in
+one transaction (``INSERT ... ON CONFLICT (id) DO NOTHING``, see ``writers``), and the
+loop acknowledges only after the commit. A crash before the commit loses nothing (the
+events stay pending and are claimed again); a crash between commit and acknowledgement
+duplicates nothing (the ids are already there).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-import os
-import socket
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -22,13 +19,12 @@ import msgspec
 
 from inferia.config import UsageSettings
 from inferia.contracts.usage import USAGE_GROUP, USAGE_STREAM, UsageEvent
-from inferia.core.errors import InferiaError
 from inferia.db import Database
 from inferia.filtration.usage.writers import Row, batch_writer
 from inferia.state import StateBackend, StreamMessage
+from inferia.state.stream_consumer import StreamConsumer
 
 log = logging.getLogger(__name__)
-_RETRY_PAUSE_S = 1.0
 
 
 class UsageConsumer:
@@ -41,74 +37,38 @@ class UsageConsumer:
         name: str | None = None,
         stream: str = USAGE_STREAM,
     ) -> None:
-        self._state = state
-        self._database = database
-        self._settings = settings
-        self._stream = stream
-        self.name = name or f"{socket.gethostname()}-{os.getpid()}"
         self._decoder = msgspec.json.Decoder(UsageEvent)
-        self._task: asyncio.Task[None] | None = None
         self._writer = batch_writer(database)
-        self.written = 0
+        flush_ms = settings.flush_interval_ms
+        self._loop = StreamConsumer(
+            state,
+            self.write,
+            stream=stream,
+            group=USAGE_GROUP,
+            label="usage consumer",
+            name=name,
+            batch_size=settings.batch_size,
+            # Wait up to the flush interval for an event, and as long for a partial
+            # batch to fill.
+            block_ms=flush_ms,
+            fill_ms=flush_ms,
+            claim_idle_ms=int(settings.claim_idle_s * 1000),
+        )
+        self.name = self._loop.name
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="usage-consumer")
+        await self._loop.start()
 
     async def close(self) -> None:
-        if self._task is not None:
-            # Unacknowledged events stay pending: the next consumer claims them.
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._loop.close()
         await self._writer.close()
-
-    async def _run(self) -> None:
-        ready = False
-        while True:
-            try:
-                if not ready:
-                    await self._state.stream_ensure_group(self._stream, USAGE_GROUP)
-                    ready = True
-                await self.run_once()
-            except InferiaError as exc:
-                # Database or state backend down: the events wait in the stream.
-                log.warning("usage consumer: %s; retrying", exc.message)
-                await asyncio.sleep(_RETRY_PAUSE_S)
 
     async def run_once(self) -> int:
         """Write and acknowledge one batch; returns how many events it held."""
-        messages = await self.read()
-        if messages:
-            await self.write(messages)
-            await self.ack(messages)
-        return len(messages)
+        return await self._loop.run_once()
 
     async def read(self) -> list[StreamMessage]:
-        batch = self._settings.batch_size
-        claimed = await self._state.stream_claim_stale(
-            self._stream,
-            USAGE_GROUP,
-            self.name,
-            int(self._settings.claim_idle_s * 1000),
-            batch,
-        )
-        if claimed:
-            return claimed
-        flush_ms = self._settings.flush_interval_ms
-        messages = await self._state.stream_read(
-            self._stream, USAGE_GROUP, self.name, batch, flush_ms
-        )
-        if messages and len(messages) < batch:
-            # A read returns as soon as one event is there: wait the flush interval for
-            # more, then take what came (without blocking). Writing every few events
-            # made one SQLite transaction per handful of requests under load, each
-            # taking the write lock and a commit, with its CPU on the event loop.
-            await asyncio.sleep(flush_ms / 1000)
-            messages += await self._state.stream_read(
-                self._stream, USAGE_GROUP, self.name, batch - len(messages), 0
-            )
-        return messages
+        return await self._loop.read()
 
     async def write(self, messages: Sequence[StreamMessage]) -> None:
         rows: list[Row] = []
@@ -121,12 +81,6 @@ class UsageConsumer:
                 log.error("usage consumer: dropping malformed event %s", message.id)
         if rows:
             await self._writer.write(rows)
-            self.written += len(rows)
-
-    async def ack(self, messages: Sequence[StreamMessage]) -> None:
-        await self._state.stream_ack(
-            self._stream, USAGE_GROUP, [m.id for m in messages], delete=True
-        )
 
 
 def _row(event: UsageEvent, timestamp: Callable[[float], Any]) -> Row:

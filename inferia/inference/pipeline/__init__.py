@@ -1,4 +1,4 @@
-"""The request pipeline of the inference plane (DESIGN.md): small steps, one job each.
+"""The request pipeline of the inference plane (docs/architecture.md): small steps, one job each.
 
 Order: authenticate -> route -> admit -> guard input -> shape prompt -> call upstream ->
 guard output -> settle. Steps are appended in InferencePlane.__init__.

@@ -6,25 +6,17 @@ from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import FromQuery
 
-from inferia.core.crypto import SecretBox
 from inferia.filtration.access import Caller, requires
-from inferia.filtration.usage.queries import (
-    LogPage,
-    UsageReport,
-    default_range,
-    log_page,
-    parse_group_by,
-    parse_time,
-    usage_report,
-)
+from inferia.filtration.usage.schemas import LogPage, UsageReport
+from inferia.filtration.usage.service import UsageService
 
 
-def usage_controller(box: SecretBox | None) -> type[Controller]:
+def usage_controller(usage: UsageService) -> type[Controller]:
     class UsageController(Controller):
         path = "/management"
         tags = ["usage"]
 
-        @get("/usage", guards=[requires("policies:read")])
+        @get("/usage", guards=[requires("usage:read")])
         async def usage(
             self,
             caller: NamedDependency[Caller],
@@ -33,13 +25,8 @@ def usage_controller(box: SecretBox | None) -> type[Controller]:
             bucket: FromQuery[str] = "hour",
             group_by: FromQuery[str | None] = None,
         ) -> UsageReport:
-            default_start, default_end = default_range()
-            return await usage_report(
-                caller.organization_id,
-                parse_time(start, "start", default_start),
-                parse_time(end, "end", default_end),
-                bucket,
-                parse_group_by(group_by),
+            return await usage.report(
+                caller.organization_id, start=start, end=end, bucket=bucket, group_by=group_by
             )
 
         @get("/logs", guards=[requires("audit:read")])
@@ -52,14 +39,13 @@ def usage_controller(box: SecretBox | None) -> type[Controller]:
             key_id: FromQuery[str | None] = None,
             include_bodies: FromQuery[bool] = False,
         ) -> LogPage:
-            return await log_page(
+            return await usage.logs(
                 caller.organization_id,
                 limit=limit,
                 cursor=cursor,
                 model=model,
                 key_id=key_id,
                 include_bodies=include_bodies,
-                box=box,
             )
 
     return UsageController

@@ -4,91 +4,21 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
-
-import msgspec
+from datetime import UTC, datetime
+from typing import Any
 
 from inferia.contracts.usage import body_context
 from inferia.core.crypto import DecryptionError, SecretBox
 from inferia.core.errors import ValidationError
 from inferia.db.errors import wrap_errors
+from inferia.filtration.usage.schemas import LogEntry, LogPage, UsageReport, UsageRow
 from inferia.filtration.usage.tables import InferenceLog, UsageRecord
 
-Bucket = Literal["minute", "hour", "day", "month"]
-GroupBy = Literal["model", "key", "user"]
 _BUCKETS: dict[str, str] = {"minute": "%Y-%m-%dT%H:%M", "hour": "%Y-%m-%dT%H", "day": "%Y-%m-%d"}
-_GROUP_COLUMNS = {"model": "model", "key": "key_id", "user": "user_id"}
+GROUP_COLUMNS = {"model": "model", "key": "key_id", "user": "user_id"}
 # Rows one aggregate may scan; narrow the time range for more.
 MAX_SCAN_ROWS = 200_000
 MAX_LOG_PAGE = 200
-
-
-class UsageRow(msgspec.Struct, kw_only=True):
-    bucket: str
-    model: str | None = None
-    key_id: str | None = None
-    user_id: str | None = None
-    requests: int = 0
-    errors: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost_usd: float = 0.0
-
-
-class UsageReport(msgspec.Struct, kw_only=True):
-    start: datetime
-    end: datetime
-    bucket: str
-    group_by: list[str]
-    data: list[UsageRow]
-
-
-class LogEntry(msgspec.Struct, kw_only=True):
-    id: str
-    request_id: str
-    created_at: datetime
-    api: str
-    model: str
-    deployment: str | None
-    key_id: str | None
-    user_id: str | None
-    status: int
-    error_code: str | None
-    stream: bool
-    prompt_tokens: int
-    completion_tokens: int
-    latency_ms: int
-    ttft_ms: int | None
-    request_body: str | None = None
-    response_body: str | None = None
-
-
-class LogPage(msgspec.Struct, kw_only=True):
-    data: list[LogEntry]
-    next_cursor: str | None
-
-
-def parse_time(value: str | None, name: str, default: datetime) -> datetime:
-    if not value:
-        return default
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValidationError(f"'{name}' must be an ISO 8601 time", param=name) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def parse_group_by(value: str | None) -> list[str]:
-    if not value:
-        return []
-    names = [v.strip() for v in value.split(",") if v.strip()]
-    for name in names:
-        if name not in _GROUP_COLUMNS:
-            raise ValidationError(
-                f"unknown group_by '{name}'; use model, key or user", param="group_by"
-            )
-    return list(dict.fromkeys(names))
 
 
 async def usage_report(
@@ -124,12 +54,12 @@ async def usage_report(
     groups: dict[tuple[Any, ...], UsageRow] = {}
     for row in rows:
         label = _bucket_label(row["created_at"], bucket)
-        dims = tuple(row[_GROUP_COLUMNS[g]] for g in group_by)
+        dims = tuple(row[GROUP_COLUMNS[g]] for g in group_by)
         entry = groups.get((label, *dims))
         if entry is None:
             entry = groups[(label, *dims)] = UsageRow(bucket=label)
             for name, value in zip(group_by, dims, strict=True):
-                setattr(entry, _GROUP_COLUMNS[name], value)
+                setattr(entry, GROUP_COLUMNS[name], value)
         entry.requests += 1
         entry.errors += 1 if row["status"] >= 400 else 0
         entry.prompt_tokens += row["prompt_tokens"]
@@ -147,11 +77,6 @@ def _bucket_label(created_at: datetime, bucket: str) -> str:
     if bucket == "month":
         return aware.strftime("%Y-%m")
     return aware.strftime(_BUCKETS[bucket])
-
-
-def default_range() -> tuple[datetime, datetime]:
-    end = datetime.now(UTC) + timedelta(seconds=1)
-    return end - timedelta(days=1), end
 
 
 async def log_page(

@@ -1,7 +1,7 @@
 """PolicyStore: create, change and delete limit policies; build an organisation's snapshot.
 
-Every change is announced on ``POLICY_CHANGES_CHANNEL`` (payload: the organisation id)
-so each inference process drops its cached snapshot of that organisation at once.
+Changes go through ``PolicyService``, which audits them and announces them on
+``POLICY_CHANGES_CHANNEL`` (payload: the organisation id).
 """
 
 from __future__ import annotations
@@ -13,13 +13,12 @@ from typing import Any, get_args
 
 import msgspec
 
-from inferia.contracts.policies import POLICY_CHANGES_CHANNEL
 from inferia.core.errors import ConflictError, NotFoundError, ValidationError
 from inferia.db.errors import wrap_errors
 from inferia.filtration.api_keys.tables import ApiKey
 from inferia.filtration.members.tables import Membership
-from inferia.filtration.policy.schema import PolicyRecord
-from inferia.filtration.policy.tables import LimitPolicy
+from inferia.filtration.policies.schemas import PolicyRecord
+from inferia.filtration.policies.tables import LimitPolicy
 from inferia.limits import (
     ALL_MODELS,
     BUDGET_FIELDS,
@@ -30,7 +29,6 @@ from inferia.limits import (
     PolicyRule,
     Scope,
 )
-from inferia.state import StateBackend
 
 # A day's window must not hold less than a minute's, nor a month's less than a day's.
 _NESTED_WINDOWS = (("tpm", "daily_tokens"), ("daily_tokens", "monthly_tokens"))
@@ -73,13 +71,7 @@ def parse_limits(raw: object, param: str = "limits") -> LimitValues:
 
 
 class PolicyStore:
-    def __init__(
-        self,
-        state: StateBackend,
-        prices: Collection[str],
-        configured_models: Collection[str],
-    ) -> None:
-        self._state = state
+    def __init__(self, prices: Collection[str], configured_models: Collection[str]) -> None:
         # Model names with a price ("*" prices every model) and the inferia.toml models.
         self._prices = frozenset(prices)
         self._configured_models = frozenset(configured_models)
@@ -181,9 +173,6 @@ class PolicyStore:
         async with wrap_errors():
             await LimitPolicy.delete().where(LimitPolicy.id == policy_id)
         return record
-
-    async def announce_change(self, organization_id: str) -> None:
-        await self._state.publish(POLICY_CHANGES_CHANNEL, organization_id.encode())
 
     async def load(self, organization_id: str) -> OrgPolicies:
         """The in-process policy port: the organisation's snapshot, one query."""

@@ -1,0 +1,1 @@
+"""Limit policies: definitions (store, service, API) and the port's server side."""
