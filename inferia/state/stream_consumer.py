@@ -81,7 +81,10 @@ class StreamConsumer:
                     ready = True
                 await self.run_once()
             except InferiaError as exc:
-                # Database or state backend down: the entries wait in the stream.
+                # Database or state backend down: the entries wait in the stream. The
+                # group is made sure of again: a Redis restarted without persistence
+                # comes back without it, and reads would fail until it exists.
+                ready = False
                 log.warning("%s: %s; retrying", self._label, exc.message)
                 await asyncio.sleep(_RETRY_PAUSE_S)
 

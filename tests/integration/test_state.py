@@ -12,7 +12,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 import pytest
 import redis.asyncio as aioredis
@@ -27,8 +27,10 @@ from inferia.state import (
     ScriptCall,
     StateBackend,
     StreamAppend,
+    StreamMessage,
     build_state_backend,
 )
+from inferia.state.stream_consumer import StreamConsumer
 from tests.services import unavailable
 from tests.state_support import StateCache, pending_count, stream_length
 
@@ -590,3 +592,34 @@ async def test_stream_ack_with_delete_removes_entries(
     await state_backend.stream_add(stream, b"later")
     [later] = await state_backend.stream_read(stream, "g", "w", count=10)
     assert later.payload == b"later"
+
+
+async def test_a_consumer_recreates_its_group_when_redis_lost_it(
+    redis_backends: Callable[..., Awaitable[RedisStateBackend]], prefix: str
+) -> None:
+    """A Redis restarted without persistence comes back without the stream and its
+    consumer group; entries added afterwards must still be written."""
+    state = await redis_backends()
+    stream = f"{prefix}usage"
+    written: list[bytes] = []
+
+    async def write(messages: Sequence[StreamMessage]) -> None:
+        written.extend(m.payload for m in messages)
+
+    consumer = StreamConsumer(
+        state, write, stream=stream, group="writers", label="test-consumer", block_ms=50
+    )
+    await consumer.start()
+    try:
+        await state.stream_add(stream, b"before")
+        await _eventually(lambda: written == [b"before"])
+        admin = aioredis.Redis.from_url(REDIS_URL)
+        try:
+            await admin.delete(stream)  # what a restart without persistence leaves
+        finally:
+            await admin.aclose()
+        await state.stream_add(stream, b"after-1")
+        await state.stream_add(stream, b"after-2")
+        await _eventually(lambda: written == [b"before", b"after-1", b"after-2"], timeout_s=5)
+    finally:
+        await consumer.close()
