@@ -1,0 +1,112 @@
+/** Typed calls of the public REST APIs, one function per route the dashboard uses. */
+
+import type { ApiClient, Query } from "./client";
+import type { TokenPair } from "./session";
+import type {
+  ApiKeyRecord,
+  AuditRecord,
+  CreatedInvitation,
+  CreatedKey,
+  CursorPage,
+  EndpointInput,
+  GuardrailEvent,
+  GuardrailPolicies,
+  GuardrailPolicy,
+  GuardrailPolicyRecord,
+  InvitationRecord,
+  LimitPolicy,
+  LimitValues,
+  ListResponse,
+  LogEntry,
+  Me,
+  MemberRecord,
+  ModelRecord,
+  PolicyScope,
+  RoleRecord,
+  RoutingStrategy,
+  TotpSetup,
+  UsageReport,
+} from "./types";
+
+export interface LoginInput {
+  email: string;
+  password: string;
+  totp?: string;
+  organization?: string;
+}
+
+export function endpoints(client: ApiClient) {
+  const get = <T>(path: string, query?: Query) => client.request<T>(path, { query });
+  const post = <T>(path: string, body: unknown) => client.request<T>(path, { method: "POST", body });
+  const patch = <T>(path: string, body: unknown) => client.request<T>(path, { method: "PATCH", body });
+  const del = (path: string) => client.request<undefined>(path, { method: "DELETE" });
+  const id = encodeURIComponent;
+
+  return {
+    login: (input: LoginInput) =>
+      client.request<TokenPair>("/auth/login", { method: "POST", body: input, anonymous: true }),
+    logout: () =>
+      client.request<undefined>("/auth/logout", {
+        method: "POST",
+        body: client.tokens.refreshToken ? { refresh_token: client.tokens.refreshToken } : null,
+      }),
+    me: () => get<Me>("/auth/me"),
+    switchOrg: (organization: string) => post<TokenPair>("/auth/switch-org", { organization }),
+    totpSetup: () => post<TotpSetup>("/auth/totp/setup", {}),
+    totpVerify: (code: string) =>
+      post<{ enabled: boolean; recovery_codes: string[] }>("/auth/totp/verify", { code }),
+    acceptInvite: (token: string, password: string) =>
+      client.request<{ email: string; created_account: boolean }>("/auth/accept-invite", {
+        method: "POST",
+        body: { token, password },
+        anonymous: true,
+      }),
+
+    apiKeys: (includeRevoked: boolean) =>
+      get<ListResponse<ApiKeyRecord>>("/management/api-keys", { include_revoked: includeRevoked || undefined }),
+    createApiKey: (body: { name: string; allowed_models?: string[]; expires_at?: string | null }) =>
+      post<CreatedKey>("/management/api-keys", body),
+    revokeApiKey: (keyId: string) => del(`/management/api-keys/${id(keyId)}`),
+
+    models: () => get<ListResponse<ModelRecord>>("/management/models"),
+    model: (modelId: string) => get<ModelRecord>(`/management/models/${id(modelId)}`),
+    createModel: (body: { name: string; routing_strategy: RoutingStrategy; endpoints: EndpointInput[] }) =>
+      post<ModelRecord>("/management/models", body),
+    updateModel: (modelId: string, body: { routing_strategy?: RoutingStrategy; endpoints?: EndpointInput[] }) =>
+      patch<ModelRecord>(`/management/models/${id(modelId)}`, body),
+    deleteModel: (modelId: string) => del(`/management/models/${id(modelId)}`),
+
+    policies: () => get<ListResponse<LimitPolicy>>("/management/policies"),
+    createPolicy: (body: { scope: PolicyScope; subject?: string; model: string; limits: LimitValues }) =>
+      post<LimitPolicy>("/management/policies", body),
+    updatePolicy: (policyId: string, body: { limits: LimitValues }) =>
+      patch<LimitPolicy>(`/management/policies/${id(policyId)}`, body),
+    deletePolicy: (policyId: string) => del(`/management/policies/${id(policyId)}`),
+
+    guardrailPolicies: () => get<GuardrailPolicies>("/management/guardrails"),
+    guardrailScanners: () => get<ListResponse<{ name: string }>>("/management/guardrails/scanners"),
+    putGuardrailPolicy: (model: string, policy: GuardrailPolicy) =>
+      client.request<GuardrailPolicyRecord>(`/management/guardrails/${id(model)}`, { method: "PUT", body: policy }),
+    deleteGuardrailPolicy: (model: string) => del(`/management/guardrails/${id(model)}`),
+    guardrailEvents: (query: Query) => get<ListResponse<GuardrailEvent>>("/management/guardrails/events", query),
+
+    usage: (query: Query) => get<UsageReport>("/management/usage", query),
+    logs: (query: Query) => get<CursorPage<LogEntry>>("/management/logs", query),
+
+    members: () => get<ListResponse<MemberRecord>>("/admin/users"),
+    updateMember: (userId: string, body: { role?: string; active?: boolean }) =>
+      patch<MemberRecord>(`/admin/users/${id(userId)}`, body),
+    removeMember: (userId: string) => del(`/admin/users/${id(userId)}`),
+    roles: () => get<ListResponse<RoleRecord>>("/admin/roles"),
+    permissions: () => get<{ permissions: string[] }>("/admin/permissions"),
+    createRole: (body: { name: string; permissions: string[] }) => post<RoleRecord>("/admin/roles", body),
+    deleteRole: (roleId: string) => del(`/admin/roles/${id(roleId)}`),
+    invitations: () => get<ListResponse<InvitationRecord>>("/management/members/invitations"),
+    invite: (body: { email: string; role: string }) => post<CreatedInvitation>("/management/members/invitations", body),
+    revokeInvitation: (invitationId: string) => del(`/management/members/invitations/${id(invitationId)}`),
+
+    audit: (query: Query) => get<CursorPage<AuditRecord>>("/audit/logs", query),
+  };
+}
+
+export type Api = ReturnType<typeof endpoints>;

@@ -1,0 +1,240 @@
+/** The shapes the public APIs answer with (see /docs/openapi.json). */
+
+export interface ListResponse<T> {
+  data: T[];
+}
+
+export interface CursorPage<T> {
+  data: T[];
+  next_cursor: string | null;
+}
+
+export interface OrganizationMembership {
+  id: string;
+  slug: string;
+  name: string;
+  role: string;
+  active: boolean;
+}
+
+export interface Me {
+  user_id: string;
+  email: string;
+  organization_id: string;
+  role: string;
+  permissions: string[];
+  totp_enabled: boolean;
+  is_superuser: boolean;
+  organizations: OrganizationMembership[];
+}
+
+export interface ApiKeyRecord {
+  id: string;
+  organization_id: string;
+  user_id: string | null;
+  name: string;
+  prefix: string;
+  allowed_models: string[];
+  expires_at: string | null;
+  revoked_at: string | null;
+  created_at: string;
+}
+
+export interface CreatedKey {
+  key: string;
+  api_key: ApiKeyRecord;
+}
+
+export interface EndpointRecord {
+  base_url: string;
+  has_api_key: boolean;
+  upstream_model: string;
+  weight: number;
+  connect_timeout_s: number | null;
+  request_timeout_s: number | null;
+  headers: Record<string, string>;
+}
+
+export interface EndpointInput {
+  base_url: string;
+  api_key?: string | null;
+  upstream_model?: string;
+  weight?: number;
+}
+
+export type RoutingStrategy = "weighted_round_robin" | "least_outstanding" | "prefix_affinity";
+
+export interface ModelRecord {
+  id: string;
+  name: string;
+  routing_strategy: RoutingStrategy;
+  endpoints: EndpointRecord[];
+  created_at?: string;
+  updated_at?: string;
+}
+
+export const LIMIT_FIELDS = [
+  "rpm",
+  "tpm",
+  "max_parallel",
+  "daily_tokens",
+  "monthly_tokens",
+  "daily_budget",
+  "monthly_budget",
+] as const;
+export type LimitField = (typeof LIMIT_FIELDS)[number];
+export type LimitValues = Partial<Record<LimitField, number | null>>;
+export type PolicyScope = "organization" | "user" | "api_key";
+
+export interface LimitPolicy {
+  id: string;
+  organization_id: string;
+  scope: PolicyScope;
+  subject: string;
+  model: string;
+  limits: LimitValues;
+  log_bodies: boolean | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface GuardrailEntry {
+  scanner: string;
+  action?: "block" | "redact" | "flag";
+  threshold?: number | null;
+  categories?: string[];
+  fail_mode?: "closed" | "open";
+  words?: string[];
+  patterns?: string[];
+  options?: Record<string, unknown>;
+}
+
+export interface GuardrailPolicy {
+  input: GuardrailEntry[];
+  output: GuardrailEntry[];
+  rescan_shaped_prompt?: boolean;
+}
+
+export interface GuardrailPolicyRecord {
+  id: string;
+  organization_id: string;
+  model: string;
+  policy: GuardrailPolicy;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface GuardrailPolicies {
+  data: GuardrailPolicyRecord[];
+  platform_default: GuardrailPolicy;
+}
+
+export interface GuardrailEvent {
+  id: string;
+  request_id: string;
+  key_id: string | null;
+  model: string;
+  direction: "input" | "output";
+  scanner: string;
+  category: string;
+  action: string;
+  location: string;
+  score: number;
+  created_at: string;
+}
+
+export type UsageBucket = "minute" | "hour" | "day" | "month";
+export type UsageDimension = "model" | "key" | "user";
+
+export interface UsageRow {
+  bucket: string;
+  model?: string | null;
+  key_id?: string | null;
+  user_id?: string | null;
+  requests: number;
+  errors: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  cost_usd: number;
+}
+
+export interface UsageReport {
+  start: string;
+  end: string;
+  bucket: UsageBucket;
+  group_by: UsageDimension[];
+  data: UsageRow[];
+}
+
+export interface LogEntry {
+  id: string;
+  request_id: string;
+  created_at: string;
+  api: string;
+  model: string;
+  deployment: string | null;
+  key_id: string | null;
+  user_id: string | null;
+  status: number;
+  error_code: string | null;
+  stream: boolean;
+  prompt_tokens: number;
+  completion_tokens: number;
+  latency_ms: number;
+  ttft_ms: number | null;
+  request_body?: string | null;
+  response_body?: string | null;
+}
+
+export interface MemberRecord {
+  user_id: string;
+  email: string;
+  role: string;
+  role_id: string;
+  active: boolean;
+  account_active: boolean;
+  totp_enabled: boolean;
+  joined_at: string;
+}
+
+export interface RoleRecord {
+  id: string;
+  name: string;
+  permissions: string[];
+  builtin: boolean;
+  organization_id: string | null;
+  created_at: string;
+}
+
+export interface InvitationRecord {
+  id: string;
+  email: string;
+  role: string;
+  expires_at: string;
+  accepted_at?: string | null;
+  revoked_at?: string | null;
+  created_at: string;
+}
+
+export interface CreatedInvitation {
+  invitation: InvitationRecord;
+  token: string;
+}
+
+export interface AuditRecord {
+  id: number;
+  organization_id: string | null;
+  actor_id: string | null;
+  action: string;
+  target: string | null;
+  outcome: string;
+  client_address: string | null;
+  request_id: string | null;
+  details: Record<string, unknown>;
+  created_at: string;
+}
+
+export interface TotpSetup {
+  secret: string;
+  otpauth_uri: string;
+}

@@ -1,0 +1,72 @@
+import { useState, type FormEvent } from "react";
+import { Link, useSearchParams } from "react-router";
+import { describeError } from "../api/errors";
+import { useApi } from "../auth/session";
+import { checkPassword } from "../lib/validation";
+import { Field } from "../ui/Field";
+
+/** /accept-invite?token=...: the link an invitation's token is sent in. */
+export function AcceptInvitePage() {
+  const api = useApi();
+  const [params] = useSearchParams();
+  const [token, setToken] = useState(params.get("token") ?? "");
+  const [password, setPassword] = useState("");
+  const [confirm, setConfirm] = useState("");
+  const [error, setError] = useState<string | null>(null);
+  const [accepted, setAccepted] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    const problem = (token.trim() ? undefined : "Paste the invitation token.") ?? checkPassword(password, confirm);
+    if (problem) {
+      setError(problem);
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    try {
+      const result = await api.acceptInvite(token.trim(), password);
+      setAccepted(result.email);
+    } catch (failure) {
+      setError(describeError(failure));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <div className="auth-page">
+      <main className="auth-card">
+        <h1>Accept an invitation</h1>
+        {accepted ? (
+          <>
+            <p role="status">You have joined as {accepted}.</p>
+            <Link to="/login">Sign in</Link>
+          </>
+        ) : (
+          <form onSubmit={(event) => void submit(event)} noValidate>
+            <Field label="Invitation token" value={token} onChange={(e) => setToken(e.target.value)} />
+            <Field
+              label="Password"
+              type="password"
+              autoComplete="new-password"
+              hint="At least 12 characters. For an existing account, its current password."
+              value={password}
+              onChange={(e) => setPassword(e.target.value)}
+            />
+            <Field label="Repeat the password" type="password" autoComplete="new-password" value={confirm} onChange={(e) => setConfirm(e.target.value)} />
+            {error ? (
+              <p className="field-error" role="alert">
+                {error}
+              </p>
+            ) : null}
+            <button type="submit" className="primary" disabled={busy}>
+              Accept
+            </button>
+          </form>
+        )}
+      </main>
+    </div>
+  );
+}
