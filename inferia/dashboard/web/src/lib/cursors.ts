@@ -16,11 +16,9 @@ export function cursorOf(trail: CursorTrail): string | null {
 /** Moves to `page`; `next` is the current page's next_cursor (needed to go forward). */
 export function goTo(trail: CursorTrail, page: number, next: string | null): CursorTrail {
   if (page < 1) return trail;
-  if (page === trail.page + 1) {
-    if (!next) return trail;
-    const cursors = trail.cursors.slice(0, trail.page);
-    cursors.push(next);
-    return { cursors, page };
+  if (page === trail.page + 1 && next) {
+    // The current page's own next cursor wins over one remembered from before.
+    return { cursors: [...trail.cursors.slice(0, trail.page), next], page };
   }
   if (page <= trail.cursors.length) return { cursors: trail.cursors, page };
   return trail;

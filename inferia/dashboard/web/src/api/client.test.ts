@@ -1,0 +1,99 @@
+import { describe, expect, it, vi } from "vitest";
+import { ApiClient, withQuery } from "./client";
+import { ApiError } from "./errors";
+import { SessionTokens } from "./session";
+
+type Handler = (url: string, init: RequestInit) => Response | Promise<Response>;
+
+function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...headers } });
+}
+
+function setup(handler: Handler, signedIn = true) {
+  const tokens = new SessionTokens();
+  if (signedIn) tokens.set({ access_token: "a1", refresh_token: "r1", expires_in: 900, organization_id: "o" });
+  const calls: { url: string; init: RequestInit }[] = [];
+  const onSessionExpired = vi.fn();
+  const client = new ApiClient({
+    apiBase: "",
+    tokens,
+    onSessionExpired,
+    timeoutMs: 200,
+    fetch: async (input, init = {}) => {
+      calls.push({ url: String(input), init });
+      return handler(String(input), init);
+    },
+  });
+  return { client, tokens, calls, onSessionExpired };
+}
+
+const auth = (init: RequestInit) => (init.headers as Record<string, string>).authorization;
+
+describe("ApiClient", () => {
+  it("sends the access token and parses JSON", async () => {
+    const { client, calls } = setup(() => json(200, { data: [1] }));
+    await expect(client.request("/management/models")).resolves.toEqual({ data: [1] });
+    expect(auth(calls[0]?.init ?? {})).toBe("Bearer a1");
+  });
+
+  it("refreshes an expired access token once and retries the call", async () => {
+    const { client, tokens, calls } = setup((url, init) => {
+      if (url === "/auth/refresh") return json(200, { access_token: "a2", refresh_token: "r2", expires_in: 900, organization_id: "o" });
+      return auth(init) === "Bearer a2" ? json(200, { ok: true }) : json(401, { error: { message: "expired", code: "unauthenticated" } });
+    });
+    await expect(client.request("/auth/me")).resolves.toEqual({ ok: true });
+    expect(calls.map((c) => c.url)).toEqual(["/auth/me", "/auth/refresh", "/auth/me"]);
+    expect(JSON.parse(String(calls[1]?.init.body))).toEqual({ refresh_token: "r1" });
+    expect(tokens.accessToken).toBe("a2");
+    expect(tokens.refreshToken).toBe("r2");
+  });
+
+  it("shares one refresh between concurrent calls (a second would count as reuse)", async () => {
+    let refreshes = 0;
+    const { client } = setup(async (url, init) => {
+      if (url === "/auth/refresh") {
+        refreshes += 1;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        return json(200, { access_token: "a2", refresh_token: "r2", expires_in: 900, organization_id: "o" });
+      }
+      return auth(init) === "Bearer a2" ? json(200, {}) : json(401, {});
+    });
+    await Promise.all([client.request("/a"), client.request("/b"), client.request("/c")]);
+    expect(refreshes).toBe(1);
+  });
+
+  it("ends the session when the refresh is refused", async () => {
+    const { client, tokens, onSessionExpired } = setup((url) =>
+      url === "/auth/refresh" ? json(401, { error: { message: "reused" } }) : json(401, { error: { message: "expired" } }),
+    );
+    await expect(client.request("/auth/me")).rejects.toMatchObject({ status: 401 });
+    expect(onSessionExpired).toHaveBeenCalledOnce();
+    expect(tokens.accessToken).toBeNull();
+  });
+
+  it("never refreshes for anonymous calls such as a wrong password", async () => {
+    const { client, calls, onSessionExpired } = setup(() => json(401, { error: { message: "invalid e-mail, password or code" } }));
+    await expect(client.request("/auth/login", { method: "POST", body: {}, anonymous: true })).rejects.toBeInstanceOf(ApiError);
+    expect(calls).toHaveLength(1);
+    expect(onSessionExpired).not.toHaveBeenCalled();
+  });
+
+  it("turns the error envelope into an ApiError with code, param and retry-after", async () => {
+    const { client } = setup(() =>
+      json(429, { error: { message: "rpm = 1 of api key", code: "rate_limited", param: "rpm" } }, { "retry-after": "3" }),
+    );
+    const error = (await client.request("/x").catch((e: unknown) => e)) as ApiError;
+    expect(error).toMatchObject({ kind: "http", status: 429, code: "rate_limited", param: "rpm", retryAfterS: 3 });
+  });
+
+  it("reports an unreachable server and a slow one as network and timeout errors", async () => {
+    const down = setup(() => Promise.reject(new TypeError("Failed to fetch")));
+    await expect(down.client.request("/x")).rejects.toMatchObject({ kind: "network" });
+    const slow = setup((_url, init) => new Promise((_resolve, reject) => init.signal?.addEventListener("abort", () => reject(new Error("aborted")))));
+    await expect(slow.client.request("/x")).rejects.toMatchObject({ kind: "timeout" });
+  });
+
+  it("builds query strings without empty values", () => {
+    expect(withQuery("/audit/logs", { action: "api_key.*", actor: "", cursor: null, limit: 50 })).toBe("/audit/logs?action=api_key.*&limit=50");
+  });
+});
