@@ -6,9 +6,10 @@ import { useSession } from "./session";
 /** Pages behind the login: an anonymous visitor goes to /login, which brings them
  * back here (`next`) after signing in. */
 export function RequireSession({ children }: { children: ReactNode }) {
-  const { status } = useSession();
+  const { status, signedOut } = useSession();
   const location = useLocation();
   if (status === "restoring") return <Loading label="Restoring your session" />;
+  if (status === "anonymous" && signedOut) return <Navigate to="/login" replace />;
   if (status === "anonymous") {
     const next = location.pathname + location.search;
     return <Navigate to={`/login?next=${encodeURIComponent(next)}`} replace />;

@@ -13,6 +13,8 @@ export interface Session {
   me: Me | null;
   /** Why the user was sent back to the login page, if they were. */
   endedReason: string | null;
+  /** The user signed out themselves: the login page then leads nowhere in particular. */
+  signedOut: boolean;
   login: (input: LoginInput) => Promise<void>;
   logout: () => Promise<void>;
   switchOrg: (organizationId: string) => Promise<void>;
@@ -56,6 +58,7 @@ export function SessionProvider({ api, client, gatewayBase, children }: Props) {
   const [status, setStatus] = useState<SessionStatus>("restoring");
   const [me, setMe] = useState<Me | null>(null);
   const [endedReason, setEndedReason] = useState<string | null>(null);
+  const [signedOut, setSignedOut] = useState(false);
   // Set while the user signs out, so that is not reported as an ended session.
   const signingOut = useRef(false);
 
@@ -97,6 +100,7 @@ export function SessionProvider({ api, client, gatewayBase, children }: Props) {
     async (input: LoginInput) => {
       client.tokens.set(await api.login(input));
       setEndedReason(null);
+      setSignedOut(false);
       await reloadMe();
     },
     [api, client, reloadMe],
@@ -104,6 +108,7 @@ export function SessionProvider({ api, client, gatewayBase, children }: Props) {
 
   const logout = useCallback(async () => {
     signingOut.current = true;
+    setSignedOut(true);
     try {
       await api.logout();
     } catch {
@@ -130,13 +135,14 @@ export function SessionProvider({ api, client, gatewayBase, children }: Props) {
       status,
       me,
       endedReason,
+      signedOut,
       login,
       logout,
       switchOrg,
       reloadMe,
       can: (permission) => permissions.has(permission),
     };
-  }, [status, me, endedReason, login, logout, switchOrg, reloadMe]);
+  }, [status, me, endedReason, signedOut, login, logout, switchOrg, reloadMe]);
 
   const apiValue = useMemo(() => ({ api, client, gatewayBase }), [api, client, gatewayBase]);
   return (

@@ -1,4 +1,4 @@
-import { useEffect, useRef } from "react";
+import { useEffect, useRef, useState } from "react";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import type { Series } from "../lib/usage";
@@ -24,6 +24,13 @@ export function TimeChart({
   summary?: string;
 }) {
   const container = useRef<HTMLDivElement>(null);
+  // The canvas takes its colours from the theme when drawn: redraw when it changes.
+  const [theme, setTheme] = useState(document.documentElement.dataset.theme);
+  useEffect(() => {
+    const observer = new MutationObserver(() => setTheme(document.documentElement.dataset.theme));
+    observer.observe(document.documentElement, { attributes: true, attributeFilter: ["data-theme"] });
+    return () => observer.disconnect();
+  }, []);
   useEffect(() => {
     const element = container.current;
     if (!element) return;
@@ -61,7 +68,7 @@ export function TimeChart({
       observer.disconnect();
       plot.destroy();
     };
-  }, [axis, series, format, bars]);
+  }, [axis, series, format, bars, theme]);
 
   const totals = summary ?? series
     .map((s) => `${s.label}: ${format(s.values.reduce<number>((sum, v) => sum + (v ?? 0), 0))}`)

@@ -1,0 +1,340 @@
+/** The dashboard in Chromium against a real `inferia serve` with a fake upstream.
+ * The scenarios run in order and build on each other (one admin, one server). The
+ * admin turns 2FA on, and a TOTP step is accepted only once, so the admin signs in
+ * with a code once; the re-login scenarios use the invited viewer. */
+
+import OpenAI from "openai";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed } from "vitest";
+import { accessibilityProblems, apiLogin, callApi, dashboard, launch, screenshot, server, totp } from "./support";
+
+const HOSTILE = `<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">`;
+const VIEWER = { email: "viewer@example.com", password: "viewer password 123" };
+
+let browser: Browser;
+let page: Page;
+let viewer: Page;
+let totpSecret = "";
+let apiKey = "";
+
+const gateway = (key: string) => new OpenAI({ baseURL: `${server.url}/v1`, apiKey: key, maxRetries: 0 });
+
+async function signIn(target: Page, email: string, password: string, code?: string) {
+  await target.getByLabel("E-mail").fill(email);
+  await target.getByLabel("Password", { exact: true }).fill(password);
+  await target.getByRole("button", { name: "Sign in" }).click();
+  if (code) {
+    await target.getByLabel("Authentication code").fill(code);
+    await target.getByRole("button", { name: "Sign in" }).click();
+  }
+}
+
+async function nav(target: Page, label: string) {
+  await target.getByRole("navigation", { name: "Main" }).getByRole("link", { name: label, exact: true }).click();
+}
+
+const visible = (target: Page, text: string | RegExp) => target.getByText(text).first().waitFor({ state: "visible" });
+
+const unauthenticated = {
+  status: 401,
+  contentType: "application/json",
+  body: '{"error":{"message":"invalid or expired access token","code":"unauthenticated"}}',
+};
+
+beforeAll(async () => {
+  browser = await launch();
+  page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+  // Set-up data through the API, before the admin turns 2FA on: a list of 60 keys.
+  const token = await apiLogin(server.adminEmail, server.adminPassword);
+  await Promise.all(
+    Array.from({ length: 60 }, (_, i) => callApi("/management/api-keys", token, "POST", { name: `bulk-${String(i).padStart(2, "0")}` })),
+  );
+});
+
+beforeEach((context) => {
+  // A failed scenario leaves a picture of the admin's page next to the test's log.
+  onTestFailed(async () => {
+    if (server.artifacts) await page.screenshot({ path: `${server.artifacts}/failed-${context.task.name.slice(0, 40)}.png` });
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+describe("the dashboard", () => {
+  it("refuses a wrong password in words and remembers the page asked for", async () => {
+    await page.goto(dashboard("/api-keys"));
+    await page.waitForURL(/\/dashboard\/login\?next=%2Fapi-keys/);
+    await signIn(page, server.adminEmail, "not the password");
+    await visible(page, "Wrong e-mail or password.");
+  });
+
+  it("signs in, enrols two-factor authentication, then signs in with TOTP", async () => {
+    await signIn(page, server.adminEmail, server.adminPassword);
+    await page.getByRole("heading", { name: "API keys" }).waitFor();
+    await page.getByRole("link", { name: /admin@example\.com/ }).click();
+    await page.getByRole("button", { name: "Set up two-factor authentication" }).click();
+    await page.getByRole("img", { name: /QR code/ }).waitFor();
+    totpSecret = (await page.getByTestId("totp-secret").textContent()) ?? "";
+    expect(totpSecret).toMatch(/^[A-Z2-7]+=*$/);
+    await page.getByLabel("Code from the app").fill(totp(totpSecret));
+    await page.getByRole("button", { name: "Turn on" }).click();
+    const codes = page.getByRole("list", { name: "Recovery codes" }).getByRole("listitem");
+    await codes.first().waitFor();
+    expect(await codes.count()).toBeGreaterThan(3);
+    await page.getByRole("button", { name: "I have saved them" }).click();
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByRole("heading", { name: "Sign in to Inferia" }).waitFor();
+
+    await signIn(page, server.adminEmail, server.adminPassword, "000000");
+    await visible(page, "Wrong e-mail, password or code.");
+    // The step after the one enrolment used: an accepted step is never accepted again.
+    await page.getByLabel("Authentication code").fill(totp(totpSecret, 1));
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("heading", { name: "Overview" }).waitFor();
+  });
+
+  it("creates an API key with a hostile name, shows the secret once and renders the name as text", async () => {
+    await nav(page, "API keys");
+    await page.getByRole("button", { name: "Create key" }).click();
+    const dialog = page.getByRole("dialog");
+    await dialog.getByLabel("Name").fill(HOSTILE);
+    await dialog.getByLabel("Allowed models").fill("fake-model, e2e-model");
+    await dialog.getByRole("button", { name: "Create key" }).click();
+    apiKey = (await dialog.getByTestId("new-key").textContent()) ?? "";
+    expect(apiKey).toMatch(/^sk-inf-/);
+    await dialog.getByRole("button", { name: "Copy key" }).waitFor();
+    await dialog.getByRole("button", { name: "Done" }).click();
+    await page.getByLabel("Filter").fill("window.__pwned");
+    await page.getByRole("cell", { name: HOSTILE, exact: true }).waitFor();
+    expect(await page.locator("table script, table img").count()).toBe(0);
+    expect(await page.evaluate(() => (window as { __pwned?: number }).__pwned)).toBeUndefined();
+    expect(await page.content()).not.toContain(apiKey);
+    await page.getByLabel("Filter").fill("");
+
+    const reply = await gateway(apiKey).chat.completions.create({ model: "fake-model", messages: [{ role: "user", content: "Hi" }] });
+    expect(reply.choices[0]?.message.content).toContain("Hello");
+  });
+
+  it("pages through a huge list of keys", async () => {
+    await visible(page, "Page 1 of 3");
+    expect(await page.locator("tbody tr").count()).toBe(25);
+    await page.getByRole("button", { name: "Next" }).click();
+    await visible(page, "Page 2 of 3");
+    await page.getByLabel("Filter").fill("bulk-59");
+    await visible(page, "Page 1 of 1");
+    expect(await page.locator("tbody tr").count()).toBe(1);
+    await page.getByLabel("Filter").fill("");
+  });
+
+  it("chats in the playground, streamed, with the guardrail findings and overhead", async () => {
+    await nav(page, "Playground");
+    await page.getByRole("button", { name: "Create a 1-hour key" }).click();
+    await page.getByLabel("Model").selectOption("fake-model");
+    await page.getByLabel("Message").fill("Mail me at someone@example.com please");
+    await page.getByRole("button", { name: "Send" }).click();
+    const reply = page.locator(".message.assistant .content");
+    // The fake upstream sends a word every 150 ms: a partial reply shows while the
+    // request is still running (the Stop button is there until it ends).
+    await page.getByRole("button", { name: "Stop" }).waitFor();
+    await expect.poll(async () => (await reply.textContent())?.trim().split(" ").length ?? 0).toBeGreaterThan(1);
+    expect(await page.getByRole("button", { name: "Stop" }).isVisible()).toBe(true);
+    await page.getByTestId("request-facts").waitFor();
+    expect((await reply.textContent())?.trim().split(" ").length).toBeGreaterThanOrEqual(8);
+    await visible(page, "Inferia overhead");
+    await visible(page, /input: pii \/ email → redact/);
+  });
+
+  it("creates a model and sees its requests in usage", async () => {
+    await nav(page, "Models");
+    await page.getByRole("button", { name: "Add model" }).click();
+    const dialog = page.getByRole("dialog");
+    await dialog.getByLabel("Model name").fill("e2e-model");
+    await dialog.getByLabel("Base URL 1").fill(server.upstreamUrl);
+    await dialog.getByLabel("Upstream model").fill("fake-upstream-model");
+    await dialog.getByLabel("API key").fill("upstream-secret-key");
+    await dialog.getByRole("button", { name: "Create model" }).click();
+    await page.getByRole("link", { name: "e2e-model" }).click();
+    await page.getByRole("cell", { name: "stored" }).waitFor();
+    expect(await page.content()).not.toContain("upstream-secret-key");
+
+    const client = gateway(apiKey);
+    for (let i = 0; i < 3; i += 1) {
+      await client.chat.completions.create({ model: "e2e-model", messages: [{ role: "user", content: `call ${i}` }] });
+    }
+    await nav(page, "Usage");
+    const row = page.locator("table", { has: page.locator("caption") }).getByRole("row", { name: /e2e-model/ });
+    await expect
+      .poll(
+        async () => {
+          if ((await row.count()) === 0) {
+            // Records are written off the request path: ask again.
+            await page.getByLabel("Range").selectOption("1h");
+            await page.getByLabel("Range").selectOption("24h");
+          }
+          return (await row.count()) > 0 ? await row.getByRole("cell").nth(1).textContent() : null;
+        },
+        { timeout: 15_000, interval: 500 },
+      )
+      .toBe("3");
+  });
+
+  it("changes a rate limit and the gateway answers 429", async () => {
+    await nav(page, "Limits");
+    await page.getByRole("button", { name: "Add policy" }).click();
+    const dialog = page.getByRole("dialog");
+    await dialog.getByLabel("Key").selectOption({ label: `${HOSTILE} (${apiKey.slice(0, 19)})` });
+    await dialog.getByLabel("Requests per minute").fill("100");
+    await dialog.getByRole("button", { name: "Create policy" }).click();
+    await visible(page, "rpm 100");
+    await page.getByRole("button", { name: "Edit" }).click();
+    await page.getByRole("dialog").getByLabel("Requests per minute").fill("1");
+    await page.getByRole("dialog").getByRole("button", { name: "Save limits" }).click();
+    await page.getByRole("cell", { name: "rpm 1", exact: true }).waitFor();
+
+    const client = gateway(apiKey);
+    const status = async () => {
+      try {
+        await client.chat.completions.create({ model: "fake-model", messages: [{ role: "user", content: "x" }] });
+        return 200;
+      } catch (error) {
+        return error instanceof OpenAI.APIError ? error.status : -1;
+      }
+    };
+    await expect.poll(status, { timeout: 10_000, interval: 300 }).toBe(429);
+  });
+
+  it("invites a user who signs in as a viewer and sees no create or delete controls", async () => {
+    await nav(page, "Members");
+    await page.getByRole("button", { name: "Invite someone" }).click();
+    const dialog = page.getByRole("dialog");
+    await dialog.getByLabel("E-mail").fill(VIEWER.email);
+    await dialog.getByLabel("Role").selectOption("viewer");
+    await dialog.getByRole("button", { name: "Invite" }).click();
+    const inviteLink = (await dialog.getByTestId("invite-link").textContent()) ?? "";
+    expect(inviteLink).toContain("/dashboard/accept-invite?token=");
+    await dialog.getByRole("button", { name: "Done" }).click();
+
+    viewer = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+    await viewer.goto(inviteLink);
+    await viewer.getByLabel("Password", { exact: true }).fill(VIEWER.password);
+    await viewer.getByLabel("Repeat the password").fill(VIEWER.password);
+    await viewer.getByRole("button", { name: "Accept" }).click();
+    await viewer.getByRole("link", { name: "Sign in" }).click();
+    await signIn(viewer, VIEWER.email, VIEWER.password);
+    await viewer.getByRole("heading", { name: "Overview" }).waitFor();
+    await nav(viewer, "API keys");
+    await viewer.locator("tbody tr").first().waitFor();
+    expect(await viewer.getByRole("button", { name: /Create|Revoke/ }).count()).toBe(0);
+    for (const [label, controls] of [
+      ["Models", /Add model/],
+      ["Limits", /Add policy|Edit|Delete/],
+      ["Guardrails", /Add policy|Edit|Delete/],
+      ["Members", /Invite|Remove|Revoke|Add role|Delete/],
+    ] as const) {
+      await nav(viewer, label);
+      await viewer.locator("tbody tr").first().waitFor();
+      expect(await viewer.getByRole("button", { name: controls }).count(), label).toBe(0);
+    }
+  });
+
+  it("refreshes an expired access token silently; a reload or an ended session goes to login and back", async () => {
+    // The first call of a page not loaded yet meets an expired token: the client
+    // refreshes and repeats it, and the page just shows.
+    let expired = 1;
+    await viewer.route("**/management/logs*", async (route) => {
+      if (expired-- > 0) return route.fulfill(unauthenticated);
+      return route.fallback();
+    });
+    await nav(viewer, "Inference logs");
+    await viewer.getByRole("cell", { name: "e2e-model" }).first().waitFor();
+    expect(expired).toBeLessThan(1);
+    await viewer.unroute("**/management/logs*");
+    await nav(viewer, "Limits");
+    await viewer.getByRole("cell", { name: "rpm 1", exact: true }).waitFor();
+
+    // Tokens live in memory only: a reload asks to sign in, then returns to the page.
+    await viewer.reload();
+    await viewer.waitForURL(/login\?next=%2Flimits/);
+    expect(await viewer.evaluate(() => JSON.stringify({ ...localStorage, ...sessionStorage }))).not.toMatch(/rt_|eyJ/);
+    await signIn(viewer, VIEWER.email, VIEWER.password);
+    await viewer.getByRole("heading", { name: "Rate limits, quotas and budgets" }).waitFor();
+
+    await viewer.route("**/auth/refresh", (route) => route.fulfill({ ...unauthenticated, body: '{"error":{"message":"refresh token reused"}}' }));
+    await viewer.route("**/management/models", (route) => route.fulfill(unauthenticated));
+    await nav(viewer, "Models");
+    await viewer.waitForURL(/login\?next=%2Fmodels/);
+    await visible(viewer, "Your session has ended. Sign in again to continue.");
+    await viewer.unroute("**/auth/refresh");
+    await viewer.unroute("**/management/models");
+    await signIn(viewer, VIEWER.email, VIEWER.password);
+    await viewer.getByRole("heading", { name: "Models and upstream providers" }).waitFor();
+  });
+
+  it("shows a down API with a retry, a 403 and a 404 in words", async () => {
+    await viewer.route("**/management/usage*", (route) => route.abort("connectionrefused"));
+    await nav(viewer, "Usage");
+    await visible(viewer, /could not be reached/);
+    await viewer.unroute("**/management/usage*");
+    await viewer.getByRole("button", { name: "Retry" }).first().click();
+    await viewer.locator("table", { has: viewer.locator("caption") }).getByRole("row", { name: /e2e-model/ }).waitFor();
+
+    await viewer.route("**/audit/logs*", (route) =>
+      route.fulfill({ status: 403, contentType: "application/json", body: '{"error":{"message":"missing permission audit:read","code":"forbidden"}}' }),
+    );
+    await nav(viewer, "Audit log");
+    await visible(viewer, "You do not have permission to do this. Missing permission audit:read.");
+    await viewer.unroute("**/audit/logs*");
+
+    await viewer.evaluate(() => {
+      history.pushState({}, "", "/dashboard/models/does-not-exist");
+      dispatchEvent(new PopStateEvent("popstate"));
+    });
+    await visible(viewer, /^Not found: Model not found\./);
+    await viewer.context().close();
+  });
+
+  it("has an audit entry for each action", async () => {
+    await nav(page, "Audit log");
+    for (const action of ["auth.login", "api_key.create", "model.create", "policy.create", "policy.update", "invitation.create", "invitation.accept"]) {
+      await page.getByLabel("Action").fill(action);
+      await page.getByRole("cell", { name: action, exact: true }).first().waitFor();
+    }
+    await page.getByLabel("Action").fill("");
+  });
+
+  it("has no serious accessibility problems on the main pages, in light and dark", async () => {
+    const pages = [
+      ["Overview", "overview"],
+      ["Playground", "playground"],
+      ["API keys", "api-keys"],
+      ["Models", "models"],
+      ["Limits", "limits"],
+      ["Guardrails", "guardrails"],
+      ["Usage", "usage"],
+      ["Inference logs", "logs"],
+      ["Members", "members"],
+      ["Audit log", "audit"],
+    ] as const;
+    const problems: string[] = [];
+    for (const theme of ["light", "dark"] as const) {
+      await page.evaluate((value) => (document.documentElement.dataset.theme = value), theme);
+      for (const [label, name] of pages) {
+        await nav(page, label);
+        await page.locator("main h1").waitFor();
+        await expect.poll(() => page.locator("main [role=status]").count()).toBe(0);
+        // Every rule in light; the dark theme changes only colours: contrast.
+        const found = await accessibilityProblems(page, theme === "dark" ? ["color-contrast"] : undefined);
+        problems.push(...found.map((problem) => `${name} (${theme}): ${problem}`));
+        await screenshot(page, `${name}-${theme}`);
+      }
+    }
+    const login = await (await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: "dark" })).newPage();
+    await login.goto(dashboard("/login"));
+    await login.getByRole("heading", { name: "Sign in to Inferia" }).waitFor();
+    problems.push(...(await accessibilityProblems(login)).map((problem) => `login: ${problem}`));
+    await screenshot(login, "login-dark");
+    expect(problems).toEqual([]);
+  }, 120_000);
+});
