@@ -319,7 +319,7 @@ describe("the dashboard", () => {
     ] as const;
     const problems: string[] = [];
     for (const theme of ["light", "dark"] as const) {
-      await page.evaluate((value) => (document.documentElement.dataset.theme = value), theme);
+      if (theme === "dark") await page.getByRole("button", { name: "Switch to the dark theme" }).click();
       for (const [label, name] of pages) {
         await nav(page, label);
         await page.locator("main h1").waitFor();
