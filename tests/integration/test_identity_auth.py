@@ -436,3 +436,64 @@ async def test_racing_requests_cannot_both_use_one_refresh_token_or_totp_code(
         )
     )
     assert sorted(reply.status_code for reply in logins) == [200, 401, 401]
+
+
+def refresh_cookie_of(reply: httpx.Response) -> tuple[str, str]:
+    """The refresh cookie a reply sets: its value and its whole Set-Cookie line."""
+    lines = [line for line in reply.headers.get_list("set-cookie") if "inferia_refresh=" in line]
+    assert len(lines) == 1, reply.headers
+    value = lines[0].split(";", 1)[0].split("=", 1)[1].strip('"')
+    return value, lines[0]
+
+
+async def test_refresh_token_in_an_httponly_cookie_with_csrf_checks(client: Client) -> None:
+    reply = await client.post(
+        "/auth/login",
+        json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD, "refresh_cookie": True},
+    )
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["refresh_token"] is None
+    token, line = refresh_cookie_of(reply)
+    assert token.startswith("rt_")
+    attributes = {part.strip().lower() for part in line.split(";")}
+    assert {"httponly", "secure", "samesite=strict", "path=/auth/refresh"} <= attributes
+    # The cookie is sent by the browser only over https; the test sends it by hand.
+    cookie = {"cookie": f"inferia_refresh={token}"}
+
+    # No CSRF header, or a page of another origin: refused, and the token is not spent.
+    no_header = await client.post("/auth/refresh", headers=cookie)
+    assert no_header.status_code == 403, no_header.text
+    foreign = await client.post(
+        "/auth/refresh",
+        headers={**cookie, "x-inferia-csrf": "1", "origin": "https://evil.example"},
+    )
+    assert foreign.status_code == 403, foreign.text
+
+    csrf = {**cookie, "x-inferia-csrf": "1", "origin": "http://testserver"}
+    refreshed = await client.post("/auth/refresh", headers=csrf)
+    assert refreshed.status_code == 200, refreshed.text
+    assert refreshed.json()["refresh_token"] is None
+    rotated, _ = refresh_cookie_of(refreshed)
+    assert rotated != token
+    access = refreshed.json()["access_token"]
+    assert (await client.get("/auth/me", headers=bearer(access))).status_code == 200
+
+    # The old cookie again is reuse: the session ends, the rotated cookie with it.
+    reuse = await client.post("/auth/refresh", headers=csrf)
+    assert reuse.status_code == 401
+    latest = await client.post(
+        "/auth/refresh",
+        headers={"cookie": f"inferia_refresh={rotated}", "x-inferia-csrf": "1"},
+    )
+    assert latest.status_code == 401
+
+    # Without a token or cookie there is nothing to refresh; logout clears the cookie.
+    assert (await client.post("/auth/refresh")).status_code == 401
+    again = await client.post(
+        "/auth/login",
+        json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD, "refresh_cookie": True},
+    )
+    logout = await client.post("/auth/logout", headers=bearer(again.json()["access_token"]))
+    assert logout.status_code == 204
+    cleared, line = refresh_cookie_of(logout)
+    assert cleared == "" and "max-age=0" in line.lower()

@@ -9,11 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, get, post
+import msgspec
+from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
+from inferia.core.errors import AuthenticationError
 from inferia.filtration.access import ACCESS_STATE_KEY, AccessControl, Caller, audit_context
+from inferia.filtration.identity.cookies import (
+    cleared_refresh_cookie,
+    refresh_cookie,
+    refresh_token_from_cookie,
+)
 from inferia.filtration.identity.schemas import (
     LoginRequest,
     LogoutRequest,
@@ -26,6 +33,14 @@ from inferia.filtration.identity.service import AuthService
 
 
 def auth_controller(auth: AuthService) -> type[Controller]:
+    def answer(tokens: TokenResponse, *, cookie: bool) -> Response[TokenResponse]:
+        """The token pair, or (cookie mode) the access token with the refresh token
+        moved into the HttpOnly cookie."""
+        if not cookie or tokens.refresh_token is None:
+            return Response(tokens)
+        cookie_value = refresh_cookie(tokens.refresh_token, auth.refresh_ttl_s)
+        return Response(msgspec.structs.replace(tokens, refresh_token=None), cookies=[cookie_value])
+
     class AuthController(Controller):
         path = "/auth"
         tags = ["auth"]
@@ -33,25 +48,34 @@ def auth_controller(auth: AuthService) -> type[Controller]:
         @post("/login", status_code=200)
         async def login(
             self, request: Request[Any, Any, Any], data: JSONBody[LoginRequest]
-        ) -> TokenResponse:
-            return await auth.login(data, audit_context(request))
+        ) -> Response[TokenResponse]:
+            tokens = await auth.login(data, audit_context(request))
+            return answer(tokens, cookie=data.refresh_cookie)
 
         @post("/refresh", status_code=200)
         async def refresh(
-            self, request: Request[Any, Any, Any], data: JSONBody[RefreshRequest]
-        ) -> TokenResponse:
-            return await auth.refresh(data.refresh_token, audit_context(request))
+            self, request: Request[Any, Any, Any], data: JSONBody[RefreshRequest | None] = None
+        ) -> Response[TokenResponse]:
+            token = data.refresh_token if data is not None else None
+            from_cookie = token is None
+            if token is None:
+                token = refresh_token_from_cookie(request)
+            if token is None:
+                raise AuthenticationError("send the refresh token (or its cookie) to refresh")
+            return answer(await auth.refresh(token, audit_context(request)), cookie=from_cookie)
 
         @post("/logout", status_code=204)
         async def logout(
             self, request: Request[Any, Any, Any], data: JSONBody[LogoutRequest | None] = None
-        ) -> None:
+        ) -> Response[None]:
             caller = None
             if request.headers.get("authorization"):
                 access: AccessControl = request.app.state[ACCESS_STATE_KEY]
                 caller = await access.authenticate(request.headers.get("authorization"))
             refresh_token = data.refresh_token if data is not None else None
             await auth.logout(caller, refresh_token, audit_context(request, caller))
+            # The session is over: a browser drops its refresh cookie too.
+            return Response(None, status_code=204, cookies=[cleared_refresh_cookie()])
 
         @get("/me")
         async def me(self, caller: NamedDependency[Caller]) -> MeResponse:
@@ -63,9 +87,10 @@ def auth_controller(auth: AuthService) -> type[Controller]:
             request: Request[Any, Any, Any],
             caller: NamedDependency[Caller],
             data: JSONBody[SwitchOrgRequest],
-        ) -> TokenResponse:
-            return await auth.switch_organization(
+        ) -> Response[TokenResponse]:
+            tokens = await auth.switch_organization(
                 caller, data.organization, audit_context(request, caller)
             )
+            return answer(tokens, cookie=data.refresh_cookie)
 
     return AuthController

@@ -26,10 +26,13 @@ class LoginRequest(Body, frozen=True):
     totp: Code | None = None
     # Organisation id or slug to act in; default: the user's first organisation.
     organization: OrgRef | None = None
+    # Browsers: the refresh token goes into an HttpOnly cookie, not the body (cookies.py).
+    refresh_cookie: bool = False
 
 
 class RefreshRequest(Body, frozen=True):
-    refresh_token: Token
+    # Absent: the refresh cookie is used (cookies.py).
+    refresh_token: Token | None = None
 
 
 class LogoutRequest(Body, frozen=True):
@@ -39,11 +42,13 @@ class LogoutRequest(Body, frozen=True):
 
 class SwitchOrgRequest(Body, frozen=True):
     organization: OrgRef
+    refresh_cookie: bool = False
 
 
 class TokenResponse(msgspec.Struct, frozen=True, kw_only=True):
     access_token: str
-    refresh_token: str
+    # None when it was set as the refresh cookie instead.
+    refresh_token: str | None
     expires_in: int
     organization_id: str
     token_type: str = "bearer"

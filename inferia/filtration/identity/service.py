@@ -57,6 +57,11 @@ class AuthService:
         self._refresh_ttl_s = auth.refresh_token_ttl_s
         self._dummy_hash: str | None = None
 
+    @property
+    def refresh_ttl_s(self) -> int:
+        """The longest a session lasts: the refresh cookie's lifetime."""
+        return self._refresh_ttl_s
+
     # Login -----------------------------------------------------------------
     async def login(self, body: LoginRequest, context: AuditContext) -> TokenResponse:
         email = normalise_email(body.email)

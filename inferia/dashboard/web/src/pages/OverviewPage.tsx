@@ -27,7 +27,7 @@ export function OverviewPage() {
   const usage = useQuery({
     queryKey: ["usage", "overview", window.start],
     queryFn: () => api.usage({ start: window.start, end: window.end, bucket: "hour" }),
-    enabled: can("policies:read"),
+    enabled: can("usage:read"),
   });
   // The usage API has no latency: the newest inference logs stand in for it.
   const logs = useQuery({
@@ -36,7 +36,7 @@ export function OverviewPage() {
     enabled: can("audit:read"),
   });
 
-  if (!can("policies:read")) {
+  if (!can("usage:read")) {
     return (
       <section>
         <PageHeader title="Overview" />

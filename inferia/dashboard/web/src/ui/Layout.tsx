@@ -18,7 +18,7 @@ export const NAV: NavItem[] = [
   { to: "/models", label: "Models", permission: "models:read" },
   { to: "/limits", label: "Limits", permission: "policies:read" },
   { to: "/guardrails", label: "Guardrails", permission: "guardrails:read" },
-  { to: "/usage", label: "Usage", permission: "policies:read" },
+  { to: "/usage", label: "Usage", permission: "usage:read" },
   { to: "/logs", label: "Inference logs", permission: "audit:read" },
   { to: "/members", label: "Members", permission: "members:read" },
   { to: "/audit", label: "Audit log", permission: "audit:read" },
