@@ -239,7 +239,7 @@ describe("the dashboard", () => {
     }
   });
 
-  it("refreshes an expired access token silently; a reload or an ended session goes to login and back", async () => {
+  it("refreshes an expired access token silently, keeps the session over a reload, and sends an ended one to login and back", async () => {
     // The first call of a page not loaded yet meets an expired token: the client
     // refreshes and repeats it, and the page just shows.
     let expired = 1;
@@ -254,12 +254,20 @@ describe("the dashboard", () => {
     await nav(viewer, "Limits");
     await viewer.getByRole("cell", { name: "rpm 1", exact: true }).waitFor();
 
-    // Tokens live in memory only: a reload asks to sign in, then returns to the page.
+    // A reload keeps the session: the refresh token is an HttpOnly cookie no script
+    // can read, and no token is in any storage.
     await viewer.reload();
-    await viewer.waitForURL(/login\?next=%2Flimits/);
-    expect(await viewer.evaluate(() => JSON.stringify({ ...localStorage, ...sessionStorage }))).not.toMatch(/rt_|eyJ/);
-    await signIn(viewer, VIEWER.email, VIEWER.password);
     await viewer.getByRole("heading", { name: "Rate limits, quotas and budgets" }).waitFor();
+    expect(viewer.url()).toContain("/dashboard/limits");
+    expect(await viewer.evaluate(() => document.cookie)).not.toContain("inferia_refresh");
+    expect(await viewer.evaluate(() => JSON.stringify({ ...localStorage, ...sessionStorage }))).not.toMatch(/rt_|eyJ/);
+    const cookies = await viewer.context().cookies();
+    expect(cookies.find((cookie) => cookie.name === "inferia_refresh")).toMatchObject({
+      httpOnly: true,
+      secure: true,
+      sameSite: "Strict",
+      path: "/auth/refresh",
+    });
 
     await viewer.route("**/auth/refresh", (route) => route.fulfill({ ...unauthenticated, body: '{"error":{"message":"refresh token reused"}}' }));
     await viewer.route("**/management/models", (route) => route.fulfill(unauthenticated));

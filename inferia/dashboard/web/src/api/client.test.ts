@@ -48,6 +48,19 @@ describe("ApiClient", () => {
     expect(tokens.refreshToken).toBe("r2");
   });
 
+  it("refreshes with the HttpOnly cookie and the CSRF header when it holds no refresh token", async () => {
+    const { client, tokens, calls } = setup((url, init) => {
+      if (url === "/auth/refresh") return json(200, { access_token: "a2", refresh_token: null, expires_in: 900, organization_id: "o" });
+      return auth(init) === "Bearer a2" ? json(200, { ok: true }) : json(401, {});
+    }, false);
+    tokens.set({ access_token: "a1", refresh_token: null, expires_in: 900, organization_id: "o" });
+    await expect(client.request("/auth/me")).resolves.toEqual({ ok: true });
+    const refresh = calls[1]?.init;
+    expect(refresh?.body).toBeUndefined();
+    expect((refresh?.headers as Record<string, string>)["x-inferia-csrf"]).toBe("1");
+    expect(tokens.refreshToken).toBeNull();
+  });
+
   it("shares one refresh between concurrent calls (a second would count as reuse)", async () => {
     let refreshes = 0;
     const { client } = setup(async (url, init) => {

@@ -12,6 +12,7 @@ export interface RequestOptions {
   query?: Query;
   /** Calls that must not trigger a refresh (login, the refresh itself). */
   anonymous?: boolean;
+  headers?: Record<string, string>;
   timeoutMs?: number;
 }
 
@@ -71,7 +72,6 @@ export class ApiClient {
   /** Exchanges the refresh token for a new pair; concurrent callers share one call
    * (the server treats two refreshes with one token as reuse and ends the session). */
   refreshOnce(): Promise<boolean> {
-    if (!this.options.tokens.refreshToken) return Promise.resolve(false);
     this.refreshing ??= this.refresh().finally(() => {
       this.refreshing = null;
     });
@@ -79,10 +79,14 @@ export class ApiClient {
   }
 
   private async refresh(): Promise<boolean> {
+    const inMemory = this.options.tokens.refreshToken;
     try {
+      // Browsers keep the refresh token in the HttpOnly cookie the login set; the
+      // custom header is the server's CSRF check (a cross-site page cannot send it).
       const response = await this.send("/auth/refresh", {
         method: "POST",
-        body: { refresh_token: this.options.tokens.refreshToken },
+        body: inMemory ? { refresh_token: inMemory } : undefined,
+        headers: inMemory ? {} : { "x-inferia-csrf": "1" },
         anonymous: true,
       });
       if (!response.ok) return false;
@@ -99,7 +103,7 @@ export class ApiClient {
   }
 
   private async send(path: string, options: RequestOptions): Promise<Response> {
-    const headers: Record<string, string> = { accept: "application/json" };
+    const headers: Record<string, string> = { accept: "application/json", ...options.headers };
     const token = this.options.tokens.accessToken;
     if (token && !options.anonymous) headers.authorization = `Bearer ${token}`;
     let body: string | undefined;

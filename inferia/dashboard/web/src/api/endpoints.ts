@@ -43,15 +43,16 @@ export function endpoints(client: ApiClient) {
   const id = encodeURIComponent;
 
   return {
+    // refresh_cookie: the server keeps the refresh token in an HttpOnly cookie.
     login: (input: LoginInput) =>
-      client.request<TokenPair>("/auth/login", { method: "POST", body: input, anonymous: true }),
+      client.request<TokenPair>("/auth/login", { method: "POST", body: { ...input, refresh_cookie: true }, anonymous: true }),
     logout: () =>
       client.request<undefined>("/auth/logout", {
         method: "POST",
         body: client.tokens.refreshToken ? { refresh_token: client.tokens.refreshToken } : null,
       }),
     me: () => get<Me>("/auth/me"),
-    switchOrg: (organization: string) => post<TokenPair>("/auth/switch-org", { organization }),
+    switchOrg: (organization: string) => post<TokenPair>("/auth/switch-org", { organization, refresh_cookie: true }),
     totpSetup: () => post<TotpSetup>("/auth/totp/setup", {}),
     totpVerify: (code: string) =>
       post<{ enabled: boolean; recovery_codes: string[] }>("/auth/totp/verify", { code }),

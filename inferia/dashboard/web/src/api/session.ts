@@ -1,5 +1,7 @@
 /** The session's tokens, in memory only: never localStorage or sessionStorage, so
- * a script injected into the page later finds nothing persisted to steal. */
+ * a script injected into the page later finds nothing persisted to steal. The
+ * dashboard logs in in cookie mode: its refresh token is an HttpOnly cookie no script
+ * can read, and `refresh` stays null; API clients that get it in the body keep it here. */
 
 export interface TokenPair {
   access_token: string;
