@@ -18,8 +18,9 @@ from piccolo.table import Table
 def all_tables() -> tuple[type[Table], ...]:
     """Parents before children (foreign keys)."""
     from inferia.filtration.tables import TABLES as filtration
+    from inferia.orchestration.tables import TABLES as orchestration
 
-    return filtration
+    return filtration + orchestration
 
 
 def __getattr__(name: str) -> Any:
