@@ -207,6 +207,21 @@ class InferenceSettings(_Section, frozen=True):
     max_upstream_response_bytes: int = 64 * 1024 * 1024
 
 
+class OrchestrationSettings(_Section, frozen=True):
+    """The control plane's reconciler and compute adapters (docs/orchestration.md)."""
+
+    reconcile_interval_s: float = 2.0
+    # A replica not ready this long after it was provisioned fails its deployment.
+    readiness_timeout_s: float = 300.0
+    readiness_probe_timeout_s: float = 2.0
+    # The reconciler lease: renewed every third of its life; a dead leader's lapses.
+    lease_ttl_s: float = 10.0
+    # Model servers get SIGTERM, then SIGKILL after this.
+    stop_grace_s: float = 10.0
+    restart_backoff_s: float = 1.0
+    restart_backoff_max_s: float = 30.0
+
+
 class ModelEndpointSettings(_Section, frozen=True):
     """One ``[[models]]`` table: an upstream endpoint serving a model name."""
 
@@ -241,6 +256,7 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     pricing: dict[str, ModelPrice] = msgspec.field(default_factory=dict)
     usage: UsageSettings = msgspec.field(default_factory=UsageSettings)
     guardrails: GuardrailSettings = msgspec.field(default_factory=GuardrailSettings)
+    orchestration: OrchestrationSettings = msgspec.field(default_factory=OrchestrationSettings)
 
     @property
     def data_path(self) -> Path:
