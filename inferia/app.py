@@ -15,6 +15,9 @@ from litestar.types import ControllerRouterHandler
 
 from inferia.config import Settings, settings_from_env
 from inferia.contracts import FiltrationPorts, remote_ports
+from inferia.contracts.access import CallerVerifier
+from inferia.contracts.endpoints import LiveEndpointSource
+from inferia.contracts.port_set import remote_caller_verifier, remote_live_endpoints
 from inferia.core.http_errors import EXCEPTION_HANDLERS
 from inferia.core.logging import configure_logging
 from inferia.core.metrics import METRICS_ROUTES
@@ -58,6 +61,8 @@ def build_app(settings: Settings, *, server: bool = False) -> Litestar:
     dependencies: dict[str, Provide] = {}
     # Each plane is imported only when this process serves it (docs/architecture.md).
     in_process_ports: FiltrationPorts | None = None
+    in_process_verifier: CallerVerifier | None = None
+    in_process_endpoints: LiveEndpointSource | None = None
     if "filtration" in planes:
         from inferia.filtration.access import ACCESS_STATE_KEY, provide_caller
         from inferia.filtration.plane import FiltrationPlane
@@ -68,18 +73,23 @@ def build_app(settings: Settings, *, server: bool = False) -> Litestar:
         # Where the `requires(...)` guards find the access-control service.
         app_state[ACCESS_STATE_KEY] = filtration.access
         dependencies["caller"] = Provide(provide_caller)
+        in_process_verifier = filtration.access
+    if "orchestration" in planes:
+        from inferia.orchestration.plane import OrchestrationPlane
+
+        verifier = in_process_verifier or remote_caller_verifier(runtime)
+        orchestration = OrchestrationPlane(runtime, verifier)
+        handlers += orchestration.routes()
+        in_process_endpoints = orchestration.live_endpoints
     if "inference" in planes:
         from inferia.inference.plane import InferencePlane
 
         # The one place the ports are chosen: in process, or over /internal/*.
         ports = in_process_ports if in_process_ports is not None else remote_ports(runtime)
-        inference = InferencePlane(runtime, ports)
+        endpoints = in_process_endpoints or remote_live_endpoints(runtime)
+        inference = InferencePlane(runtime, ports, endpoints)
         handlers += inference.routes()
         direct_routes.update(inference.direct_routes())
-    if "orchestration" in planes:
-        from inferia.orchestration.plane import OrchestrationPlane
-
-        handlers += OrchestrationPlane(runtime).routes()
     if "dashboard" in planes:
         from inferia.dashboard.plane import dashboard_routes
 

@@ -27,6 +27,7 @@ from inferia.config.sections import (
     LimitsSettings,
     LoggingSettings,
     MetricsSettings,
+    OrchestrationSettings,
     RemoteSettings,
     SecuritySettings,
     ServerSettings,
@@ -50,6 +51,7 @@ SECTIONS: dict[str, type[msgspec.Struct]] = {
     "limits": LimitsSettings,
     "usage": UsageSettings,
     "guardrails": GuardrailSettings,
+    "orchestration": OrchestrationSettings,
 }
 TOP_LEVEL_KEYS = ("data_dir", "planes", "models")
 SECRET_KEYS = frozenset(

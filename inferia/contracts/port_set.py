@@ -14,6 +14,8 @@ from typing import Protocol
 import aiohttp
 
 from inferia.config import Settings
+from inferia.contracts.access import CallerVerifier, RemoteCallerVerifier
+from inferia.contracts.endpoints import LiveEndpointSource, RemoteLiveEndpointSource
 from inferia.contracts.guardrails import GuardrailPolicySource, RemoteGuardrailSource
 from inferia.contracts.internal_client import InternalClient
 from inferia.contracts.models import ModelDefinitionSource, RemoteModelSource
@@ -66,3 +68,27 @@ def remote_ports(process: ProcessServices) -> FiltrationPorts:
         policies=RemotePolicySource(client),
         guardrails=RemoteGuardrailSource(client),
     )
+
+
+def remote_caller_verifier(process: ProcessServices) -> CallerVerifier:
+    """The filtration plane's caller verification, from another process (split mode)."""
+    settings = process.settings
+    client = InternalClient(
+        lambda: process.http,
+        settings.remote.filtration_url,
+        settings.security.internal_token,
+        settings.remote.timeout_s,
+    )
+    return RemoteCallerVerifier(client)
+
+
+def remote_live_endpoints(process: ProcessServices) -> LiveEndpointSource:
+    """The orchestration plane's live endpoints, from another process (split mode)."""
+    settings = process.settings
+    client = InternalClient(
+        lambda: process.http,
+        settings.remote.orchestration_url,
+        settings.security.internal_token,
+        settings.remote.timeout_s,
+    )
+    return RemoteLiveEndpointSource(client)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from litestar.types import ControllerRouterHandler
 
 from inferia.contracts import FiltrationPorts
+from inferia.contracts.endpoints import LiveEndpointSource
 from inferia.core.rsgi import RsgiHandler
 from inferia.core.ssrf import GuardedResolver
 from inferia.inference.admission import policy_steps
@@ -21,11 +22,13 @@ from inferia.runtime import Runtime
 
 
 class InferencePlane:
-    def __init__(self, runtime: Runtime, ports: FiltrationPorts) -> None:
+    def __init__(
+        self, runtime: Runtime, ports: FiltrationPorts, live: LiveEndpointSource | None = None
+    ) -> None:
         self.runtime = runtime
         settings = runtime.settings
         self.authenticator = Authenticator(ports.principals)
-        self.catalogue = ModelCatalogue(settings, runtime.state, ports.models)
+        self.catalogue = ModelCatalogue(settings, runtime.state, ports.models, live)
         # Every connection of the process' HTTP client passes the SSRF policy.
         runtime.http_resolver = GuardedResolver(self.catalogue.strict_host)
         runtime.on_start(self.catalogue.start)

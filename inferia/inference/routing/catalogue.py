@@ -11,6 +11,11 @@ import logging
 
 from inferia.config import Settings
 from inferia.contracts import MODEL_CHANGES_CHANNEL, ModelDefinition, ModelDefinitionSource
+from inferia.contracts.endpoints import (
+    ENDPOINT_CHANGES_CHANNEL,
+    LiveDeployment,
+    LiveEndpointSource,
+)
 from inferia.inference.routing.table import RoutingTable, RoutingTableBuilder
 from inferia.state import StateBackend, Subscription
 
@@ -19,11 +24,19 @@ log = logging.getLogger(__name__)
 
 class ModelCatalogue:
     def __init__(
-        self, settings: Settings, state: StateBackend, source: ModelDefinitionSource | None
+        self,
+        settings: Settings,
+        state: StateBackend,
+        source: ModelDefinitionSource | None,
+        live: LiveEndpointSource | None = None,
     ) -> None:
         self._settings = settings
         self._state = state
         self._source = source
+        # The orchestration plane's ready model servers (inferia.contracts.endpoints).
+        self._live = live
+        self._live_deployments: list[LiveDeployment] = []
+        self._live_subscription: Subscription | None = None
         self._builder = RoutingTableBuilder(settings.inference)
         self._defined: list[ModelDefinition] = []
         self.table = RoutingTable((), frozenset())
@@ -37,9 +50,16 @@ class ModelCatalogue:
             self._subscription = await self._state.subscribe(
                 MODEL_CHANGES_CHANNEL, lambda _: self._wake.set()
             )
+        if self._live is not None:
+            self._live_subscription = await self._state.subscribe(
+                ENDPOINT_CHANGES_CHANNEL, lambda _: self._wake.set()
+            )
         self._refresher = asyncio.create_task(self._refresh_loop())
 
     async def close(self) -> None:
+        if self._live_subscription is not None:
+            await self._live_subscription.close()
+            self._live_subscription = None
         if self._subscription is not None:
             await self._subscription.close()
             self._subscription = None
@@ -56,9 +76,14 @@ class ModelCatalogue:
             except Exception as exc:
                 # Keep serving the last good snapshot; the next event or tick retries.
                 log.warning("could not load model definitions: %s", exc)
+        if self._live is not None:
+            try:
+                self._live_deployments = await self._live.load()
+            except Exception as exc:
+                log.warning("could not load the live endpoints: %s", exc)
         # Building resolves upstream host names (SSRF policy): off the event loop.
         self.table = await asyncio.to_thread(
-            self._builder.build, self._settings.models, self._defined
+            self._builder.build, self._settings.models, self._defined, self._live_deployments
         )
 
     async def _refresh_loop(self) -> None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from inferia.config import InferenceSettings, ModelEndpointSettings, RoutingStrategy
 from inferia.contracts import ModelDefinition
+from inferia.contracts.endpoints import LiveDeployment
 from inferia.core.ssrf import SsrfRefused, check_url, hostname
 from inferia.inference.routing.endpoint import Endpoint, EndpointHealth
 from inferia.inference.routing.strategies import Strategy, build_strategy
@@ -77,7 +78,10 @@ class RoutingTableBuilder:
         self._health: dict[str, EndpointHealth] = {}
 
     def build(
-        self, configured: list[ModelEndpointSettings], defined: list[ModelDefinition]
+        self,
+        configured: list[ModelEndpointSettings],
+        defined: list[ModelDefinition],
+        live: list[LiveDeployment] | None = None,
     ) -> RoutingTable:
         groups: dict[tuple[str | None, str], list[EndpointSpec]] = {}
         strategies: dict[tuple[str | None, str], RoutingStrategy] = {}
@@ -106,6 +110,26 @@ class RoutingTableBuilder:
                 strict_hosts.add(hostname(defined_endpoint.base_url))
             if definition.routing_strategy:
                 strategies[key] = definition.routing_strategy
+        # Model servers the orchestration plane started and probed: private addresses
+        # (127.0.0.1 for the local adapter) are expected, like inferia.toml's.
+        trusted: set[tuple[str | None, str]] = set()
+        for deployment in live or ():
+            key = (deployment.organization_id, deployment.served_name)
+            trusted.add(key)
+            groups.setdefault(key, []).extend(
+                EndpointSpec(
+                    base_url=e.base_url,
+                    api_key=e.api_key,
+                    upstream_model=e.upstream_model or deployment.served_name,
+                    weight=1,
+                    connect_timeout_s=None,
+                    request_timeout_s=None,
+                    headers=(),
+                )
+                for e in deployment.endpoints
+            )
+            if deployment.routing_strategy:
+                strategies[key] = deployment.routing_strategy
         if self._settings.allow_private_api_upstreams:
             strict_hosts.clear()
         deployments = []
@@ -113,7 +137,8 @@ class RoutingTableBuilder:
             endpoints = [
                 endpoint
                 for index, spec in enumerate(specs)
-                if (endpoint := self._endpoint(org, name, index, spec)) is not None
+                if (endpoint := self._endpoint(org, name, index, spec, (org, name) in trusted))
+                is not None
             ]
             if not endpoints:
                 continue
@@ -132,13 +157,13 @@ class RoutingTableBuilder:
         return RoutingTable(deployments, frozenset(strict_hosts))
 
     def _endpoint(
-        self, org: str | None, name: str, index: int, spec: EndpointSpec
+        self, org: str | None, name: str, index: int, spec: EndpointSpec, trusted: bool = False
     ) -> Endpoint | None:
         try:
             # inferia.toml URLs may be private; API-defined ones only if allowed.
             check_url(
                 spec.base_url,
-                allow_private=org is None or self._settings.allow_private_api_upstreams,
+                allow_private=trusted or org is None or self._settings.allow_private_api_upstreams,
             )
         except SsrfRefused as exc:
             log.error("model %r: upstream %s refused: %s", name, spec.base_url, exc)

@@ -54,12 +54,11 @@ def _acquire_local(
     holder, ttl_s = str(args[0]), int(args[1]) / 1000
     current = store.get(keys[0])
     if current is not None:
-        owner, _, token = str(
-            current.decode() if isinstance(current, bytes) else current
-        ).partition("|")
+        text = current.decode() if isinstance(current, bytes) else str(current)
+        owner, _, held = text.partition("|")
         if owner == holder:
             store.expire(keys[0], ttl_s)
-            return int(token)
+            return int(held)
         return 0
     token = store.incr(keys[1])
     store.set(keys[0], f"{holder}|{token}", ttl_s)
