@@ -14,6 +14,13 @@ from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 from litestar.params import JSONBody
 
+from inferia.contracts.access import (
+    VERIFY_PATH,
+    CallerRecord,
+    CallerVerifier,
+    VerifyRefusal,
+    VerifyRequest,
+)
 from inferia.contracts.principals import (
     INTERNAL_TOKEN_HEADER,
     RESOLVE_PATH,
@@ -21,7 +28,7 @@ from inferia.contracts.principals import (
     PrincipalResolver,
     ResolveRequest,
 )
-from inferia.core.errors import AuthenticationError
+from inferia.core.errors import AuthenticationError, InferiaError
 
 
 def internal_token_guard(expected: str) -> Any:
@@ -35,7 +42,9 @@ def internal_token_guard(expected: str) -> Any:
     return guard
 
 
-def internal_controller(principals: PrincipalResolver, internal_token: str) -> type[Controller]:
+def internal_controller(
+    principals: PrincipalResolver, internal_token: str, access: CallerVerifier
+) -> type[Controller]:
     class InternalController(Controller):
         path = "/internal"
         guards = [internal_token_guard(internal_token)]
@@ -49,5 +58,21 @@ def internal_controller(principals: PrincipalResolver, internal_token: str) -> t
             if principal is None:
                 return Response({"error": "unknown credential"}, status_code=404)
             return Response(principal)
+
+        @post(VERIFY_PATH.removeprefix("/internal"), status_code=200)
+        async def verify_caller(
+            self, data: JSONBody[VerifyRequest]
+        ) -> CallerRecord | VerifyRefusal:
+            """The caller-verification port for planes in other processes (split mode)."""
+            try:
+                caller = await access.authenticate(data.authorization)
+            except InferiaError as exc:  # 401/403: the other plane answers the same
+                return VerifyRefusal(status=exc.status_code, message=exc.message)
+            return CallerRecord(
+                user_id=caller.user_id,
+                organization_id=caller.organization_id,
+                role=caller.role,
+                permissions=frozenset(caller.permissions),
+            )
 
     return InternalController

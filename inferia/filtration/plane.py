@@ -114,7 +114,7 @@ class FiltrationPlane:
             roles_controller(identity.roles),
             api_keys_controller(identity.api_keys),
             audit_controller(self.audit),
-            internal_controller(self.principals, self._internal_token),
+            internal_controller(self.principals, self._internal_token, self.access),
             internal_policies_controller(self.policies, self._internal_token),
             policies_controller(self.policy_service),
             usage_controller(self.usage),
