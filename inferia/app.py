@@ -37,9 +37,9 @@ def build_runtime(settings: Settings) -> Runtime:
     if _DATABASE_PLANES & set(settings.planes):
         # Imported only here: an inference-only process loads no piccolo.
         from inferia.db import Database
-        from inferia.tables import all_tables
+        from inferia.tables import tables_of
 
-        database = Database(settings.database, settings.data_path, all_tables())
+        database = Database(settings.database, settings.data_path, tables_of(settings.planes))
     return Runtime(
         settings=settings, state=build_state_backend(settings.state.url), database=database
     )

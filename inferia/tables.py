@@ -10,17 +10,29 @@ generate a migration (see ``inferia/db/migrations/README.md``).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from piccolo.table import Table
 
 
 def all_tables() -> tuple[type[Table], ...]:
-    """Parents before children (foreign keys)."""
-    from inferia.filtration.tables import TABLES as filtration
-    from inferia.orchestration.tables import TABLES as orchestration
+    """Parents before children (foreign keys): what the migrations cover."""
+    return tables_of({"filtration", "orchestration"})
 
-    return filtration + orchestration
+
+def tables_of(planes: Collection[str]) -> tuple[type[Table], ...]:
+    """The tables of ``planes`` only: a worker imports no other plane's table modules."""
+    tables: tuple[type[Table], ...] = ()
+    if "filtration" in planes:
+        from inferia.filtration.tables import TABLES as filtration
+
+        tables += filtration
+    if "orchestration" in planes:
+        from inferia.orchestration.tables import TABLES as orchestration
+
+        tables += orchestration
+    return tables
 
 
 def __getattr__(name: str) -> Any:

@@ -8,6 +8,7 @@ import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import grpclib
@@ -20,6 +21,8 @@ from litestar.testing import AsyncTestClient
 
 from inferia import __version__
 from inferia.config import Settings, replace_section
+from inferia.contracts.port_set import remote_caller_verifier
+from inferia.db import Database
 from inferia.orchestration.grpc_gen.grpc.health.v1 import (
     HealthCheckRequest,
     HealthCheckResponseServingStatus,
@@ -33,6 +36,7 @@ from inferia.orchestration.grpc_server import GrpcServer
 from inferia.orchestration.plane import OrchestrationPlane
 from inferia.runtime import Runtime
 from inferia.state import MemoryStateBackend
+from inferia.tables import all_tables
 
 SERVING = HealthCheckResponseServingStatus.SERVING
 NOT_SERVING = HealthCheckResponseServingStatus.NOT_SERVING
@@ -233,10 +237,13 @@ async def test_close_before_start_is_a_no_op() -> None:
     await GrpcServer(make_runtime()).close()
 
 
-async def test_plane_serves_grpc_for_the_app_lifetime_and_lists_it() -> None:
+async def test_plane_serves_grpc_for_the_app_lifetime_and_lists_it(tmp_path: Path) -> None:
     """The plane's hooks run in the real Runtime's lifespan, as app.py wires them."""
-    runtime = Runtime(settings=grpc_settings(), state=MemoryStateBackend(), database=None)
-    plane = OrchestrationPlane(runtime)
+    settings = replace_section(grpc_settings(), "security", encryption_key="k" * 32)
+    database = Database(settings.database, tmp_path, all_tables())
+    runtime = Runtime(settings=settings, state=MemoryStateBackend(), database=database)
+    # As in a process without the filtration plane: callers are verified over /internal.
+    plane = OrchestrationPlane(runtime, remote_caller_verifier(runtime))
     app = Litestar(
         route_handlers=plane.routes(),
         lifespan=[runtime.lifespan],
