@@ -26,9 +26,7 @@ def orchestration_env(data: Path, **extra: str) -> dict[str, str]:
         data,
         INFERIA_ADMIN_EMAIL=ADMIN_EMAIL,
         INFERIA_ADMIN_PASSWORD=ADMIN_PASSWORD,
-        **CHEAP_ARGON2_ENV,
-        **FAST_RECONCILER,
-        **extra,
+        **{**CHEAP_ARGON2_ENV, **FAST_RECONCILER, **extra},
     )
 
 

@@ -12,6 +12,7 @@ import importlib.util
 import os
 import re
 import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -88,7 +89,9 @@ def test_smollm2_end_to_end(server: InferiaServer) -> None:
     )
     assert reply.status_code == 202, reply.text
     deployment_id = reply.json()["id"]
+    started = time.monotonic()
     user.wait_state(deployment_id, "RUNNING", timeout=120)
+    print(f"deploy -> RUNNING in {time.monotonic() - started:.1f} s")
 
     key = create_key(server.env)
     sdk = client(server, key, timeout=60)
@@ -129,10 +132,17 @@ def test_smollm2_end_to_end(server: InferiaServer) -> None:
     pids = llama_server_pids("smollm2")
     assert len(pids) == 2
     os.kill(pids[0], signal.SIGKILL)
+    killed = time.monotonic()
     wait_for(lambda: user.status(deployment_id)["state"] == "DEGRADED", 10, "degraded")
+    answered = 0
     while user.status(deployment_id)["state"] == "DEGRADED":
         ask()  # an openai.APIStatusError (a 5xx) would fail the test here
+        answered += 1
     assert user.wait_state(deployment_id, "RUNNING", timeout=120)["replicas"]["ready"] == 2
+    print(
+        f"SIGKILL -> RUNNING again in {time.monotonic() - killed:.1f} s; "
+        f"{answered} completions answered while DEGRADED, none failed"
+    )
     assert len(llama_server_pids("smollm2")) == 2
 
     # Terminate: gone from /v1/models within 2 s, no model server left.
