@@ -13,14 +13,16 @@ from typing import TYPE_CHECKING, Any
 
 from msgspec import UNSET, UnsetType
 
+from inferia.contracts.principals import API_KEY_CHANGES_CHANNEL
 from inferia.core.errors import (
     ConflictError,
     IntegrityViolation,
     NotFoundError,
     PermissionDeniedError,
 )
+from inferia.filtration.api_keys import store as api_keys
 from inferia.filtration.audit import AuditContext
-from inferia.filtration.changes import Changes
+from inferia.filtration.changes import Change, Changes
 from inferia.filtration.identity import store as accounts
 from inferia.filtration.identity.bootstrap import validate_email, validate_password
 from inferia.filtration.identity.passwords import PasswordHasher
@@ -135,8 +137,10 @@ class MemberService:
                 await accounts.revoke_user_sessions(
                     member.user_id, "membership_disabled", caller.organization_id
                 )
+                await _stop_keys(change, member.user_id, caller.organization_id)
             if account_active is False:
                 await accounts.revoke_user_sessions(member.user_id, "account_disabled")
+                await _stop_keys(change, member.user_id)
             change.audit("user.update", target=member.user_id, details=details)
         return await self.get(caller.organization_id, member.user_id)
 
@@ -151,7 +155,16 @@ class MemberService:
             await accounts.revoke_user_sessions(
                 member.user_id, "membership_removed", caller.organization_id
             )
+            await _stop_keys(change, member.user_id, caller.organization_id)
+            await api_keys.revoke_owned_by(member.user_id, caller.organization_id)
             change.audit("user.remove", target=member.user_id, details={"email": member.email})
+
+
+async def _stop_keys(change: Change, user_id: str, organization_id: str | None = None) -> None:
+    """Make every process drop the person's cached keys. The key store refuses a key
+    whose person may no longer act in its organisation; this makes it immediate."""
+    for key_id in await api_keys.live_key_ids(user_id, organization_id):
+        change.announce(API_KEY_CHANGES_CHANNEL, key_id)
 
 
 async def _keep_an_owner(organization_id: str, leaving_user_id: str) -> None:
