@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import openai
+import pyotp
 
 from tests.conftest import BackendPair
 from tests.identity_support import (
@@ -16,6 +17,7 @@ from tests.identity_support import (
     ADMIN_PASSWORD,
     CHEAP_ARGON2_ENV,
     PASSWORD,
+    totp_code,
     unique_email,
 )
 from tests.processes import InferiaServer, inferia_env
@@ -88,3 +90,17 @@ class Api:
 
 def sdk(server: InferiaServer, key: str) -> openai.OpenAI:
     return openai.OpenAI(api_key=key, base_url=f"{server.base_url}/v1", max_retries=0)
+
+
+def enable_totp(api: Api) -> tuple[pyotp.TOTP, list[str]]:
+    """Turn 2FA on for ``api``'s person: their TOTP and recovery codes."""
+    secret = api.post("/auth/totp/setup").json()["secret"]
+    enabled = api.post("/auth/totp/verify", {"code": totp_code(secret)})
+    assert enabled.status_code == 200, enabled.text
+    return pyotp.TOTP(secret), enabled.json()["recovery_codes"]
+
+
+def wrong_code(totp: pyotp.TOTP) -> str:
+    """A well-formed code that matches no step of the accepted window."""
+    valid = {totp_code(totp.secret, offset) for offset in (-1, 0, 1)}
+    return next(code for code in ("000000", "111111", "222222", "333333") if code not in valid)

@@ -39,6 +39,10 @@ class SecondFactorRequired(AuthenticationError):
     code = "totp_required"
 
 
+class _LoginRefused(AuthenticationError):
+    """Wrong credentials: the attempt counts against the throttle."""
+
+
 class AuthService:
     def __init__(
         self,
@@ -60,8 +64,19 @@ class AuthService:
     # Login -----------------------------------------------------------------
     async def login(self, body: LoginRequest, context: AuditContext) -> TokenResponse:
         email = normalise_email(body.email)
-        address = context.client_address
-        await self._throttle.check(email, address)
+        # Counted before the password is checked: a concurrent burst cannot outrun it.
+        attempt = await self._throttle.reserve(email, context.client_address)
+        try:
+            tokens = await self._login(body, email, context)
+        except _LoginRefused:
+            raise  # a wrong guess: it stays counted
+        except Exception:
+            await self._throttle.release(attempt)
+            raise
+        await self._throttle.succeeded(attempt)
+        return tokens
+
+    async def _login(self, body: LoginRequest, email: str, context: AuditContext) -> TokenResponse:
         user = await store.user_by_email(email)
         if not await self._password_matches(user, body.password):
             await self._refuse(context, email, user, "bad_password")
@@ -101,7 +116,6 @@ class AuthService:
                 )
         except CodeReplayed:
             await self._refuse(context, email, user, "totp_replayed")
-        await self._throttle.succeeded(email, address)
         return self._token_response(user_id, organization_id, session_id, refresh)
 
     async def _password_matches(self, user: dict[str, Any] | None, password: str) -> bool:
@@ -116,8 +130,7 @@ class AuthService:
     async def _refuse(
         self, context: AuditContext, email: str, user: dict[str, Any] | None, reason: str
     ) -> NoReturn:
-        """Count, audit and refuse a failed login."""
-        await self._throttle.failed(email, context.client_address)
+        """Audit and refuse a failed login (the attempt was counted when it began)."""
         user_id = str(user["id"]) if user else None
         organization_id = await store.first_organization(user_id) if user_id else None
         async with self._changes.apply(context) as change:
@@ -129,7 +142,7 @@ class AuthService:
                 outcome="failure",
                 details={"reason": reason},
             )
-        raise AuthenticationError(_BAD_LOGIN)
+        raise _LoginRefused(_BAD_LOGIN)
 
     async def _choose_organization(self, user: dict[str, Any], reference: str | None) -> str:
         user_id = str(user["id"])

@@ -124,11 +124,12 @@ class InvitationService:
         user = await store.account(record.email)
         password_hash = None
         if user is not None:
-            await self._throttle.check(record.email, context.client_address)
+            # Counted before the password is checked, like a login.
+            attempt = await self._throttle.reserve(record.email, context.client_address)
             ok = await asyncio.to_thread(self._hasher.verify, user["password_hash"], password)
             if not ok or not user["is_active"]:
-                await self._throttle.failed(record.email, context.client_address)
                 raise AuthenticationError("wrong password for the invited account")
+            await self._throttle.release(attempt)
         else:
             validate_password(password, record.email, self._password_min_length)
             password_hash = await asyncio.to_thread(self._hasher.hash, password)

@@ -33,6 +33,10 @@ if TYPE_CHECKING:
     from inferia.filtration.access import Caller
 
 
+class _WrongCredentials(PermissionDeniedError):
+    """A wrong password or code: the attempt counts against the throttle."""
+
+
 class CodeReplayed(Exception):
     """The code's time step (or the recovery code) was already used."""
 
@@ -128,7 +132,20 @@ class TwoFactor:
     async def disable(
         self, caller: Caller, password: str, code: str, context: AuditContext
     ) -> None:
-        await self._throttle.check(caller.email, context.client_address)
+        # Counted before the password is checked, like a login.
+        attempt = await self._throttle.reserve(caller.email, context.client_address)
+        try:
+            await self._disable(caller, password, code, context)
+        except _WrongCredentials:
+            raise  # a wrong guess: it stays counted
+        except Exception:
+            await self._throttle.release(attempt)
+            raise
+        await self._throttle.release(attempt)
+
+    async def _disable(
+        self, caller: Caller, password: str, code: str, context: AuditContext
+    ) -> None:
         user = await _user(caller.user_id)
         if not user["totp_enabled"]:
             raise ConflictError("two-factor authentication is not enabled")
@@ -139,9 +156,8 @@ class TwoFactor:
         except CodeReplayed:
             factor = None
         if factor is None:
-            await self._throttle.failed(caller.email, context.client_address)
             await self._failed(context, caller, "auth.totp.disable", "bad_credentials")
-            raise PermissionDeniedError("wrong password or code")
+            raise _WrongCredentials("wrong password or code")
         try:
             async with self._changes.apply(context) as change:
                 await self.consume(caller.user_id, factor)
