@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from inferia.filtration.access import Caller
 
 _BAD_LOGIN = "invalid e-mail, password or code"
+# A valid code of a time step already used (e.g. the one that just enabled 2FA).
+_CODE_USED = "this code was already used; wait for the next one"
 
 
 class SecondFactorRequired(AuthenticationError):
@@ -91,7 +93,8 @@ class AuthService:
             try:
                 factor = self._two_factor.check(user, body.totp)
             except CodeReplayed:
-                await self._refuse(context, email, user, "totp_replayed")
+                # Said only to someone who gave the right password: no oracle for others.
+                await self._refuse(context, email, user, "totp_replayed", _CODE_USED)
             if factor is None:
                 await self._refuse(context, email, user, "bad_totp")
         organization_id = await self._choose_organization(user, body.organization)
@@ -115,7 +118,7 @@ class AuthService:
                     details={"second_factor": _factor_kind(factor), "rehashed": bool(new_hash)},
                 )
         except CodeReplayed:
-            await self._refuse(context, email, user, "totp_replayed")
+            await self._refuse(context, email, user, "totp_replayed", _CODE_USED)
         return self._token_response(user_id, organization_id, session_id, refresh)
 
     async def _password_matches(self, user: dict[str, Any] | None, password: str) -> bool:
@@ -128,7 +131,12 @@ class AuthService:
         return await asyncio.to_thread(self._hasher.verify, user["password_hash"], password)
 
     async def _refuse(
-        self, context: AuditContext, email: str, user: dict[str, Any] | None, reason: str
+        self,
+        context: AuditContext,
+        email: str,
+        user: dict[str, Any] | None,
+        reason: str,
+        message: str = _BAD_LOGIN,
     ) -> NoReturn:
         """Audit and refuse a failed login (the attempt was counted when it began)."""
         user_id = str(user["id"]) if user else None
@@ -142,7 +150,7 @@ class AuthService:
                 outcome="failure",
                 details={"reason": reason},
             )
-        raise _LoginRefused(_BAD_LOGIN)
+        raise _LoginRefused(message)
 
     async def _choose_organization(self, user: dict[str, Any], reference: str | None) -> str:
         user_id = str(user["id"])

@@ -23,6 +23,7 @@ from inferia.core.errors import (
 )
 from inferia.filtration.audit import AuditContext
 from inferia.filtration.changes import Changes
+from inferia.filtration.identity import store as accounts
 from inferia.filtration.identity.passwords import PasswordHasher
 from inferia.filtration.identity.throttle import LoginThrottle
 from inferia.filtration.twofactor import store, totp
@@ -126,6 +127,10 @@ class TwoFactor:
         digests = [totp.recovery_code_digest(c) for c in codes]
         async with self._changes.apply(context) as change:
             await store.enable(caller.user_id, step, digests)
+            # Sessions opened with the password alone must not outlive the change.
+            await accounts.revoke_user_sessions(
+                caller.user_id, "totp_enabled", keep_session=caller.session_id
+            )
             change.audit("auth.totp.enable", target=caller.user_id)
         return TotpEnabledResponse(enabled=True, recovery_codes=codes)
 
@@ -162,6 +167,9 @@ class TwoFactor:
             async with self._changes.apply(context) as change:
                 await self.consume(caller.user_id, factor)
                 await store.disable(caller.user_id)
+                await accounts.revoke_user_sessions(
+                    caller.user_id, "totp_disabled", keep_session=caller.session_id
+                )
                 change.audit("auth.totp.disable", target=caller.user_id)
         except CodeReplayed:
             await self._failed(context, caller, "auth.totp.disable", "code_replayed")
