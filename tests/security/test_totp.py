@@ -7,12 +7,13 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import pyotp
 import pytest
 
 from tests.conftest import BackendPair
 from tests.identity_support import PASSWORD, totp_code
 from tests.processes import InferiaServer
-from tests.security.attack_support import Api, enable_totp, server_env, servers
+from tests.security.attack_support import Api, enable_totp, server_env, servers, wrong_code
 
 pytestmark = pytest.mark.e2e
 
@@ -98,3 +99,27 @@ def test_the_code_that_enabled_2fa_gets_a_clear_refusal_only_with_the_password(
     guessed = login(server, email, "not the password at all", code)
     assert guessed.status_code == 401
     assert guessed.json()["error"]["message"] == "invalid e-mail, password or code"
+
+
+def test_an_invitation_cannot_be_accepted_for_a_2fa_account_with_its_password_alone(
+    server: InferiaServer,
+) -> None:
+    admin = Api.login(server)
+    person, email, secret, recovery_codes = person_with_totp(server)
+    user_id = person.get("/auth/me").json()["user_id"]
+    assert admin.request("DELETE", f"/admin/users/{user_id}").status_code == 204
+    token = admin.post("/management/members/invitations", {"email": email}).json()["token"]
+
+    def accept(**extra: str) -> httpx.Response:
+        return httpx.post(
+            f"{server.base_url}/auth/accept-invite",
+            json={"token": token, "password": PASSWORD, **extra},
+        )
+
+    password_only = accept()
+    assert password_only.status_code == 401, password_only.text
+    assert password_only.json()["error"]["code"] == "totp_required"
+    assert accept(totp=wrong_code(pyotp.TOTP(secret))).status_code == 401
+    assert admin.get(f"/admin/users/{user_id}").status_code == 404  # still not a member
+    assert accept(totp=recovery_codes[0]).status_code == 200
+    assert admin.get(f"/admin/users/{user_id}").status_code == 200

@@ -26,7 +26,12 @@ from inferia.filtration.identity.schemas import (
 )
 from inferia.filtration.identity.throttle import LoginThrottle
 from inferia.filtration.identity.tokens import AccessTokenCodec
-from inferia.filtration.twofactor.service import CodeReplayed, SecondFactor, TwoFactor
+from inferia.filtration.twofactor.service import (
+    CodeReplayed,
+    SecondFactor,
+    SecondFactorRequired,
+    TwoFactor,
+)
 
 if TYPE_CHECKING:
     from inferia.config import AuthSettings
@@ -35,10 +40,6 @@ if TYPE_CHECKING:
 _BAD_LOGIN = "invalid e-mail, password or code"
 # A valid code of a time step already used (e.g. the one that just enabled 2FA).
 _CODE_USED = "this code was already used; wait for the next one"
-
-
-class SecondFactorRequired(AuthenticationError):
-    code = "totp_required"
 
 
 class _LoginRefused(AuthenticationError):

@@ -34,6 +34,12 @@ if TYPE_CHECKING:
     from inferia.filtration.access import Caller
 
 
+class SecondFactorRequired(AuthenticationError):
+    """The account has 2FA and no code was sent: 401 ``totp_required``."""
+
+    code = "totp_required"
+
+
 class _WrongCredentials(PermissionDeniedError):
     """A wrong password or code: the attempt counts against the throttle."""
 
