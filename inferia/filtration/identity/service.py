@@ -156,9 +156,16 @@ class AuthService:
     async def _choose_organization(self, user: dict[str, Any], reference: str | None) -> str:
         user_id = str(user["id"])
         if reference is not None:
-            organization_id = await store.organization_id_of(reference)
-            if user["is_superuser"] or await store.active_member(user_id, organization_id):
+            try:
+                organization_id = await store.organization_id_of(reference)
+            except NotFoundError:
+                organization_id = None
+            if organization_id is not None and (
+                user["is_superuser"] or await store.active_member(user_id, organization_id)
+            ):
                 return organization_id
+            # The same answer whether the organisation exists or not: other tenants'
+            # existence is not the caller's business.
             raise PermissionDeniedError("you are not an active member of that organisation")
         first = await store.first_organization(user_id, active_only=True)
         if first is None:

@@ -160,8 +160,13 @@ class InvitationService:
                 if not await store.claim(record.id):
                     raise ConflictError("the invitation is no longer valid", param="token")
                 if password_hash is not None:
+                    # Whoever held the token chose this address: not proof of owning it.
                     user_id = await members.insert_account(
-                        record.email, password_hash, record.organization_id, found.role_id
+                        record.email,
+                        password_hash,
+                        record.organization_id,
+                        found.role_id,
+                        verified=False,
                     )
                 else:
                     assert user is not None

@@ -68,6 +68,14 @@ class MemberService:
     async def create(
         self, caller: Caller, context: AuditContext, email: str, password: str, role_ref: str
     ) -> MemberRecord:
+        if not caller.is_superuser:
+            # Refused before anything is looked up: whether an address has an account
+            # (maybe in another organisation) is no business of an organisation admin,
+            # nor is choosing the password of an account that would claim an address.
+            raise PermissionDeniedError(
+                "accounts are created by platform operators; invite the person instead "
+                "(POST /management/members/invitations)"
+            )
         email = validate_email(email)
         validate_password(password, email, self._password_min_length)
         role = await self._roles.get(caller.organization_id, role_ref)
@@ -89,6 +97,14 @@ class MemberService:
         except IntegrityViolation:
             raise ConflictError("a user with this e-mail already exists", param="email") from None
         return await self.get(caller.organization_id, user_id)
+
+    async def verify_email(self, context: AuditContext, email: str) -> str:
+        """An operator vouches that the account's person controls its address."""
+        user_id = await self.user_id_of(email)
+        async with self._changes.apply(context) as change:
+            await store.set_email_verified(user_id)
+            change.audit("user.verify_email", target=user_id, details={"email": email.lower()})
+        return user_id
 
     async def update(
         self,
