@@ -31,6 +31,15 @@ def add_admin_commands(
 
         _run(settings_of, args, work)
 
+    def verify(args: argparse.Namespace) -> None:
+        from inferia.cli.admin_actions import verify_email
+
+        async def work(settings: Settings) -> None:
+            user_id = await verify_email(settings, args.email)
+            print(f"{args.email}: e-mail address verified ({user_id})")
+
+        _run(settings_of, args, work)
+
     def list_users(args: argparse.Namespace) -> None:
         from inferia.cli.admin_actions import list_members
 
@@ -62,8 +71,18 @@ def add_admin_commands(
     parser = commands.add_parser("create-org", parents=[common], help="add an organisation")
     parser.add_argument("--slug", required=True)
     parser.add_argument("--name", default="")
-    parser.add_argument("--owner", required=True, help="e-mail of an existing user")
+    parser.add_argument(
+        "--owner", required=True, help="e-mail of an existing user, verified (verify-email)"
+    )
     parser.set_defaults(handler=create_org)
+
+    parser = commands.add_parser(
+        "verify-email",
+        parents=[common],
+        help="vouch that an account's person controls its e-mail address",
+    )
+    parser.add_argument("--email", required=True)
+    parser.set_defaults(handler=verify)
 
     parser = commands.add_parser("list-users", parents=[common], help="members of an org")
     parser.add_argument("--org", default="default")

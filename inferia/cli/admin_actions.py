@@ -86,6 +86,13 @@ async def create_organization(settings: Settings, slug: str, name: str, owner_em
         return await services.organizations.create(AuditContext.operator(), slug, name, owner_email)
 
 
+async def verify_email(settings: Settings, email: str) -> str:
+    """Mark an account's e-mail address verified (the operator checked the person
+    controls it); the account's id."""
+    async with _services(settings) as services:
+        return await services.members.verify_email(AuditContext.operator(), email)
+
+
 async def list_members(settings: Settings, org: str) -> list[MemberRecord]:
     async with _services(settings) as services:
         return await services.members.list(await services.organizations.id_of(org))

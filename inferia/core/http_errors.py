@@ -82,6 +82,18 @@ def handle_http_exception(
     )
 
 
+def handle_recursion_error(
+    request: Request[Any, Any, Any], exc: RecursionError
+) -> Response[dict[str, Any]]:
+    """msgspec refuses a body nested deeper than it can decode with a RecursionError:
+    the client's fault (400). Any other RecursionError is ours (500)."""
+    if "deserializing" in str(exc):
+        return error_response(
+            400, "the JSON body is nested too deeply", code=_code_for(400), param="body"
+        )
+    return handle_unexpected(request, exc)
+
+
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return error_response(
@@ -106,5 +118,6 @@ def _code_for(status: int) -> str:
 EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     InferiaError: handle_inferia_error,
     HTTPException: handle_http_exception,
+    RecursionError: handle_recursion_error,
     Exception: handle_unexpected,
 }

@@ -2,11 +2,18 @@
 
 The request id of the request being served (see ``inferia.core.request_id``) is added
 to every record, so one request's log lines can be found together.
+
+Every record is one line, whatever clients send: the plain format escapes control
+characters (``\n`` becomes the two characters ``\\n``), so an e-mail or a path
+cannot forge a line of its own; a traceback follows its record on lines indented by
+four spaces. JSON lines escape them by construction. Granian's loggers (its access
+log) write through the same handler.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import time
 from contextvars import ContextVar
@@ -19,6 +26,19 @@ from inferia.config import LoggingSettings
 current_request_id: ContextVar[str | None] = ContextVar("inferia_request_id", default=None)
 
 _STANDARD_ATTRS = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+# C0 and C1 controls, DEL, and the Unicode line and paragraph separators.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# Granian's own loggers: its messages and, with logging.access_log, the access log.
+_SERVER_LOGGERS = ("_granian", "granian.access")
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with control characters written as escapes: it stays on one line."""
+    return _CONTROL.sub(lambda match: match.group().encode("unicode_escape").decode(), text)
+
+
+def _indented(text: str) -> str:
+    return "\n".join("    " + escape_controls(line) for line in text.split("\n"))
 
 
 class RequestIdFilter(logging.Filter):
@@ -57,6 +77,15 @@ class PlainFormatter(logging.Formatter):
         record.rid = f" [request_id={request_id}]" if request_id else ""
         return super().format(record)
 
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return escape_controls(super().formatMessage(record))
+
+    def formatException(self, ei: Any) -> str:
+        return _indented(super().formatException(ei))
+
+    def formatStack(self, stack_info: str) -> str:
+        return _indented(super().formatStack(stack_info))
+
 
 def configure_logging(settings: LoggingSettings) -> None:
     handler = logging.StreamHandler(sys.stderr)
@@ -65,6 +94,9 @@ def configure_logging(settings: LoggingSettings) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.level)
+    # In a worker, granian configured these before the app was built: same handler.
+    for name in _SERVER_LOGGERS:
+        logging.getLogger(name).handlers[:] = [handler]
     # Third-party chatter stays at WARNING unless we debug.
     for noisy in ("aiosqlite", "asyncio"):
         logging.getLogger(noisy).setLevel(

@@ -37,7 +37,9 @@ class IdentityServices:
         self.organizations = OrganizationService(changes)
         self.roles = RoleService(changes)
         self.members = MemberService(changes, hasher, self.roles, auth.password_min_length)
-        self.invitations = InvitationService(changes, hasher, self.roles, throttle, auth)
+        self.invitations = InvitationService(
+            changes, hasher, self.roles, throttle, self.two_factor, auth
+        )
         self.api_key_store = ApiKeyStore(
             security.api_key_pepper, previous_peppers=security.previous_api_key_peppers
         )

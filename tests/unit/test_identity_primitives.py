@@ -99,24 +99,23 @@ def test_redaction_masks_secret_names_and_shapes() -> None:
     assert clean["nested"]["fine"] == [1, MASK]
 
 
-async def test_throttle_counts_failures_per_account_and_resets_on_success() -> None:
+async def test_throttle_counts_attempts_per_account_and_resets_on_success() -> None:
     state = build_state_backend("")
     await state.start()
     try:
         auth = AuthSettings(login_max_failures_per_account=2, login_max_failures_per_address=3)
         throttle = LoginThrottle(state, auth)
-        await throttle.check("A@example.com", "10.0.0.1")
-        await throttle.failed("a@example.com", "10.0.0.1")
-        await throttle.succeeded("a@example.com", "10.0.0.1")
-        await throttle.failed("a@example.com", "10.0.0.1")
-        await throttle.check("a@example.com", "10.0.0.1")  # one failure since the reset
-        await throttle.failed("a@example.com", "10.0.0.1")
+        await throttle.succeeded(await throttle.reserve("A@example.com", "10.0.0.1"))
+        await throttle.reserve("a@example.com", "10.0.0.1")  # a wrong guess: it counts
+        await throttle.release(await throttle.reserve("a@example.com", "10.0.0.1"))
+        await throttle.reserve("a@example.com", "10.0.0.1")  # the second since the reset
         with pytest.raises(RateLimitedError) as refused:
-            await throttle.check("a@EXAMPLE.com", "10.0.0.2")  # the account, anywhere
+            await throttle.reserve("a@EXAMPLE.com", "10.0.0.2")  # the account, anywhere
         assert refused.value.retry_after_s is not None and refused.value.retry_after_s > 0
+        await throttle.reserve("b@example.com", "10.0.0.1")
         with pytest.raises(RateLimitedError, match="address"):
-            await throttle.check("b@example.com", "10.0.0.1")  # three from this address
-        await throttle.check("b@example.com", "10.0.0.2")
+            await throttle.reserve("c@example.com", "10.0.0.1")  # three from this address
+        await throttle.reserve("b@example.com", "10.0.0.2")
     finally:
         await state.close()
 

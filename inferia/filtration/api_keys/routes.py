@@ -35,6 +35,7 @@ def api_keys_controller(api_keys: ApiKeyService) -> type[Controller]:
                 user_id=data.user_id,
                 allowed_models=data.allowed_models,
                 expires_at=data.expires_at,
+                caller=caller,
             )
             return CreatedKey(key=created.key, api_key=created.record)
 

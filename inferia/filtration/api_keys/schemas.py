@@ -21,7 +21,7 @@ class ApiKeyCreate(Body, frozen=True):
     # Models the key may call; empty = every model of the organisation.
     allowed_models: Models = msgspec.field(default_factory=list)
     expires_at: datetime | None = None
-    # The member the key acts for; default: the caller.
+    # The member the key acts for (default: the creator); someone else takes members:write.
     user_id: Identifier | None = None
 
 

@@ -9,18 +9,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from msgspec import UNSET, UnsetType
 
 from inferia.contracts.principals import API_KEY_CHANGES_CHANNEL
-from inferia.core.errors import NotFoundError, ValidationError
+from inferia.core.errors import NotFoundError, PermissionDeniedError, ValidationError
 from inferia.filtration.api_keys.format import PREFIX, generate_api_key
 from inferia.filtration.api_keys.schemas import ApiKeyRecord, CreatedApiKey
 from inferia.filtration.api_keys.store import ApiKeyStore
 from inferia.filtration.audit import AuditContext
 from inferia.filtration.changes import Changes
 from inferia.filtration.members import store as members
+
+if TYPE_CHECKING:
+    from inferia.filtration.access import Caller
 
 MAX_NAME_LENGTH = 200
 MAX_ALLOWED_MODELS = 256
@@ -41,21 +44,36 @@ class ApiKeyService:
         user_id: str | None = None,
         allowed_models: Sequence[str] = (),
         expires_at: datetime | None = None,
+        caller: Caller | None = None,
     ) -> CreatedApiKey:
         """A new key; it acts for ``user_id`` (a member of the organisation) if given,
-        else for whoever creates it (``context.actor_id``; none from the CLI)."""
+        else for whoever creates it (``context.actor_id``; none from the CLI).
+
+        Over HTTP (``caller`` given), a key for someone else takes ``members:write``:
+        it spends their limits and books usage to them."""
+        if (
+            user_id is not None
+            and caller is not None
+            and user_id != caller.user_id
+            and not caller.can("members:write")
+        ):
+            raise PermissionDeniedError(
+                "creating a key for another member needs the members:write permission",
+                param="user_id",
+            )
         if user_id is not None and not await members.is_member(organization_id, user_id):
             raise NotFoundError("user not found", param="user_id")
         name = _checked_name(name)
         models = _checked_models(allowed_models)
         expires_at = _checked_expiry(expires_at)
         issued = generate_api_key()
+        owner = user_id if user_id is not None else context.actor_id
         async with self._changes.apply(context) as change:
             record = await self.store.insert(
                 issued,
                 organization_id,
                 name,
-                user_id=user_id if user_id is not None else context.actor_id,
+                user_id=owner,
                 allowed_models=models,
                 expires_at=expires_at,
             )
@@ -63,7 +81,11 @@ class ApiKeyService:
                 "api_key.create",
                 target=record.id,
                 organization_id=organization_id,
-                details={"name": name, "key_prefix": f"{PREFIX}{issued.public_id}"},
+                details={
+                    "name": name,
+                    "key_prefix": f"{PREFIX}{issued.public_id}",
+                    "user_id": owner,
+                },
             )
         return CreatedApiKey(record=record, key=issued.plaintext)
 

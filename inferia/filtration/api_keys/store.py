@@ -30,6 +30,8 @@ from inferia.filtration.api_keys.format import (
 )
 from inferia.filtration.api_keys.schemas import ApiKeyRecord
 from inferia.filtration.api_keys.tables import ApiKey
+from inferia.filtration.identity.tables import User
+from inferia.filtration.members.tables import Membership
 
 log = logging.getLogger(__name__)
 
@@ -123,8 +125,11 @@ class ApiKeyStore:
         expires_at: datetime | None = row["expires_at"]
         if expires_at is not None and _aware(expires_at) <= datetime.now(UTC):
             return None
+        organization_id = str(row["organization"])
+        if row["user"] is not None and not await _owner_may_act(str(row["user"]), organization_id):
+            return None
         return Principal(
-            organization_id=str(row["organization"]),
+            organization_id=organization_id,
             key_id=str(row["id"]),
             user_id=str(row["user"]) if row["user"] else None,
             name=row["name"],
@@ -172,6 +177,46 @@ class ApiKeyStore:
             else:
                 counts["unknown"] += 1
         return counts
+
+
+async def live_key_ids(user_id: str, organization_id: str | None = None) -> list[str]:
+    """Ids of the unrevoked keys acting for ``user_id`` (in one organisation, or all)."""
+    condition = (ApiKey.user == user_id) & ApiKey.revoked_at.is_null()
+    if organization_id is not None:
+        condition = condition & (ApiKey.organization == organization_id)
+    async with wrap_errors():
+        rows = await ApiKey.select(ApiKey.id).where(condition)
+    return [str(row["id"]) for row in rows]
+
+
+async def revoke_owned_by(user_id: str, organization_id: str) -> None:
+    """Revoke the user's live keys in the organisation; in the caller's transaction."""
+    now = datetime.now(UTC)
+    await ApiKey.update({ApiKey.revoked_at: now, ApiKey.updated_at: now}).where(
+        (ApiKey.user == user_id)
+        & (ApiKey.organization == organization_id)
+        & ApiKey.revoked_at.is_null()
+    )
+
+
+async def _owner_may_act(user_id: str, organization_id: str) -> bool:
+    """A key acting for a person works only while that person may act in its
+    organisation: an active account, and an active membership (or operator status)."""
+    async with wrap_errors():
+        user = (
+            await User.select(User.is_active, User.is_superuser).where(User.id == user_id).first()
+        )
+        if user is None or not user["is_active"]:
+            return False
+        if user["is_superuser"]:
+            return True
+        return bool(
+            await Membership.exists().where(
+                (Membership.user == user_id)
+                & (Membership.organization == organization_id)
+                & (Membership.is_active == True)  # noqa: E712
+            )
+        )
 
 
 def _aware(value: datetime) -> datetime:

@@ -32,11 +32,7 @@ def audit_controller(trail: AuditTrail) -> type[Controller]:
             cursor: Annotated[str | None, QueryParameter(max_length=32)] = None,
             limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 50,
         ) -> AuditPage:
-            position = None
-            if cursor is not None:
-                if not cursor.isdigit():
-                    raise ValidationError("invalid cursor", param="cursor")
-                position = int(cursor)
+            position = None if cursor is None else _position(cursor)
             return await trail.search(
                 AuditQuery(
                     organization_id=caller.organization_id,
@@ -51,3 +47,14 @@ def audit_controller(trail: AuditTrail) -> type[Controller]:
             )
 
     return AuditController
+
+
+# Record ids are 64-bit: a larger number is no position (and overflows the database).
+_MAX_POSITION = 2**63 - 1
+
+
+def _position(cursor: str) -> int:
+    """The record id an opaque ``next_cursor`` stands for."""
+    if not (cursor.isascii() and cursor.isdigit()) or int(cursor) > _MAX_POSITION:
+        raise ValidationError("invalid cursor", param="cursor")
+    return int(cursor)

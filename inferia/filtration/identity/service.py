@@ -26,17 +26,24 @@ from inferia.filtration.identity.schemas import (
 )
 from inferia.filtration.identity.throttle import LoginThrottle
 from inferia.filtration.identity.tokens import AccessTokenCodec
-from inferia.filtration.twofactor.service import CodeReplayed, SecondFactor, TwoFactor
+from inferia.filtration.twofactor.service import (
+    CodeReplayed,
+    SecondFactor,
+    SecondFactorRequired,
+    TwoFactor,
+)
 
 if TYPE_CHECKING:
     from inferia.config import AuthSettings
     from inferia.filtration.access import Caller
 
 _BAD_LOGIN = "invalid e-mail, password or code"
+# A valid code of a time step already used (e.g. the one that just enabled 2FA).
+_CODE_USED = "this code was already used; wait for the next one"
 
 
-class SecondFactorRequired(AuthenticationError):
-    code = "totp_required"
+class _LoginRefused(AuthenticationError):
+    """Wrong credentials: the attempt counts against the throttle."""
 
 
 class AuthService:
@@ -65,8 +72,19 @@ class AuthService:
     # Login -----------------------------------------------------------------
     async def login(self, body: LoginRequest, context: AuditContext) -> TokenResponse:
         email = normalise_email(body.email)
-        address = context.client_address
-        await self._throttle.check(email, address)
+        # Counted before the password is checked: a concurrent burst cannot outrun it.
+        attempt = await self._throttle.reserve(email, context.client_address)
+        try:
+            tokens = await self._login(body, email, context)
+        except _LoginRefused:
+            raise  # a wrong guess: it stays counted
+        except Exception:
+            await self._throttle.release(attempt)
+            raise
+        await self._throttle.succeeded(attempt)
+        return tokens
+
+    async def _login(self, body: LoginRequest, email: str, context: AuditContext) -> TokenResponse:
         user = await store.user_by_email(email)
         if not await self._password_matches(user, body.password):
             await self._refuse(context, email, user, "bad_password")
@@ -81,7 +99,8 @@ class AuthService:
             try:
                 factor = self._two_factor.check(user, body.totp)
             except CodeReplayed:
-                await self._refuse(context, email, user, "totp_replayed")
+                # Said only to someone who gave the right password: no oracle for others.
+                await self._refuse(context, email, user, "totp_replayed", _CODE_USED)
             if factor is None:
                 await self._refuse(context, email, user, "bad_totp")
         organization_id = await self._choose_organization(user, body.organization)
@@ -105,8 +124,7 @@ class AuthService:
                     details={"second_factor": _factor_kind(factor), "rehashed": bool(new_hash)},
                 )
         except CodeReplayed:
-            await self._refuse(context, email, user, "totp_replayed")
-        await self._throttle.succeeded(email, address)
+            await self._refuse(context, email, user, "totp_replayed", _CODE_USED)
         return self._token_response(user_id, organization_id, session_id, refresh)
 
     async def _password_matches(self, user: dict[str, Any] | None, password: str) -> bool:
@@ -119,10 +137,14 @@ class AuthService:
         return await asyncio.to_thread(self._hasher.verify, user["password_hash"], password)
 
     async def _refuse(
-        self, context: AuditContext, email: str, user: dict[str, Any] | None, reason: str
+        self,
+        context: AuditContext,
+        email: str,
+        user: dict[str, Any] | None,
+        reason: str,
+        message: str = _BAD_LOGIN,
     ) -> NoReturn:
-        """Count, audit and refuse a failed login."""
-        await self._throttle.failed(email, context.client_address)
+        """Audit and refuse a failed login (the attempt was counted when it began)."""
         user_id = str(user["id"]) if user else None
         organization_id = await store.first_organization(user_id) if user_id else None
         async with self._changes.apply(context) as change:
@@ -134,14 +156,21 @@ class AuthService:
                 outcome="failure",
                 details={"reason": reason},
             )
-        raise AuthenticationError(_BAD_LOGIN)
+        raise _LoginRefused(message)
 
     async def _choose_organization(self, user: dict[str, Any], reference: str | None) -> str:
         user_id = str(user["id"])
         if reference is not None:
-            organization_id = await store.organization_id_of(reference)
-            if user["is_superuser"] or await store.active_member(user_id, organization_id):
+            try:
+                organization_id = await store.organization_id_of(reference)
+            except NotFoundError:
+                organization_id = None
+            if organization_id is not None and (
+                user["is_superuser"] or await store.active_member(user_id, organization_id)
+            ):
                 return organization_id
+            # The same answer whether the organisation exists or not: other tenants'
+            # existence is not the caller's business.
             raise PermissionDeniedError("you are not an active member of that organisation")
         first = await store.first_organization(user_id, active_only=True)
         if first is None:

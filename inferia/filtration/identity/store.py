@@ -129,11 +129,18 @@ async def revoke_session(session_id: str, reason: str) -> None:
 
 
 async def revoke_user_sessions(
-    user_id: str, reason: str, organization_id: str | None = None
+    user_id: str,
+    reason: str,
+    organization_id: str | None = None,
+    *,
+    keep_session: str | None = None,
 ) -> None:
+    """End the user's sessions (in one organisation if given), but ``keep_session``."""
     condition = (AuthSession.user == user_id) & AuthSession.revoked_at.is_null()
     if organization_id is not None:
         condition = condition & (AuthSession.organization == organization_id)
+    if keep_session:
+        condition = condition & (AuthSession.id != keep_session)
     await AuthSession.update(
         {AuthSession.revoked_at: datetime.now(UTC), AuthSession.revoked_reason: reason}
     ).where(condition)

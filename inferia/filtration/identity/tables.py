@@ -43,6 +43,10 @@ class User(Table, tablename="users"):
     is_active = Boolean(default=True)
     # Platform operator: may manage every organisation.
     is_superuser = Boolean(default=False)
+    # Whether the person is known to control the address. An account created through
+    # an invitation is not (whoever held the token chose the address): an operator
+    # verifies it (`inferia admin verify-email`) before it can own an organisation.
+    email_verified = Boolean(default=True)
     # Sealed with inferia.core.crypto.SecretBox (context "totp:<user id>"); set by
     # /auth/totp/setup, in force once ``totp_enabled`` (after /auth/totp/verify).
     totp_secret_encrypted = Text(null=True, default=None)

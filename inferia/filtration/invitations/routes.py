@@ -64,6 +64,8 @@ def accept_invitation_controller(invitations: InvitationService) -> type[Control
         async def accept_invite(
             self, request: Request[Any, Any, Any], data: JSONBody[AcceptInviteRequest]
         ) -> AcceptedInvitation:
-            return await invitations.accept(data.token, data.password, audit_context(request))
+            return await invitations.accept(
+                data.token, data.password, audit_context(request), totp=data.totp
+            )
 
     return AcceptInvitationController

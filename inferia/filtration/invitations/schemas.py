@@ -14,6 +14,7 @@ Email = Annotated[str, msgspec.Meta(min_length=1, max_length=320)]
 Password = Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
 RoleRef = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 Token = Annotated[str, msgspec.Meta(min_length=1, max_length=512)]
+Code = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 
 
 class InvitationCreate(Body, frozen=True):
@@ -26,6 +27,8 @@ class AcceptInviteRequest(Body, frozen=True):
     token: Token
     # A new account's password, or the existing account's current one.
     password: Password
+    # The existing account's TOTP code (or a recovery code) when it has 2FA.
+    totp: Code | None = None
 
 
 class InvitationRecord(msgspec.Struct, frozen=True, kw_only=True):

@@ -2,8 +2,9 @@
 
 The token (``inv_`` + 256 random bits) is shown once to the inviter, who passes it
 on. Accepting creates the account (new e-mail) or, for an existing account, asks
-for its password; the invitation is claimed with a conditional UPDATE, so it works
-exactly once even when two requests race.
+what a login asks: its password, and a TOTP code when it has 2FA. The invitation is
+claimed with a conditional UPDATE, so it works exactly once even when two requests
+race.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import asyncio
 import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from inferia.core.errors import (
     AuthenticationError,
@@ -35,13 +36,25 @@ from inferia.filtration.invitations.schemas import (
 from inferia.filtration.invitations.tables import Invitation
 from inferia.filtration.members import store as members
 from inferia.filtration.roles.service import RoleService, check_grantable
+from inferia.filtration.twofactor.service import (
+    CodeReplayed,
+    SecondFactor,
+    SecondFactorRequired,
+    TwoFactor,
+)
 
 if TYPE_CHECKING:
     from inferia.config import AuthSettings
     from inferia.filtration.access import Caller
 
 TOKEN_PREFIX = "inv_"
+# The same words whatever was wrong, and whoever holds the account.
+_WRONG_CREDENTIALS = "invalid password or code"
 MAX_TTL_S = 30 * 24 * 3600
+
+
+class _WrongCredentials(AuthenticationError):
+    """A wrong password or code for an existing account: counted by the throttle."""
 
 
 class InvitationService:
@@ -51,12 +64,14 @@ class InvitationService:
         hasher: PasswordHasher,
         roles: RoleService,
         throttle: LoginThrottle,
+        two_factor: TwoFactor,
         auth: AuthSettings,
     ) -> None:
         self._changes = changes
         self._hasher = hasher
         self._roles = roles
         self._throttle = throttle
+        self._two_factor = two_factor
         self._default_ttl_s = auth.invitation_ttl_s
         self._password_min_length = auth.password_min_length
 
@@ -114,7 +129,9 @@ class InvitationService:
             await store.revoke(record.id)
             change.audit("invitation.revoke", target=record.id)
 
-    async def accept(self, token: str, password: str, context: AuditContext) -> AcceptedInvitation:
+    async def accept(
+        self, token: str, password: str, context: AuditContext, *, totp: str | None = None
+    ) -> AcceptedInvitation:
         found = await store.find_by_token(token)
         if found is None:
             raise NotFoundError("invitation not found", param="token")
@@ -123,12 +140,18 @@ class InvitationService:
             raise ConflictError("the invitation is no longer valid", param="token")
         user = await store.account(record.email)
         password_hash = None
+        factor = None
         if user is not None:
-            await self._throttle.check(record.email, context.client_address)
-            ok = await asyncio.to_thread(self._hasher.verify, user["password_hash"], password)
-            if not ok or not user["is_active"]:
-                await self._throttle.failed(record.email, context.client_address)
-                raise AuthenticationError("wrong password for the invited account")
+            # Counted before the password is checked, like a login.
+            attempt = await self._throttle.reserve(record.email, context.client_address)
+            try:
+                factor = await self._authenticate(user, password, totp)
+            except _WrongCredentials:
+                raise  # a wrong guess: it stays counted
+            except Exception:
+                await self._throttle.release(attempt)
+                raise
+            await self._throttle.release(attempt)
         else:
             validate_password(password, record.email, self._password_min_length)
             password_hash = await asyncio.to_thread(self._hasher.hash, password)
@@ -137,12 +160,19 @@ class InvitationService:
                 if not await store.claim(record.id):
                     raise ConflictError("the invitation is no longer valid", param="token")
                 if password_hash is not None:
+                    # Whoever held the token chose this address: not proof of owning it.
                     user_id = await members.insert_account(
-                        record.email, password_hash, record.organization_id, found.role_id
+                        record.email,
+                        password_hash,
+                        record.organization_id,
+                        found.role_id,
+                        verified=False,
                     )
                 else:
                     assert user is not None
                     user_id = str(user["id"])
+                    if factor is not None:
+                        await self._two_factor.consume(user_id, factor)
                     await members.insert(user_id, record.organization_id, found.role_id)
                 change.audit(
                     "invitation.accept",
@@ -153,6 +183,8 @@ class InvitationService:
                 )
         except IntegrityViolation:
             raise ConflictError("you are already a member of this organisation") from None
+        except CodeReplayed:
+            raise _WrongCredentials(_WRONG_CREDENTIALS) from None
         return AcceptedInvitation(
             user_id=user_id,
             email=record.email,
@@ -160,3 +192,23 @@ class InvitationService:
             role=record.role,
             created_account=password_hash is not None,
         )
+
+    async def _authenticate(
+        self, user: dict[str, Any], password: str, totp: str | None
+    ) -> SecondFactor | None:
+        """What a login asks of an existing account: its password and, with 2FA, a code.
+        The verified code is consumed with the acceptance."""
+        ok = await asyncio.to_thread(self._hasher.verify, user["password_hash"], password)
+        if not ok or not user["is_active"]:
+            raise _WrongCredentials(_WRONG_CREDENTIALS)
+        if not user["totp_enabled"]:
+            return None
+        if not totp:
+            raise SecondFactorRequired("a TOTP code is required for this account", param="totp")
+        try:
+            factor = self._two_factor.check(user, totp)
+        except CodeReplayed:
+            factor = None
+        if factor is None:
+            raise _WrongCredentials(_WRONG_CREDENTIALS)
+        return factor

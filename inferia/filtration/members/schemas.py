@@ -37,4 +37,6 @@ class MemberRecord(msgspec.Struct, frozen=True, kw_only=True):
     active: bool
     account_active: bool
     totp_enabled: bool
+    # False for an account created through an invitation until an operator verifies it.
+    email_verified: bool
     joined_at: datetime

@@ -13,14 +13,16 @@ from typing import TYPE_CHECKING, Any
 
 from msgspec import UNSET, UnsetType
 
+from inferia.contracts.principals import API_KEY_CHANGES_CHANNEL
 from inferia.core.errors import (
     ConflictError,
     IntegrityViolation,
     NotFoundError,
     PermissionDeniedError,
 )
+from inferia.filtration.api_keys import store as api_keys
 from inferia.filtration.audit import AuditContext
-from inferia.filtration.changes import Changes
+from inferia.filtration.changes import Change, Changes
 from inferia.filtration.identity import store as accounts
 from inferia.filtration.identity.bootstrap import validate_email, validate_password
 from inferia.filtration.identity.passwords import PasswordHasher
@@ -66,6 +68,14 @@ class MemberService:
     async def create(
         self, caller: Caller, context: AuditContext, email: str, password: str, role_ref: str
     ) -> MemberRecord:
+        if not caller.is_superuser:
+            # Refused before anything is looked up: whether an address has an account
+            # (maybe in another organisation) is no business of an organisation admin,
+            # nor is choosing the password of an account that would claim an address.
+            raise PermissionDeniedError(
+                "accounts are created by platform operators; invite the person instead "
+                "(POST /management/members/invitations)"
+            )
         email = validate_email(email)
         validate_password(password, email, self._password_min_length)
         role = await self._roles.get(caller.organization_id, role_ref)
@@ -87,6 +97,14 @@ class MemberService:
         except IntegrityViolation:
             raise ConflictError("a user with this e-mail already exists", param="email") from None
         return await self.get(caller.organization_id, user_id)
+
+    async def verify_email(self, context: AuditContext, email: str) -> str:
+        """An operator vouches that the account's person controls its address."""
+        user_id = await self.user_id_of(email)
+        async with self._changes.apply(context) as change:
+            await store.set_email_verified(user_id)
+            change.audit("user.verify_email", target=user_id, details={"email": email.lower()})
+        return user_id
 
     async def update(
         self,
@@ -135,8 +153,10 @@ class MemberService:
                 await accounts.revoke_user_sessions(
                     member.user_id, "membership_disabled", caller.organization_id
                 )
+                await _stop_keys(change, member.user_id, caller.organization_id)
             if account_active is False:
                 await accounts.revoke_user_sessions(member.user_id, "account_disabled")
+                await _stop_keys(change, member.user_id)
             change.audit("user.update", target=member.user_id, details=details)
         return await self.get(caller.organization_id, member.user_id)
 
@@ -151,7 +171,16 @@ class MemberService:
             await accounts.revoke_user_sessions(
                 member.user_id, "membership_removed", caller.organization_id
             )
+            await _stop_keys(change, member.user_id, caller.organization_id)
+            await api_keys.revoke_owned_by(member.user_id, caller.organization_id)
             change.audit("user.remove", target=member.user_id, details={"email": member.email})
+
+
+async def _stop_keys(change: Change, user_id: str, organization_id: str | None = None) -> None:
+    """Make every process drop the person's cached keys. The key store refuses a key
+    whose person may no longer act in its organisation; this makes it immediate."""
+    for key_id in await api_keys.live_key_ids(user_id, organization_id):
+        change.announce(API_KEY_CHANGES_CHANNEL, key_id)
 
 
 async def _keep_an_owner(organization_id: str, leaving_user_id: str) -> None:

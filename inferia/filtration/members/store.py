@@ -48,9 +48,12 @@ async def email_taken(email: str) -> bool:
         return bool(await User.exists().where(User.email == email))
 
 
-async def insert_account(email: str, password_hash: str, organization_id: str, role_id: str) -> str:
-    """A new account and its membership: the user's id."""
-    user = User(email=email, password_hash=password_hash)
+async def insert_account(
+    email: str, password_hash: str, organization_id: str, role_id: str, *, verified: bool = True
+) -> str:
+    """A new account and its membership: the user's id. ``verified``: whether the
+    person is known to control the e-mail address."""
+    user = User(email=email, password_hash=password_hash, email_verified=verified)
     await user.save()
     await insert(str(user.id), organization_id, role_id)
     return str(user.id)
@@ -64,6 +67,10 @@ async def update(organization_id: str, user_id: str, values: dict[Any, Any]) -> 
     await Membership.update(values).where(
         (Membership.organization == organization_id) & (Membership.user == user_id)
     )
+
+
+async def set_email_verified(user_id: str) -> None:
+    await User.update({User.email_verified: True}).where(User.id == user_id)
 
 
 async def set_account_active(user_id: str, active: bool) -> None:
@@ -93,6 +100,7 @@ def _member_query() -> Any:
         Membership.user.email,
         Membership.user.is_active,
         Membership.user.totp_enabled,
+        Membership.user.email_verified,
         Membership.role,
         Membership.role.name,
         Membership.is_active,
@@ -110,6 +118,7 @@ def _member(row: dict[str, Any]) -> MemberRecord:
         active=bool(row["is_active"]),
         account_active=bool(row["user.is_active"]),
         totp_enabled=bool(row["user.totp_enabled"]),
+        email_verified=bool(row["user.email_verified"]),
         joined_at=joined if joined.tzinfo else joined.replace(tzinfo=UTC),
     )
 

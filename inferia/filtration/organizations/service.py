@@ -35,9 +35,16 @@ class OrganizationService:
             raise ValidationError(
                 "slugs are 1-63 characters: lower-case letters, digits and '-'", param="slug"
             )
-        owner_id = await accounts.user_id_by_email(owner_email.lower())
-        if owner_id is None:
+        owner = await accounts.user_by_email(owner_email.lower())
+        if owner is None:
             raise NotFoundError(f"no user with e-mail {owner_email!r}")
+        if not owner["email_verified"]:
+            # Someone else may have claimed the address (through an invitation).
+            raise ConflictError(
+                f"the e-mail address of {owner_email!r} is not verified: confirm that the "
+                "person controls it, then run `inferia admin verify-email`"
+            )
+        owner_id = str(owner["id"])
         role_id = await store.owner_role_id()
         assert role_id is not None  # created on first start
         try:

@@ -23,6 +23,7 @@ from inferia.core.errors import (
 )
 from inferia.filtration.audit import AuditContext
 from inferia.filtration.changes import Changes
+from inferia.filtration.identity import store as accounts
 from inferia.filtration.identity.passwords import PasswordHasher
 from inferia.filtration.identity.throttle import LoginThrottle
 from inferia.filtration.twofactor import store, totp
@@ -31,6 +32,16 @@ from inferia.filtration.twofactor.schemas import TotpEnabledResponse, TotpSetupR
 if TYPE_CHECKING:
     from inferia.config import AuthSettings
     from inferia.filtration.access import Caller
+
+
+class SecondFactorRequired(AuthenticationError):
+    """The account has 2FA and no code was sent: 401 ``totp_required``."""
+
+    code = "totp_required"
+
+
+class _WrongCredentials(PermissionDeniedError):
+    """A wrong password or code: the attempt counts against the throttle."""
 
 
 class CodeReplayed(Exception):
@@ -122,13 +133,30 @@ class TwoFactor:
         digests = [totp.recovery_code_digest(c) for c in codes]
         async with self._changes.apply(context) as change:
             await store.enable(caller.user_id, step, digests)
+            # Sessions opened with the password alone must not outlive the change.
+            await accounts.revoke_user_sessions(
+                caller.user_id, "totp_enabled", keep_session=caller.session_id
+            )
             change.audit("auth.totp.enable", target=caller.user_id)
         return TotpEnabledResponse(enabled=True, recovery_codes=codes)
 
     async def disable(
         self, caller: Caller, password: str, code: str, context: AuditContext
     ) -> None:
-        await self._throttle.check(caller.email, context.client_address)
+        # Counted before the password is checked, like a login.
+        attempt = await self._throttle.reserve(caller.email, context.client_address)
+        try:
+            await self._disable(caller, password, code, context)
+        except _WrongCredentials:
+            raise  # a wrong guess: it stays counted
+        except Exception:
+            await self._throttle.release(attempt)
+            raise
+        await self._throttle.release(attempt)
+
+    async def _disable(
+        self, caller: Caller, password: str, code: str, context: AuditContext
+    ) -> None:
         user = await _user(caller.user_id)
         if not user["totp_enabled"]:
             raise ConflictError("two-factor authentication is not enabled")
@@ -139,13 +167,15 @@ class TwoFactor:
         except CodeReplayed:
             factor = None
         if factor is None:
-            await self._throttle.failed(caller.email, context.client_address)
             await self._failed(context, caller, "auth.totp.disable", "bad_credentials")
-            raise PermissionDeniedError("wrong password or code")
+            raise _WrongCredentials("wrong password or code")
         try:
             async with self._changes.apply(context) as change:
                 await self.consume(caller.user_id, factor)
                 await store.disable(caller.user_id)
+                await accounts.revoke_user_sessions(
+                    caller.user_id, "totp_disabled", keep_session=caller.session_id
+                )
                 change.audit("auth.totp.disable", target=caller.user_id)
         except CodeReplayed:
             await self._failed(context, caller, "auth.totp.disable", "code_replayed")

@@ -9,6 +9,9 @@ from typing import Any
 from inferia.db.errors import wrap_errors
 from inferia.filtration.identity.tables import User
 
+# Each failed try means another recovery code of the same account was used meanwhile.
+_RECOVERY_CODE_ATTEMPTS = 10
+
 
 async def user(user_id: str) -> dict[str, Any] | None:
     async with wrap_errors():
@@ -57,14 +60,26 @@ async def claim_step(user_id: str, step: int) -> bool:
 
 
 async def take_recovery_code(user_id: str, digest: str) -> bool:
-    """Remove one recovery code's digest; False if it is not (or no longer) there."""
-    row = await User.select(User.recovery_codes).where(User.id == user_id).first()
-    codes: list[str] = json.loads(row["recovery_codes"]) if row else []
-    if digest not in codes:
-        return False
-    codes.remove(digest)
-    await User.update({User.recovery_codes: json.dumps(codes)}).where(User.id == user_id)
-    return True
+    """Remove one recovery code's digest; False if it is not (or no longer) there.
+
+    The list is replaced only if it is still the one read (a conditional UPDATE): two
+    logins racing with one code cannot both remove it. When another change to the list
+    got in between (another code used), read it again."""
+    for _ in range(_RECOVERY_CODE_ATTEMPTS):
+        row = await User.select(User.recovery_codes).where(User.id == user_id).first()
+        stored: str = row["recovery_codes"] if row else "[]"
+        codes: list[str] = json.loads(stored)
+        if digest not in codes:
+            return False
+        codes.remove(digest)
+        replaced = (
+            await User.update({User.recovery_codes: json.dumps(codes)})
+            .where((User.id == user_id) & (User.recovery_codes == stored))
+            .returning(User.id)
+        )
+        if replaced:
+            return True
+    return False
 
 
 async def sealed_secrets() -> list[dict[str, Any]]:

@@ -41,7 +41,9 @@ def current_step(now: float | None = None) -> int:
 def match_step(secret: str, code: str, window: int, now: float | None = None) -> int | None:
     """The time step ``code`` belongs to, within ``window`` steps of now, else None."""
     code = code.strip().replace(" ", "")
-    if len(code) != DIGITS or not code.isdigit():
+    # ASCII digits only: str.isdigit() also accepts other scripts' digits, which the
+    # comparison below cannot take.
+    if len(code) != DIGITS or not (code.isascii() and code.isdigit()):
         return None
     totp = pyotp.TOTP(secret, digits=DIGITS, interval=PERIOD_S)
     step = current_step(now)
