@@ -24,4 +24,4 @@ def exit_with_parent() -> None:
         return
     libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
     if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
-        log.warning("could not ask to be stopped with the supervisor (errno %d)", ctypes.get_errno())
+        log.warning("cannot ask to be stopped with the supervisor: errno %d", ctypes.get_errno())
