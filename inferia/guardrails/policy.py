@@ -46,7 +46,8 @@ class PolicyEntry(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_on
 class GuardrailPolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     input: list[PolicyEntry] = msgspec.field(default_factory=list)
     output: list[PolicyEntry] = msgspec.field(default_factory=list)
-    # Scan the prompt again after prompt shaping (templates, RAG documents).
+    # No effect: there is no prompt-shaping step yet. Kept because stored policies carry
+    # the key and unknown keys are refused (docs/guardrails.md).
     rescan_shaped_prompt: bool = False
 
     @property

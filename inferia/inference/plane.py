@@ -9,14 +9,14 @@ from inferia.core.rsgi import RsgiHandler
 from inferia.core.ssrf import GuardedResolver
 from inferia.inference.admission import policy_steps
 from inferia.inference.api.gateway import PATHS, Gateway
-from inferia.inference.api.models import models_controller
+from inferia.inference.api.models import model_listing_controller
 from inferia.inference.auth import Authenticator
 from inferia.inference.guard_steps import GuardrailMetrics, build_guard_steps
 from inferia.inference.metrics import inference_metrics
 from inferia.inference.pipeline import Pipeline
 from inferia.inference.routing.catalogue import ModelCatalogue
+from inferia.inference.tokens import TokenCounter, install_encodings
 from inferia.inference.upstream.caller import UpstreamCaller
-from inferia.inference.usage import TokenCounter, install_encodings
 from inferia.runtime import Runtime
 
 
@@ -40,9 +40,7 @@ class InferencePlane:
         self.admission, self.usage_sink = policy_steps(runtime, ports.policies, counter)
         self.pipeline.append(self.admission)  # admit: limits, quotas, budgets
         guard_metrics = GuardrailMetrics()
-        guard_in, _guard_shaped, guard_out = build_guard_steps(
-            runtime, ports.guardrails, guard_metrics
-        )
+        guard_in, guard_out = build_guard_steps(runtime, ports.guardrails, guard_metrics)
         self.pipeline.append(guard_in)  # guard input: every message, tool-call arguments
         self.pipeline.append(guard_out)  # guard output: whole replies and streams
         self.pipeline.append(self.usage_sink)  # settle: usage event + inference log
@@ -67,7 +65,7 @@ class InferencePlane:
 
     def routes(self) -> list[ControllerRouterHandler]:
         """The Litestar routes (GET /v1/models...)."""
-        return [models_controller(self.authenticator, self.catalogue)]
+        return [model_listing_controller(self.authenticator, self.catalogue)]
 
     def direct_routes(self) -> dict[str, RsgiHandler]:
         """The POST endpoints: RSGI handlers served outside Litestar (see

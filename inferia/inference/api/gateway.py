@@ -49,8 +49,8 @@ from inferia.inference.pipeline import (
     Usage,
 )
 from inferia.inference.routing.catalogue import ModelCatalogue
+from inferia.inference.tokens import TokenCounter, counted_off_loop
 from inferia.inference.upstream.caller import UpstreamCaller, UpstreamReply
-from inferia.inference.usage import TokenCounter, counted_off_loop
 
 log = logging.getLogger(__name__)
 
