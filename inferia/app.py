@@ -9,6 +9,7 @@ from __future__ import annotations
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins import PluginProtocol
 from litestar.plugins.core import MsgspecDIPlugin
@@ -17,11 +18,12 @@ from litestar.types import ControllerRouterHandler
 from inferia import __version__
 from inferia.config import Settings, settings_from_env
 from inferia.contracts import FiltrationPorts, remote_ports
+from inferia.core.http_entry import DIRECT_ROUTES_STATE_KEY, AsgiHandler, HttpEntry
 from inferia.core.http_errors import EXCEPTION_HANDLERS
 from inferia.core.logging import configure_logging
 from inferia.core.metrics import METRICS_ROUTES
 from inferia.core.request_id import RequestIdMiddleware
-from inferia.core.rsgi import DIRECT_ROUTES_STATE_KEY, RsgiApp, RsgiHandler
+from inferia.core.rsgi import RSGI_ROUTES_STATE_KEY, RsgiApp, RsgiHandler
 from inferia.health import HEALTH_ROUTES
 from inferia.runtime import Runtime
 from inferia.state import build_state_backend
@@ -51,7 +53,8 @@ def build_app(settings: Settings, *, server: bool = False) -> Litestar:
     handlers: list[ControllerRouterHandler] = [*HEALTH_ROUTES, *METRICS_ROUTES]
 
     app_state = State({"runtime": runtime})
-    direct_routes: dict[str, RsgiHandler] = {}
+    direct_routes: dict[str, AsgiHandler] = {}
+    rsgi_routes: dict[str, RsgiHandler] = {}
     dependencies: dict[str, Provide] = {}
     # Each plane is imported only when this process serves it (docs/architecture.md).
     in_process_ports: FiltrationPorts | None = None
@@ -73,6 +76,7 @@ def build_app(settings: Settings, *, server: bool = False) -> Litestar:
         inference = InferencePlane(runtime, ports)
         handlers += inference.routes()
         direct_routes.update(inference.direct_routes())
+        rsgi_routes.update(inference.rsgi_routes())
     if "orchestration" in planes:
         from inferia.orchestration.plane import OrchestrationPlane
 
@@ -82,13 +86,14 @@ def build_app(settings: Settings, *, server: bool = False) -> Litestar:
 
         handlers += dashboard_routes()
     app_state[DIRECT_ROUTES_STATE_KEY] = direct_routes
+    app_state[RSGI_ROUTES_STATE_KEY] = rsgi_routes
 
     return _Litestar(
         route_handlers=handlers,
         lifespan=[runtime.lifespan],
         state=app_state,
         dependencies=dependencies,
-        middleware=[RequestIdMiddleware],
+        middleware=[DefineMiddleware(RequestIdMiddleware, ids=runtime.request_ids)],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.server.max_body_bytes,
         openapi_config=OpenAPIConfig(title="Inferia", version=__version__, path="/docs"),
@@ -109,15 +114,29 @@ class _Litestar(Litestar):
         return [*plugins, MsgspecDIPlugin()]
 
 
-def build_rsgi_app(settings: Settings, *, server: bool = False) -> RsgiApp:
+def build_http_entry(settings: Settings, *, server: bool = False) -> HttpEntry:
     """What the server runs: the hot paths that bypass Litestar, then the Litestar app."""
     app = build_app(settings, server=server)
     runtime: Runtime = app.state.runtime
-    return RsgiApp(app, app.state[DIRECT_ROUTES_STATE_KEY], runtime.client_addresses)
+    return HttpEntry(app, app.state[DIRECT_ROUTES_STATE_KEY], runtime.client_addresses)
 
 
-def serve_target() -> RsgiApp:
+def build_rsgi_app(settings: Settings, *, server: bool = False) -> RsgiApp:
+    """The same on granian's RSGI interface, Litestar behind an ASGI bridge."""
+    app = build_app(settings, server=server)
+    runtime: Runtime = app.state.runtime
+    return RsgiApp(app, app.state[RSGI_ROUTES_STATE_KEY], runtime.client_addresses)
+
+
+def serve_target() -> HttpEntry:
     """Entry point of each granian worker: the CLI hands the effective settings down."""
+    settings = settings_from_env()
+    configure_logging(settings.logging)
+    return build_http_entry(settings, server=True)
+
+
+def serve_rsgi_target() -> RsgiApp:
+    """``serve_target`` on RSGI."""
     settings = settings_from_env()
     configure_logging(settings.logging)
     return build_rsgi_app(settings, server=True)

@@ -87,9 +87,7 @@ class UpstreamCaller:
             )
         return timeout
 
-    async def call(
-        self, ctx: RequestContext, deployment: Deployment, path: str, affinity_key: str | None
-    ) -> UpstreamReply:
+    async def call(self, ctx: RequestContext, deployment: Deployment, path: str) -> UpstreamReply:
         """The first deployment that answers: ``deployment``, then its fallbacks."""
         waited = 0.0
         last: UpstreamError | None = None
@@ -106,7 +104,7 @@ class UpstreamCaller:
                     continue
                 deployment = found
             try:
-                reply = await self._call_deployment(ctx, deployment, path, affinity_key)
+                reply = await self._call_deployment(ctx, deployment, path)
             except _Failed as failed:
                 waited += failed.waited
                 last = failed.error
@@ -119,9 +117,12 @@ class UpstreamCaller:
         raise last
 
     async def _call_deployment(
-        self, ctx: RequestContext, deployment: Deployment, path: str, affinity_key: str | None
+        self, ctx: RequestContext, deployment: Deployment, path: str
     ) -> UpstreamReply:
         settings = self._settings
+        strategy = deployment.strategy
+        # What the deployment's strategy routes by (the prompt's prefix, or nothing).
+        key = strategy.request_key(ctx)
         tried: set[str] = set()
         waited = 0.0
         error: UpstreamError | None = None
@@ -131,7 +132,7 @@ class UpstreamCaller:
             candidates = [e for e in healthy if e.id not in tried] or healthy
             if not candidates:
                 break
-            endpoint = deployment.strategy.pick(candidates, affinity_key)
+            endpoint = strategy.pick(candidates, key)
             tried.add(endpoint.id)
             started = time.perf_counter()
             try:
