@@ -359,8 +359,9 @@ def entry_ab(args: argparse.Namespace) -> dict[str, Any]:
 def entry_round(
     server: InferiaServer, pids: list[int], key: str, args: argparse.Namespace
 ) -> dict[str, float]:
-    """CPU per /v1 request (saturation), per paced SSE event, per management request
-    (``GET /health``, and ``GET /v1/models``: a Litestar route with API-key auth)."""
+    """CPU per /v1 request (saturation, and at 200 req/s), per paced SSE event, per
+    management request (``GET /health``, and ``GET /v1/models``: a Litestar route with
+    API-key auth)."""
     out: dict[str, float] = {"load_average": os.getloadavg()[0]}
     BODY["model"] = "fast"
     chat = f"{server.base_url}/v1/chat/completions"
@@ -371,6 +372,11 @@ def entry_round(
     out["v1_non_2xx"] = done["non_2xx"]
     out["v1_cpu_ms_per_request"] = 1000 * (cpu_seconds(pids) - before) / done["requests"]
     out["v1_rps"] = done["rps"]
+    # At a fixed 200 req/s: per-request CPU without saturation's batching, which varies
+    # with the share of the CPUs the server gets on a shared machine.
+    before = cpu_seconds(pids)
+    paced = fixed_rate({"gateway": (chat, key)}, 200, args.seconds)["gateway"]
+    out["v1_paced_cpu_ms_per_request"] = 1000 * (cpu_seconds(pids) - before) / paced["requests"]
     BODY["model"] = "paced"
     auth = {"authorization": f"Bearer {key}"}
     before = cpu_seconds(pids)
