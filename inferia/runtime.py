@@ -20,6 +20,7 @@ from aiohttp.abc import AbstractResolver
 from inferia.config import Settings
 from inferia.core.client_address import ClientAddresses
 from inferia.core.metrics import Metrics
+from inferia.core.request_id import RequestIds
 from inferia.state import StateBackend
 
 if TYPE_CHECKING:  # an inference-only process imports no database code
@@ -43,8 +44,11 @@ class Runtime:
     freeze_heap_after_start: bool = False
     # What GET /metrics exports; planes register their counters.
     metrics: Metrics = field(default_factory=Metrics)
-    # Who a request's client is, behind server.trusted_proxies (both entry paths use it).
+    # Who a request's client is, behind server.trusted_proxies (the process' HTTP entry
+    # resolves it once for every route).
     client_addresses: ClientAddresses = field(init=False)
+    # The request ids of every route, Litestar's and the /v1 endpoints'.
+    request_ids: RequestIds = field(default_factory=RequestIds)
     _http: aiohttp.ClientSession | None = None
     _on_start: list[Hook] = field(default_factory=list)
     _on_stop: list[Hook] = field(default_factory=list)

@@ -158,8 +158,6 @@ class GuardrailSettings(_Section, frozen=True):
             PolicyEntry(scanner="pii", action="redact"),
         ]
     )
-    # Scan the prompt again after templates/RAG shaped it.
-    rescan_shaped_prompt: bool = False
     # Characters of one request's text that are scanned; beyond it "refuse" (413) or
     # "truncate" (scan only the first max_scan_chars, and record that).
     max_scan_chars: int = 200_000

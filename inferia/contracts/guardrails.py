@@ -17,10 +17,16 @@ from typing import Protocol
 
 import msgspec
 
+from inferia.config import GuardrailSettings
 from inferia.contracts.internal_client import InternalClient
 from inferia.contracts.snapshots import OrgSnapshots
-from inferia.guardrails.engine import CompiledPolicy, GuardrailEngine
-from inferia.guardrails.policy import GuardrailPolicy
+from inferia.guardrails import (
+    CompiledPolicy,
+    GuardrailEngine,
+    GuardrailPolicy,
+    build_engine,
+    platform_policy,
+)
 from inferia.state import StateBackend
 
 # Pub/sub channel announcing guardrail policy changes; the payload is the organisation id.
@@ -36,17 +42,27 @@ class OrgGuardrails(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class GuardrailPolicySource(Protocol):
+    @property
+    def engine(self) -> GuardrailEngine | None:
+        """The engine the source validates policies with, if it has one (the in-process
+        store): the snapshots compile with it too, so a process builds each scanner once."""
+        ...
+
     async def load(self, organization_id: str) -> OrgGuardrails: ...
 
 
 class NoPolicies:
     """A source for processes whose policies all come from inferia.toml."""
 
+    engine = None
+
     async def load(self, organization_id: str) -> OrgGuardrails:
         return OrgGuardrails()
 
 
 class RemoteGuardrailSource:
+    engine = None
+
     def __init__(self, client: InternalClient) -> None:
         self._client = client
         self._decoder = msgspec.json.Decoder(OrgGuardrails)
@@ -81,6 +97,21 @@ class GuardrailSnapshots:
         # Policies that all come from inferia.toml never change: no cache, no events.
         self._static = isinstance(source, NoPolicies)
         self._snapshots = OrgSnapshots(self._load, state, GUARDRAIL_CHANGES_CHANNEL, ttl_s)
+
+    @classmethod
+    def from_settings(
+        cls, source: GuardrailPolicySource, settings: GuardrailSettings, state: StateBackend
+    ) -> GuardrailSnapshots:
+        """The snapshots of a process: ``[guardrails]`` as the platform default, compiled
+        with the source's engine when it has one, else with an engine of their own."""
+        engine = source.engine or build_engine(settings)
+        return cls(
+            source,
+            engine,
+            platform_policy(settings, engine),
+            state,
+            settings.policy_cache_ttl_s,
+        )
 
     @property
     def platform_default(self) -> CompiledPolicy:

@@ -4,17 +4,22 @@ Policies and guardrail settings are read on every request but change rarely: eac
 loaded once per organisation (concurrent misses share one load), kept until a change
 event on the state backend's pub/sub drops it, and at most ``ttl_s`` as a backstop
 for a missed event. A load that raced an invalidation is returned but not cached.
+
+The shared load runs in a task of its own: a request that goes away (its task
+cancelled) stops waiting, but neither the load nor the other requests waiting on it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
 from inferia.state import EVERYTHING_CHANGED, StateBackend, Subscription
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 _MAX_ENTRIES = 100_000
 
@@ -65,26 +70,24 @@ class OrgSnapshots(Generic[T]):
         if entry is not None and entry[0] > time.monotonic():
             return entry[1]
         pending = self._loading.get(organization_id)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._loading[organization_id] = future
-        try:
-            generation = self._generation
-            snapshot = await self._load(organization_id)
-            if generation == self._generation:
-                if len(self._entries) >= _MAX_ENTRIES:
-                    self._entries.clear()
-                self._entries[organization_id] = (time.monotonic() + self._ttl_s, snapshot)
-            future.set_result(snapshot)
-            return snapshot
-        except Exception as exc:
-            future.set_exception(exc)
-            # Retrieve it so a future nobody else awaited does not warn.
-            future.exception()
-            raise
-        except BaseException:
-            future.cancel()
-            raise
-        finally:
+        if pending is None:
+            pending = asyncio.ensure_future(self._load_into_cache(organization_id))
+            self._loading[organization_id] = pending
+            pending.add_done_callback(lambda done: self._loaded(organization_id, done))
+        return await asyncio.shield(pending)
+
+    async def _load_into_cache(self, organization_id: str) -> T:
+        generation = self._generation
+        snapshot = await self._load(organization_id)
+        if generation == self._generation:
+            if len(self._entries) >= _MAX_ENTRIES:
+                self._entries.clear()
+            self._entries[organization_id] = (time.monotonic() + self._ttl_s, snapshot)
+        return snapshot
+
+    def _loaded(self, organization_id: str, done: asyncio.Future[T]) -> None:
+        if self._loading.get(organization_id) is done:
             del self._loading[organization_id]
+        if not done.cancelled() and done.exception() is not None:
+            # Waiters get the error themselves; if all of them went away, say it here.
+            log.debug("snapshot load failed: %s", type(done.exception()).__name__)

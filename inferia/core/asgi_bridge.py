@@ -20,7 +20,7 @@ from granian.asgi import LifespanProtocol
 from granian.rsgi import ProtocolClosed  # type: ignore[attr-defined]
 from litestar.types import ASGIApp
 
-from inferia.core.client_address import ClientAddresses, forwarded_for
+from inferia.core.client_address import ClientAddresses
 
 log = logging.getLogger(__name__)
 
@@ -57,11 +57,6 @@ async def call_asgi(
 ) -> None:
     """Serve one RSGI HTTP request with the ASGI ``app``."""
     headers = scope.headers
-    client = split_address(scope.client)
-    if addresses.trusts_proxies and client is not None:
-        host = addresses.resolve(client[0], forwarded_for(headers))
-        if host is not None and host != client[0]:
-            client = (host, 0)  # a proxy's client: its port is not known
     path: str = scope.path
     asgi_scope: dict[str, Any] = {
         "type": "http",
@@ -76,10 +71,12 @@ async def call_asgi(
         "headers": [
             (name.encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()
         ],
-        "client": client,
+        "client": split_address(scope.client),
         "server": split_address(scope.server),
         "state": state.copy(),
     }
+    if addresses.trusts_proxies:
+        addresses.rewrite_client(asgi_scope)
     # No body to stream (a GET, say): the first receive() answers without asking granian.
     has_body = "content-length" in headers or "transfer-encoding" in headers
     exchange = _Exchange(protocol, has_body)

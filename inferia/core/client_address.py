@@ -5,12 +5,15 @@ A request's address is its peer's, unless the peer is a proxy the operator trust
 that is not a trusted proxy, read from the right, as nginx's ``real_ip_recursive``
 does. Without trusted proxies the header is ignored, since any client can write it.
 The address feeds the per-address login throttle, audit records and inference logs.
+
+The process' HTTP entry (``inferia.core.http_entry``) applies the rule once per request,
+to the ASGI scope's ``client``, for every route: Litestar's and the /v1 endpoints'.
 """
 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from inferia.core.errors import ConfigError
@@ -59,14 +62,24 @@ class ClientAddresses:
             client = hop
         return client  # every hop is a trusted proxy: the oldest one
 
+    def rewrite_client(self, scope: dict[str, Any]) -> None:
+        """Behind a trusted proxy, an ASGI scope's ``client`` becomes the proxy's client
+        (whose port is not known: 0)."""
+        client = scope.get("client")
+        if not client:
+            return
+        host = self.resolve(client[0], forwarded_for(scope["headers"]))
+        if host is not None and host != client[0]:
+            scope["client"] = (host, 0)
+
     def _trusted(self, address: Address | None) -> bool:
         return address is not None and any(address in net for net in self._networks)
 
 
-def forwarded_for(headers: Any) -> str | None:
-    """Every X-Forwarded-For header of a request (granian's RSGI header map), joined:
-    a chain of proxies may each add its own header instead of extending one."""
-    values = [value for name, value in headers.items() if name == "x-forwarded-for"]
+def forwarded_for(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
+    """Every X-Forwarded-For header of a request (ASGI's header list), joined: a chain
+    of proxies may each add its own header instead of extending one."""
+    values = [value.decode("latin-1") for name, value in headers if name == b"x-forwarded-for"]
     return ", ".join(values) if values else None
 
 

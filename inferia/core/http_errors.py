@@ -12,14 +12,16 @@ import logging
 import math
 from typing import Any
 
-from litestar import Request, Response
+import msgspec
+from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException
 from litestar.exceptions import ValidationException as LitestarValidationError
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from inferia.core.errors import InferiaError, RateLimitedError
+from inferia.core.errors import InferiaError, RateLimitedError, UpstreamError
 
 log = logging.getLogger(__name__)
+_encode = msgspec.json.Encoder().encode
 
 # OpenAI's error "type" per status, so SDKs map each to their own exception class.
 _TYPE_BY_STATUS = {
@@ -41,6 +43,27 @@ def error_body(
     return {"error": {"message": message, "type": kind, "param": param, "code": code}}
 
 
+def error_json(
+    status: int, message: str, *, code: str | None = None, param: str | None = None
+) -> bytes:
+    return _encode(error_body(status, message, code=code, param=param))
+
+
+def error_reply(exc: InferiaError) -> tuple[int, dict[str, str], bytes]:
+    """``exc`` as a response: status, headers besides the content type (``retry-after``
+    when the error says when to retry, a refusal's ``x-ratelimit-*``) and the JSON body.
+    The one error writer of every route: Litestar's (``handle_inferia_error``) and the
+    /v1 endpoints served beside it (``inferia.inference.api.exchange``)."""
+    headers: dict[str, str] = {}
+    if isinstance(exc, RateLimitedError):
+        headers.update(exc.headers)  # x-ratelimit-* (admission)
+    # A refusal (429) or an upstream's 429 may say when to retry.
+    if isinstance(exc, RateLimitedError | UpstreamError) and exc.retry_after_s is not None:
+        headers["retry-after"] = str(max(1, math.ceil(exc.retry_after_s)))
+    body = error_json(exc.status_code, exc.message, code=exc.code, param=exc.param)
+    return exc.status_code, headers, body
+
+
 def error_response(
     status: int,
     message: str,
@@ -48,28 +71,23 @@ def error_response(
     code: str | None = None,
     param: str | None = None,
     headers: dict[str, str] | None = None,
-) -> Response[dict[str, Any]]:
+) -> Response[bytes]:
     return Response(
-        error_body(status, message, code=code, param=param), status_code=status, headers=headers
+        error_json(status, message, code=code, param=param),
+        status_code=status,
+        headers=headers,
+        media_type=MediaType.JSON,
     )
 
 
-def handle_inferia_error(_: Request[Any, Any, Any], exc: InferiaError) -> Response[dict[str, Any]]:
-    headers = None
-    if isinstance(exc, RateLimitedError):
-        headers = dict(exc.headers)
-        if exc.retry_after_s is not None:
-            headers["retry-after"] = str(max(1, math.ceil(exc.retry_after_s)))
+def handle_inferia_error(_: Request[Any, Any, Any], exc: InferiaError) -> Response[bytes]:
     if exc.status_code >= 500:
         log.warning("request failed: %s: %s", type(exc).__name__, exc.message)
-    return error_response(
-        exc.status_code, exc.message, code=exc.code, param=exc.param, headers=headers
-    )
+    status, headers, body = error_reply(exc)
+    return Response(body, status_code=status, headers=headers, media_type=MediaType.JSON)
 
 
-def handle_http_exception(
-    _: Request[Any, Any, Any], exc: HTTPException
-) -> Response[dict[str, Any]]:
+def handle_http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
     param = None
     message = exc.detail
     if isinstance(exc, LitestarValidationError) and isinstance(exc.extra, list) and exc.extra:
@@ -84,7 +102,7 @@ def handle_http_exception(
 
 def handle_recursion_error(
     request: Request[Any, Any, Any], exc: RecursionError
-) -> Response[dict[str, Any]]:
+) -> Response[bytes]:
     """msgspec refuses a body nested deeper than it can decode with a RecursionError:
     the client's fault (400). Any other RecursionError is ours (500)."""
     if "deserializing" in str(exc):
@@ -94,7 +112,7 @@ def handle_recursion_error(
     return handle_unexpected(request, exc)
 
 
-def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return error_response(
         HTTP_500_INTERNAL_SERVER_ERROR, "Internal server error.", code="internal_error"

@@ -1,19 +1,19 @@
 """Request ids: honour an incoming ``x-request-id`` (if sane), else make one; echo it back.
 
-A plain ASGI middleware: it runs on every request, so it avoids Litestar's
-request object and touches only the raw scope and the response-start message. The /v1
-hot path (served outside Litestar) applies the same rule with ``valid_request_id``.
+``RequestIds`` is the process' one source (``Runtime.request_ids``): Litestar's routes
+get theirs from ``RequestIdMiddleware``, the /v1 endpoints served beside Litestar
+(``inferia.inference.api.exchange``) from the same object.
 """
 
 from __future__ import annotations
 
 import re
-import secrets
 from typing import Any
 
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from inferia.core.ids import IdSource
 from inferia.core.logging import current_request_id
 
 HEADER = b"x-request-id"
@@ -21,31 +21,42 @@ HEADER = b"x-request-id"
 _VALID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 
 
-def new_request_id() -> str:
-    return secrets.token_hex(12)
-
-
 def valid_request_id(value: str | None) -> str | None:
     """``value`` if it is a sane request id to echo, else None."""
     return value if value is not None and _VALID.fullmatch(value) else None
 
 
-def incoming_request_id(scope: Scope | dict[str, Any]) -> str | None:
-    for name, value in scope.get("headers", ()):
-        if name == HEADER:
-            return valid_request_id(value.decode("latin-1"))
-    return None
+class RequestIds:
+    """The client's id when it sent a sane one, else a new one (a per-process counter,
+    ``inferia.core.ids``: no syscall per request)."""
+
+    __slots__ = ("_ids",)
+
+    def __init__(self) -> None:
+        self._ids = IdSource()
+
+    def choose(self, incoming: str | None) -> str:
+        """The id of a request whose ``x-request-id`` header is ``incoming``."""
+        return valid_request_id(incoming) or self._ids.short()
+
+    def of(self, scope: Scope | dict[str, Any]) -> str:
+        """The id of the request of an ASGI ``scope``."""
+        for name, value in scope.get("headers", ()):
+            if name == HEADER:
+                return self.choose(value.decode("latin-1"))
+        return self._ids.short()
 
 
 class RequestIdMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, ids: RequestIds) -> None:
         self.app = app
+        self._ids = ids
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
-        request_id = incoming_request_id(scope) or new_request_id()
+        request_id = self._ids.of(scope)
         state: dict[str, Any] = scope.setdefault("state", {})
         state["request_id"] = request_id
         token = current_request_id.set(request_id)

@@ -22,8 +22,8 @@ from inferia.core.client_address import ClientAddresses
 
 # An RSGI HTTP handler: ``(scope, protocol)`` as granian passes them.
 RsgiHandler = Callable[[Any, Any], Awaitable[None]]
-# Where the app factory leaves the direct routes, in the Litestar app's state.
-DIRECT_ROUTES_STATE_KEY = "direct_routes"
+# Where the app factory leaves the RSGI direct routes, in the Litestar app's state.
+RSGI_ROUTES_STATE_KEY = "rsgi_routes"
 
 
 class RsgiApp:

@@ -23,7 +23,7 @@ _FIELD_RE = re.compile(r"field `([^`]+)`")
 
 def body_error_as_422(
     request: Request[Any, Any, Any], exc: ValidationException
-) -> Response[dict[str, Any]]:
+) -> Response[bytes]:
     first = exc.extra[0] if isinstance(exc.extra, list) and exc.extra else None
     if not isinstance(first, dict) or first.get("source") != "body":
         return handle_http_exception(request, exc)  # a path or query parameter: 400

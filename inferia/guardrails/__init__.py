@@ -7,8 +7,9 @@ the inference plane as cached snapshots.
 """
 
 from inferia.guardrails.engine import CompiledPolicy, GuardrailEngine, Rule, RuleSet
+from inferia.guardrails.events import GuardrailEventSink
 from inferia.guardrails.findings import ACTIONS, Action, Detection, Direction, Finding
-from inferia.guardrails.guard import GuardrailBlocked, ScanLimits, guard_slots
+from inferia.guardrails.guard import GuardrailBlocked, Recorder, ScanLimits, guard_slots
 from inferia.guardrails.normalize import Normalised, normalise
 from inferia.guardrails.policy import GuardrailPolicy, PolicyEntry, policy_from_builtins
 from inferia.guardrails.redaction import Redactor
@@ -22,6 +23,7 @@ from inferia.guardrails.scanner import (
     ScannerUnavailable,
     discover_factories,
 )
+from inferia.guardrails.setup import build_engine, platform_policy, scan_limits
 from inferia.guardrails.stream import BlockedText, StreamWindow
 from inferia.guardrails.texts import TextSlot, reply_slots, request_slots
 
@@ -37,10 +39,12 @@ __all__ = [
     "Finding",
     "GuardrailBlocked",
     "GuardrailEngine",
+    "GuardrailEventSink",
     "GuardrailPolicy",
     "Normalised",
     "OffloadedScanner",
     "PolicyEntry",
+    "Recorder",
     "Redactor",
     "Rule",
     "RuleSet",
@@ -51,10 +55,13 @@ __all__ = [
     "ScannerUnavailable",
     "StreamWindow",
     "TextSlot",
+    "build_engine",
     "discover_factories",
     "guard_slots",
     "normalise",
+    "platform_policy",
     "policy_from_builtins",
     "reply_slots",
     "request_slots",
+    "scan_limits",
 ]

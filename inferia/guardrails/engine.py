@@ -25,7 +25,7 @@ from inferia.guardrails.scanner import (
     ScannerSetup,
     ScannerUnavailable,
 )
-from inferia.guardrails.scanners.tail import token_tail
+from inferia.guardrails.scanners.tail import TokenTailScanner, token_tail
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ class RuleSet:
         scanners = tuple({id(s): s for _, s in self.inline}.values())
         # Scanners whose hold-back is the shared token-tail rule are asked once, with
         # the largest limit among them (the per-event cost of a stream).
-        token_scanners = [s for s in scanners if getattr(s, "token_tail", False)]
+        token_scanners = [s for s in scanners if isinstance(s, TokenTailScanner)]
         self._token_tail_limit = max((s.max_match_chars for s in token_scanners), default=0)
         self._inline_scanners = tuple(s for s in scanners if s not in token_scanners)
         # Characters a stream must hold back so no inline match is split unseen.

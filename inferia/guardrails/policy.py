@@ -19,7 +19,8 @@ from inferia.config.guardrails import PolicyEntry as PolicyEntry
 class GuardrailPolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     input: list[PolicyEntry] = msgspec.field(default_factory=list)
     output: list[PolicyEntry] = msgspec.field(default_factory=list)
-    # Scan the prompt again after prompt shaping (templates, RAG documents).
+    # No effect: there is no prompt-shaping step yet. Kept because stored policies carry
+    # the key and unknown keys are refused (docs/guardrails.md).
     rescan_shaped_prompt: bool = False
 
     @property

@@ -24,7 +24,6 @@ def platform_policy(settings: GuardrailSettings, engine: GuardrailEngine) -> Gua
         {
             "input": msgspec.to_builtins(settings.input),
             "output": msgspec.to_builtins(settings.output),
-            "rescan_shaped_prompt": settings.rescan_shaped_prompt,
         }
     )
     try:

@@ -27,7 +27,7 @@ from inferia.config import LimitsSettings
 from inferia.contracts import PolicySnapshots, PolicySource
 from inferia.core.errors import PermissionDeniedError, RateLimitedError, StateError
 from inferia.inference.pipeline import RequestContext, Step, StreamedText, StreamTransform
-from inferia.inference.usage import TokenCounter, counted_off_loop
+from inferia.inference.tokens import TokenCounter, counted_off_loop
 from inferia.inference.usage_sink import UsageSink
 from inferia.limits import Charge, Decision, LimitEvaluator, LimitValues, ModelPrice, price_for
 from inferia.runtime import Runtime
@@ -218,7 +218,7 @@ def rate_limit_headers(decision: Decision) -> dict[str, str]:
 
 def add_rate_limit_headers(decision: Decision, headers: dict[str, str]) -> None:
     """``rate_limit_headers(decision)``, written into ``headers``."""
-    plan, reply = decision.plan, decision.reply
+    plan = decision.plan
     positions = plan.positions
     for field, limit_name, remaining_name, reset_name in _HEADER_FIELDS:
         found = positions.get(field)
@@ -227,11 +227,10 @@ def add_rate_limit_headers(decision: Decision, headers: dict[str, str]) -> None:
         best = found[0]
         if len(found) > 1:
             # The tightest: the least remaining, the first of equals.
-            best = min(found, key=lambda index: reply[3 + 2 * index])
-        at = 3 + 2 * best
+            best = min(found, key=decision.remaining)
         headers[limit_name] = plan[best].limit_text
-        headers[remaining_name] = str(reply[at])
-        headers[reset_name] = duration(reply[at + 1])
+        headers[remaining_name] = str(decision.remaining(best))
+        headers[reset_name] = duration(decision.reset_ms(best))
 
 
 # Resets under a second, formatted once: "0ms" ... "999ms".

@@ -20,7 +20,8 @@ from inferia.guardrails import (
     CompiledPolicy,
     Direction,
     Finding,
-    GuardrailEngine,
+    GuardrailEventSink,
+    Recorder,
     Redactor,
     RuleSet,
     ScanLimits,
@@ -28,10 +29,8 @@ from inferia.guardrails import (
     guard_slots,
     reply_slots,
     request_slots,
+    scan_limits,
 )
-from inferia.guardrails.events import GuardrailEventSink
-from inferia.guardrails.guard import Recorder
-from inferia.guardrails.setup import build_engine, platform_policy, scan_limits
 from inferia.inference.pipeline import RequestContext, Step, StreamBlocked, StreamTransform
 from inferia.runtime import Runtime
 
@@ -123,28 +122,6 @@ class GuardInputStep(Step):
                 key_id=ctx.principal.key_id,
                 model=ctx.model,
                 findings=records,
-            )
-
-
-class GuardShapedPromptStep(Step):
-    """Scans the prompt again after prompt shaping (RAG documents, templates) when the
-    policy's ``rescan_shaped_prompt`` says so. Appended after the shaping step."""
-
-    name = "guard_shaped_prompt"
-
-    def __init__(self, guard: _Guard) -> None:
-        self._guard = guard
-
-    async def before_upstream(self, ctx: RequestContext) -> None:
-        state = await self._guard.state(ctx)
-        if state.policy.policy.rescan_shaped_prompt and state.policy.input:
-            await guard_slots(
-                state.policy.input,
-                request_slots(ctx.api, ctx.body),
-                state.redactor,
-                direction="input",
-                limits=self._guard.limits,
-                record=self._guard.recorder(state, ctx),
             )
 
 
@@ -307,24 +284,15 @@ def guard_steps(
     limits: ScanLimits,
     metrics: GuardrailMetrics,
     events: GuardrailEventSink | None = None,
-) -> tuple[GuardInputStep, GuardShapedPromptStep, GuardOutputStep]:
+) -> tuple[GuardInputStep, GuardOutputStep]:
     guard = _Guard(policies, limits, metrics, events)
-    return GuardInputStep(guard), GuardShapedPromptStep(guard), GuardOutputStep(guard)
+    return GuardInputStep(guard), GuardOutputStep(guard)
 
 
 def guardrail_snapshots(runtime: Runtime, source: GuardrailPolicySource) -> GuardrailSnapshots:
     """The process' policy snapshots. ``source``: the in-process store, or the remote
     port (split mode), as the app factory chose."""
-    settings = runtime.settings
-    # The in-process store offers its engine, so one process builds each scanner once.
-    engine: GuardrailEngine = getattr(source, "engine", None) or build_engine(settings.guardrails)
-    snapshots = GuardrailSnapshots(
-        source,
-        engine,
-        platform_policy(settings.guardrails, engine),
-        runtime.state,
-        settings.guardrails.policy_cache_ttl_s,
-    )
+    snapshots = GuardrailSnapshots.from_settings(source, runtime.settings.guardrails, runtime.state)
     runtime.on_start(snapshots.start)
     runtime.on_stop(snapshots.close)
     return snapshots
@@ -339,7 +307,7 @@ def guardrail_event_sink(runtime: Runtime) -> GuardrailEventSink:
 
 def build_guard_steps(
     runtime: Runtime, source: GuardrailPolicySource, metrics: GuardrailMetrics
-) -> tuple[GuardInputStep, GuardShapedPromptStep, GuardOutputStep]:
+) -> tuple[GuardInputStep, GuardOutputStep]:
     """The guard steps of one process, with their snapshots and event sink."""
     return guard_steps(
         guardrail_snapshots(runtime, source),

@@ -1,6 +1,6 @@
 """The inference plane's counters, as GET /metrics exports them (inferia.core.metrics).
 
-Read when scraped from what the gateway and its steps keep anyway: nothing here runs
+Read when scraped from what the request flow and its steps keep anyway: nothing here runs
 per request.
 """
 
@@ -13,14 +13,14 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 
 from inferia.inference.admission import AdmissionStep
-from inferia.inference.api.gateway import Gateway
+from inferia.inference.flow import RequestFlow
 from inferia.inference.guard_steps import GuardrailMetrics
 from inferia.inference.routing.table import RoutingTable
 from inferia.inference.usage_sink import UsageSink
 
 
 def inference_metrics(
-    gateway: Gateway,
+    flow: RequestFlow,
     admission: AdmissionStep,
     usage_sink: UsageSink,
     guardrails: GuardrailMetrics,
@@ -33,7 +33,7 @@ def inference_metrics(
             "client went away).",
             labels=["api", "status"],
         )
-        for (api, status), count in sorted(gateway.requests.items()):
+        for (api, status), count in sorted(flow.requests.items()):
             requests.add_metric([api, str(status)], count)
         yield requests
         yield CounterMetricFamily(

@@ -6,18 +6,21 @@ from litestar.types import ControllerRouterHandler
 
 from inferia.contracts import FiltrationPorts
 from inferia.contracts.endpoints import LiveEndpointSource
+from inferia.core.http_entry import AsgiHandler
 from inferia.core.rsgi import RsgiHandler
 from inferia.core.ssrf import GuardedResolver
 from inferia.inference.admission import policy_steps
-from inferia.inference.api.gateway import PATHS, Gateway
-from inferia.inference.api.models import models_controller
+from inferia.inference.api.endpoints import V1Endpoints
+from inferia.inference.api.models import model_listing_controller
+from inferia.inference.api.rsgi_exchange import rsgi_routes
 from inferia.inference.auth import Authenticator
+from inferia.inference.flow import RequestFlow
 from inferia.inference.guard_steps import GuardrailMetrics, build_guard_steps
 from inferia.inference.metrics import inference_metrics
-from inferia.inference.pipeline import Pipeline
 from inferia.inference.routing.catalogue import ModelCatalogue
+from inferia.inference.routing.router import Router
+from inferia.inference.tokens import TokenCounter, install_encodings
 from inferia.inference.upstream.caller import UpstreamCaller
-from inferia.inference.usage import TokenCounter, install_encodings
 from inferia.runtime import Runtime
 
 
@@ -33,34 +36,29 @@ class InferencePlane:
         runtime.http_resolver = GuardedResolver(self.catalogue.strict_host)
         runtime.on_start(self.catalogue.start)
         runtime.on_stop(self.catalogue.close)
-        self.caller = UpstreamCaller(
-            lambda: runtime.http, settings.inference, lambda: self.catalogue.table
-        )
         install_encodings(settings.data_path / "tiktoken")
-        # Steps are appended here, one line each, in docs/architecture.md's order.
-        self.pipeline = Pipeline()
         counter = TokenCounter()
         self.admission, self.usage_sink = policy_steps(runtime, ports.policies, counter)
-        self.pipeline.append(self.admission)  # admit: limits, quotas, budgets
         guard_metrics = GuardrailMetrics()
-        guard_in, _guard_shaped, guard_out = build_guard_steps(
-            runtime, ports.guardrails, guard_metrics
-        )
-        self.pipeline.append(guard_in)  # guard input: every message, tool-call arguments
-        self.pipeline.append(guard_out)  # guard output: whole replies and streams
-        self.pipeline.append(self.usage_sink)  # settle: usage event + inference log
-        self.gateway = Gateway(
+        guard_input, guard_output = build_guard_steps(runtime, ports.guardrails, guard_metrics)
+        # The order is the flow's (inferia.inference.flow).
+        self.flow = RequestFlow(
             settings,
-            self.authenticator,
-            self.pipeline,
-            self.catalogue,
-            self.caller,
             counter,
-            runtime.client_addresses,
+            authenticate=self.authenticator,
+            route=Router(self.catalogue),
+            admit=self.admission,
+            guard_input=guard_input,
+            call_upstream=UpstreamCaller(
+                lambda: runtime.http, settings.inference, lambda: self.catalogue.table
+            ),
+            guard_output=guard_output,
+            settle=self.usage_sink,
         )
+        self.endpoints = V1Endpoints(self.flow, runtime.request_ids, settings.server.max_body_bytes)
         runtime.metrics.register(
             inference_metrics(
-                self.gateway,
+                self.flow,
                 self.admission,
                 self.usage_sink,
                 guard_metrics,
@@ -70,9 +68,18 @@ class InferencePlane:
 
     def routes(self) -> list[ControllerRouterHandler]:
         """The Litestar routes (GET /v1/models...)."""
-        return [models_controller(self.authenticator, self.catalogue)]
+        return [model_listing_controller(self.authenticator, self.catalogue)]
 
-    def direct_routes(self) -> dict[str, RsgiHandler]:
-        """The POST endpoints: RSGI handlers served outside Litestar (see
-        inferia.core.rsgi)."""
-        return {f"/v1{path}": self.gateway.handler(api) for api, path in PATHS.items()}
+    def direct_routes(self) -> dict[str, AsgiHandler]:
+        """The POST endpoints, served beside Litestar (inferia.core.http_entry)."""
+        return self.endpoints.routes()
+
+    def rsgi_routes(self) -> dict[str, RsgiHandler]:
+        """The same endpoints on granian's RSGI interface (inferia.core.rsgi)."""
+        runtime = self.runtime
+        return rsgi_routes(
+            self.flow,
+            runtime.request_ids,
+            runtime.settings.server.max_body_bytes,
+            runtime.client_addresses,
+        )

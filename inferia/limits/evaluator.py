@@ -175,16 +175,20 @@ class LimitState(msgspec.Struct, frozen=True):
     reset_ms: int
 
 
+# The admit script's reply (script.py): admitted, refused index (1-based, 0), retry ms,
+# then per check of the plan: remaining, reset ms.
+_PER_CHECK_AT = 3
+
+
 class Decision(msgspec.Struct, frozen=True):
-    """The admit script's verdict. ``states`` (what is left of each limit) are built
-    when asked for; the request path reads them from ``reply``."""
+    """The admit script's verdict. What is left of each limit is read from the script's
+    reply when asked for (``remaining``, ``reset_ms``; ``states`` builds them all)."""
 
     admitted: bool
     refused: LimitCheck | None
     retry_after_ms: int  # -1: can never fit (the request alone exceeds the limit)
     plan: Plan
-    # admitted, refused index (1-based, 0), retry ms, then per check: remaining, reset
-    # ms (see script.py).
+    # The script's reply as it came: its layout is this class's business.
     reply: Sequence[int]
 
     @classmethod
@@ -192,12 +196,19 @@ class Decision(msgspec.Struct, frozen=True):
         refused = reply[1]
         return cls(bool(reply[0]), plan[refused - 1] if refused else None, reply[2], plan, reply)
 
+    def remaining(self, index: int) -> int:
+        """What is left of the plan's ``index``-th limit after this admit."""
+        return int(self.reply[_PER_CHECK_AT + 2 * index])
+
+    def reset_ms(self, index: int) -> int:
+        """Milliseconds until the plan's ``index``-th limit is whole again."""
+        return int(self.reply[_PER_CHECK_AT + 1 + 2 * index])
+
     @property
     def states(self) -> tuple[LimitState, ...]:
-        reply = self.reply
         return tuple(
             [
-                LimitState(check, int(reply[3 + 2 * i]), int(reply[4 + 2 * i]))
+                LimitState(check, self.remaining(i), self.reset_ms(i))
                 for i, check in enumerate(self.plan)
             ]
         )

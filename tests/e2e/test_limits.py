@@ -15,7 +15,7 @@ import httpx
 import openai
 import pytest
 
-from inferia.inference.usage import TokenCounter, install_encodings
+from inferia.inference.tokens import TokenCounter, install_encodings
 from tests.e2e.fake_upstream import FakeUpstream
 from tests.e2e.limits_cluster import (
     ScratchPostgres,

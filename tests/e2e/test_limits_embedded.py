@@ -9,7 +9,7 @@ import httpx
 import pytest
 import tiktoken
 
-from inferia.inference.usage import install_encodings
+from inferia.inference.tokens import install_encodings
 from tests.e2e.fake_upstream import FakeUpstream
 from tests.e2e.limits_cluster import create_key, run_chat, serving, write_config
 from tests.processes import free_port, inferia_env, wait_until

@@ -32,7 +32,7 @@ from inferia.contracts.principals import Principal
 from inferia.core.errors import StateError
 from inferia.inference.admission import AdmissionStep
 from inferia.inference.pipeline import Pipeline, RequestContext, Step, Usage
-from inferia.inference.usage import TokenCounter, install_encodings
+from inferia.inference.tokens import TokenCounter, install_encodings
 from inferia.inference.usage_sink import UsageSink
 from inferia.limits import LimitEvaluator, LimitValues, OrgPolicies, PolicyRule
 from inferia.state import (

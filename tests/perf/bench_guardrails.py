@@ -143,7 +143,7 @@ def scanners(engine: GuardrailEngine) -> dict[str, float]:
 def steps_per_request(engine: GuardrailEngine) -> dict[str, float]:
     def run(policy: dict[str, Any]) -> float:
         compiled = engine.compile(policy_from_builtins(policy))
-        guard_in, _, guard_out = guard_steps(_Policies(compiled), ScanLimits(), GuardrailMetrics())
+        guard_in, guard_out = guard_steps(_Policies(compiled), ScanLimits(), GuardrailMetrics())
         principal = Principal(organization_id="o", key_id="k")
         loop = asyncio.new_event_loop()
 
@@ -181,7 +181,7 @@ def sse_per_event(engine: GuardrailEngine, events: int = 400) -> dict[str, float
         for _ in range(events)
     ]
     compiled = engine.compile(policy_from_builtins(DEFAULT))
-    _, _, guard_out = guard_steps(_Policies(compiled), ScanLimits(), GuardrailMetrics())
+    _, guard_out = guard_steps(_Policies(compiled), ScanLimits(), GuardrailMetrics())
     principal = Principal(organization_id="o", key_id="k")
 
     def relay(with_guard: bool) -> None:

@@ -1,9 +1,10 @@
 """The gateway's own CPU per request, without the network: python -m tests.perf.bench_hot_path
 
 The real app (every plane of ``inferia serve --plane inference --plane filtration``,
-embedded SQLite + in-memory state, a real API key) is built in this process and its
-``/v1/chat/completions`` handler is called directly with an in-memory RSGI scope and
-protocol; the upstream call returns a canned reply without I/O (with
+embedded SQLite + in-memory state, a real API key) is built in this process and the
+server's entry (``inferia.core.http_entry.HttpEntry``, or with ``--entry rsgi`` the RSGI
+one) is called directly with an in-memory ASGI scope, ``receive`` and ``send`` for
+``POST /v1/chat/completions``; the upstream call returns a canned reply without I/O (with
 ``--stream-events N``, a stream of N content events, handed over one per read as from a
 paced upstream). Measured:
 everything Inferia itself does per request (request id, authentication, parsing,
@@ -29,8 +30,10 @@ import uvloop
 from inferia.app import build_app
 from inferia.cli.preflight import prepare_storage
 from inferia.config import load_settings
-from inferia.core.rsgi import DIRECT_ROUTES_STATE_KEY
+from inferia.core.http_entry import DIRECT_ROUTES_STATE_KEY, HttpEntry
+from inferia.core.rsgi import RSGI_ROUTES_STATE_KEY, RsgiApp
 from inferia.core.secrets import resolve_secrets
+from inferia.inference.flow import RequestFlow
 from inferia.inference.pipeline import RequestContext, Usage
 from inferia.inference.routing.table import Deployment
 from inferia.inference.upstream.caller import UpstreamReply
@@ -65,6 +68,43 @@ class _Response:
 
     def close(self) -> None:
         pass
+
+
+def asgi_scope(headers: dict[str, str]) -> dict[str, Any]:
+    """granian's ASGI scope of ``POST /v1/chat/completions``."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/v1/chat/completions",
+        "raw_path": b"/v1/chat/completions",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(name.encode(), value.encode()) for name, value in headers.items()],
+        "client": ("127.0.0.1", "50000"),
+        "server": ("127.0.0.1", "8000"),
+        "state": {},
+    }
+
+
+class AsgiClient:
+    """``receive`` (the body in one message, then a client that stays) and ``send``."""
+
+    def __init__(self, body: bytes) -> None:
+        self._message = {"type": "http.request", "body": body, "more_body": False}
+        self.statuses: list[int] = []
+
+    async def receive(self) -> dict[str, Any]:
+        if self._message is None:
+            await asyncio.get_running_loop().create_future()  # never: the client stays
+        message, self._message = self._message, None
+        return message
+
+    async def send(self, message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            self.statuses.append(message["status"])
 
 
 class _Scope:
@@ -114,10 +154,9 @@ class CannedCaller:
     def __init__(self, events: int) -> None:
         self._events = events
 
-    async def call(
-        self, ctx: RequestContext, deployment: Deployment, path: str, affinity: str | None
-    ) -> UpstreamReply:
-        endpoint = deployment.strategy.pick(deployment.endpoints, affinity)
+    async def call(self, ctx: RequestContext, deployment: Deployment, path: str) -> UpstreamReply:
+        strategy = deployment.strategy
+        endpoint = strategy.pick(deployment.endpoints, strategy.request_key(ctx))
         endpoint.health.acquire(time.monotonic())
         ctx.endpoint = endpoint.id
         if not ctx.stream:
@@ -129,7 +168,7 @@ class CannedCaller:
         return UpstreamReply(endpoint, response, events[0], 0.0)  # type: ignore[arg-type]
 
 
-async def run(scenario: str, requests: int, rounds: int, events: int) -> dict[str, Any]:
+async def run(scenario: str, requests: int, rounds: int, events: int, entry: str) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
         config = write_config(
@@ -144,43 +183,61 @@ async def run(scenario: str, requests: int, rounds: int, events: int) -> dict[st
         await prepare_storage(settings)
         key = create_key(env)
         app = build_app(settings, server=True)  # as served: start-up frozen for the GC
+        runtime = app.state["runtime"]
         handler = app.state[DIRECT_ROUTES_STATE_KEY]["/v1/chat/completions"]
-        async with app.state["runtime"].lifespan(app):
-            inference_gateway = _gateway_of(handler)
-            inference_gateway._caller = CannedCaller(events)
+        async with runtime.lifespan(app):
+            _flow_of(handler)._call_upstream = CannedCaller(events)  # type: ignore[assignment]
             body = BODY if not events else BODY[:-1] + b',"stream":true}'
-            scope = _Scope(
-                {
-                    "authorization": f"Bearer {key}",
-                    "content-type": "application/json",
-                    "content-length": str(len(body)),
-                }
-            )
-            protocol = _Protocol(body)
+            headers = {
+                "authorization": f"Bearer {key}",
+                "content-type": "application/json",
+                "content-length": str(len(body)),
+            }
+            statuses: list[int]
+            if entry == "rsgi":
+                rsgi = RsgiApp(app, app.state[RSGI_ROUTES_STATE_KEY], runtime.client_addresses)
+                scope = _Scope(headers)
+                protocol = _Protocol(body)
+                statuses = protocol.statuses
+
+                async def one() -> None:
+                    await rsgi.__rsgi__(scope, protocol)
+
+            else:
+                http_entry = HttpEntry(
+                    app, app.state[DIRECT_ROUTES_STATE_KEY], runtime.client_addresses
+                )
+                statuses = []
+
+                async def one() -> None:
+                    client = AsgiClient(body)
+                    client.statuses = statuses
+                    await http_entry(asgi_scope(headers), client.receive, client.send)
 
             per_request: list[float] = []
             for _ in range(rounds):
                 started = time.process_time()
                 for _ in range(requests):
-                    await handler(scope, protocol)
+                    await one()
                 # Let the usage consumer drain what this round enqueued (its CPU counts).
                 await asyncio.sleep(settings.usage.flush_interval_ms / 1000 + 0.2)
                 per_request.append((time.process_time() - started) / requests)
-            assert set(protocol.statuses) == {200}, set(protocol.statuses)
+            assert set(statuses) == {200}, set(statuses)
     return {
         "scenario": scenario,
+        "entry": entry,
         "events_per_request": events,
         "cpu_us_per_request_median": 1e6 * statistics.median(per_request),
         "cpu_us_per_request_rounds": [round(1e6 * p, 1) for p in per_request],
     }
 
 
-def _gateway_of(handler: Any) -> Any:
-    """The Gateway behind an endpoint closure."""
+def _flow_of(handler: Any) -> RequestFlow:
+    """The RequestFlow behind an endpoint closure."""
     for cell in handler.__closure__ or ():
-        if type(cell.cell_contents).__name__ == "Gateway":
+        if isinstance(cell.cell_contents, RequestFlow):
             return cell.cell_contents
-    raise RuntimeError("no Gateway in the handler's closure")
+    raise RuntimeError("no RequestFlow in the handler's closure")
 
 
 def main() -> None:
@@ -191,9 +248,12 @@ def main() -> None:
     parser.add_argument(
         "--stream-events", type=int, default=0, help="streamed requests of this many events"
     )
+    parser.add_argument("--entry", choices=["asgi", "rsgi"], default="asgi")
     args = parser.parse_args()
     for scenario in args.scenario or ("gateway", "full"):
-        result = uvloop.run(run(scenario, args.requests, args.rounds, args.stream_events))
+        result = uvloop.run(
+            run(scenario, args.requests, args.rounds, args.stream_events, args.entry)
+        )
         print(msgspec.json.encode(result).decode())
 
 

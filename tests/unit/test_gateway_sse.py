@@ -10,7 +10,7 @@ import pytest
 
 from inferia.inference.api.sse import SseRelay
 from inferia.inference.pipeline import StreamBlocked
-from inferia.inference.usage import TokenCounter, install_encodings
+from inferia.inference.tokens import TokenCounter, install_encodings
 
 
 def chunk(content: str | None = None, usage: Any = "absent", choices: bool = True) -> bytes:

@@ -37,6 +37,8 @@ def context(body: dict[str, Any], api: str = "chat.completions") -> RequestConte
 
 
 class _Source:
+    engine = None
+
     def __init__(self, policies: OrgGuardrails) -> None:
         self.policies = policies
         self.loads = 0
@@ -57,7 +59,7 @@ async def pipeline(
     )
     metrics = GuardrailMetrics()
     sink = GuardrailEventSink(state)
-    guard_in, _, guard_out = guard_steps(snapshots, ScanLimits(), metrics, sink)
+    guard_in, guard_out = guard_steps(snapshots, ScanLimits(), metrics, sink)
     steps = Pipeline()
     steps.append(guard_in)
     steps.append(guard_out)

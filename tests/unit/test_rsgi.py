@@ -17,9 +17,10 @@ from litestar.response import Stream
 from inferia.core.asgi_bridge import split_address
 from inferia.core.client_address import ClientAddresses
 from inferia.core.errors import PayloadTooLargeError
-from inferia.core.request_id import valid_request_id
+from inferia.core.request_id import RequestIds, valid_request_id
 from inferia.core.rsgi import RsgiApp
-from inferia.inference.api import rsgi_io
+from inferia.inference.api.exchange import ClientGone
+from inferia.inference.api.rsgi_exchange import RsgiExchange, _DisconnectWatch
 
 NO_PROXIES = ClientAddresses([])
 
@@ -153,8 +154,14 @@ async def test_behind_a_trusted_proxy_the_app_sees_the_forwarded_client() -> Non
         assert protocol.body is not None and seen in protocol.body
     # The hot path reads the same rule.
     scope = Scope("/v1/chat/completions", "POST", headers=forwarded, client="10.0.0.1:1")
-    assert rsgi_io.client_address(scope, proxies) == "203.0.113.9"
-    assert rsgi_io.client_address(scope, NO_PROXIES) == "10.0.0.1"
+    assert exchange(scope, Protocol(), proxies).client_address == "203.0.113.9"
+    assert exchange(scope, Protocol()).client_address == "10.0.0.1"
+
+
+def exchange(
+    scope: Scope, protocol: Protocol, addresses: ClientAddresses = NO_PROXIES, limit: int = 10
+) -> RsgiExchange:
+    return RsgiExchange(scope, protocol, RequestIds(), limit, addresses)
 
 
 async def test_a_chunked_body_reaches_the_app_whole() -> None:
@@ -241,29 +248,29 @@ def test_addresses_as_asgi_tuples(text: str, address: tuple[str, int] | None) ->
 
 async def test_read_body_with_a_declared_length() -> None:
     scope = Scope(method="POST", headers={"content-length": "5"})
-    assert await rsgi_io.read_body(scope, Protocol(b"hello"), limit=5) == b"hello"
+    assert await exchange(scope, Protocol(b"hello"), limit=5).read_body() == b"hello"
     with pytest.raises(PayloadTooLargeError):
-        await rsgi_io.read_body(scope, Protocol(b"hello"), limit=4)
+        await exchange(scope, Protocol(b"hello"), limit=4).read_body()
 
 
 async def test_read_body_chunked_stops_at_the_limit() -> None:
     scope = Scope(method="POST")
-    assert await rsgi_io.read_body(scope, Protocol(b"ab", b"cd"), limit=4) == b"abcd"
+    assert await exchange(scope, Protocol(b"ab", b"cd"), limit=4).read_body() == b"abcd"
     with pytest.raises(PayloadTooLargeError):
-        await rsgi_io.read_body(scope, Protocol(b"ab", b"cd", b"e"), limit=4)
+        await exchange(scope, Protocol(b"ab", b"cd", b"e"), limit=4).read_body()
 
 
 async def test_read_body_from_a_client_that_left() -> None:
     for headers in ({"content-length": "2"}, {}):
-        with pytest.raises(rsgi_io.ClientGone):
-            await rsgi_io.read_body(Scope(headers=headers), Protocol(b"ab", gone=True), 10)
+        with pytest.raises(ClientGone):
+            await exchange(Scope(headers=headers), Protocol(b"ab", gone=True)).read_body()
 
 
 async def test_disconnect_watch_cancels_the_request_once_armed() -> None:
     protocol = Protocol()
 
     async def request() -> None:
-        rsgi_io.DisconnectWatch(protocol, grace_s=0.01)
+        _DisconnectWatch(protocol, grace_s=0.01)
         await asyncio.sleep(10)
 
     task = asyncio.create_task(request())

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import tiktoken
 
-from inferia.inference import usage
-from inferia.inference.usage import TokenCounter, install_encodings
+from inferia.inference import tokens
+from inferia.inference.tokens import TokenCounter, install_encodings
 
 
 @pytest.fixture(scope="module")
@@ -95,8 +95,8 @@ def test_models_use_their_encoding(encoding: tiktoken.Encoding) -> None:
 def test_the_memo_is_bounded_and_keeps_no_text(
     encoding: tiktoken.Encoding, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(usage, "_MEMO_ENTRIES", 50)
-    monkeypatch.setattr(usage, "_MEMO_MAX_TEXT", 200)
+    monkeypatch.setattr(tokens, "_MEMO_ENTRIES", 50)
+    monkeypatch.setattr(tokens, "_MEMO_MAX_TEXT", 200)
     counter = TokenCounter()
     counts = counter._memo("m").counts
     long_text = "word " * 100  # over _MEMO_MAX_TEXT: counted every time, not remembered
@@ -139,11 +139,11 @@ async def test_large_texts_are_counted_off_the_event_loop(encoding: tiktoken.Enc
         return counter.count(model, text)
 
     small = "hello " * 100
-    big = "x" * (usage.OFF_LOOP_SIZE + 1)
-    assert await usage.counted_off_loop(len(small), count, "gpt-4", small) == _tokens(
+    big = "x" * (tokens.OFF_LOOP_SIZE + 1)
+    assert await tokens.counted_off_loop(len(small), count, "gpt-4", small) == _tokens(
         encoding, small
     )
-    assert await usage.counted_off_loop(len(big), count, "gpt-4", big) == _tokens(encoding, big)
+    assert await tokens.counted_off_loop(len(big), count, "gpt-4", big) == _tokens(encoding, big)
     loop_thread = threading.get_ident()
     assert threads[0] == loop_thread  # small: inline, no thread hop
     assert threads[1] != loop_thread

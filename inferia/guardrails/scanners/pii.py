@@ -13,8 +13,8 @@ import re
 
 from inferia.guardrails.checks import digits_of, iban_valid, luhn_valid, ssn_valid
 from inferia.guardrails.findings import Detection
-from inferia.guardrails.scanner import BaseScanner, ScannerSetup
-from inferia.guardrails.scanners.tail import token_tail
+from inferia.guardrails.scanner import ScannerSetup
+from inferia.guardrails.scanners.tail import TokenTailScanner
 from inferia.guardrails.spans import SpanSet
 
 _EMAIL = re.compile(
@@ -44,7 +44,7 @@ _DIGIT = re.compile(r"\d")
 CATEGORIES = frozenset({"email", "phone", "credit_card", "iban", "ssn", "ip_address"})
 
 
-class PiiScanner(BaseScanner):
+class PiiScanner(TokenTailScanner):
     name = "pii"
     categories = CATEGORIES
     # The longest e-mail the pattern accepts: 64 + 1 + 4 * 43 + 18.
@@ -70,12 +70,6 @@ class PiiScanner(BaseScanner):
             if taken.add(detection.start, detection.end):
                 found.append(detection)
         return found
-
-    # The stream hold-back is the shared token-tail rule (RuleSet asks it once for all).
-    token_tail = True
-
-    def hold_back(self, text: str) -> int:
-        return token_tail(text, self.max_match_chars)
 
     @staticmethod
     def _cards(text: str) -> list[Detection]:

@@ -11,8 +11,8 @@ import re
 
 from inferia.guardrails.checks import shannon_entropy
 from inferia.guardrails.findings import Detection
-from inferia.guardrails.scanner import BaseScanner, ScannerSetup
-from inferia.guardrails.scanners.tail import token_tail
+from inferia.guardrails.scanner import ScannerSetup
+from inferia.guardrails.scanners.tail import TokenTailScanner
 from inferia.guardrails.spans import SpanSet
 
 # (category, pattern); each is anchored on a distinctive prefix.
@@ -73,7 +73,9 @@ CATEGORIES = frozenset({category for category, _ in _KNOWN} | {"high_entropy"})
 DEFAULT_MIN_ENTROPY = 4.0
 
 
-class SecretsScanner(BaseScanner):
+# Its stream hold-back is the token-tail rule: tokens hold no spaces; a PEM body arrives
+# as base64 lines caught one by one.
+class SecretsScanner(TokenTailScanner):
     name = "secrets"
     categories = CATEGORIES
     # The longest bounded known pattern (a JWT) caps what a stream must hold back.
@@ -118,13 +120,6 @@ class SecretsScanner(BaseScanner):
                     taken.add(start, end)
                     found.append(Detection("high_entropy", start, end, min(1.0, entropy / 6)))
         return found
-
-    # The stream hold-back is the shared token-tail rule (RuleSet asks it once for all):
-    # tokens hold no spaces; a PEM body arrives as base64 lines caught one by one.
-    token_tail = True
-
-    def hold_back(self, text: str) -> int:
-        return token_tail(text, self.max_match_chars)
 
 
 def _pem_blocks(text: str) -> list[Detection]:

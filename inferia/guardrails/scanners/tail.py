@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from inferia.guardrails.scanner import BaseScanner
+
 # Characters that can be part of an e-mail, card, phone, IBAN, IP address or token.
 TOKEN_CHARS = frozenset(
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@._%+-/=:()#"
@@ -29,3 +31,12 @@ def token_tail(text: str, limit: int) -> int:
         else:
             break
     return length - index
+
+
+class TokenTailScanner(BaseScanner):
+    """An inline scanner whose matches are token-like (no spaces but between digit
+    groups): its stream hold-back is ``token_tail``. A RuleSet asks that rule once for
+    all such scanners, with the largest ``max_match_chars`` among them."""
+
+    def hold_back(self, text: str) -> int:
+        return token_tail(text, self.max_match_chars)

@@ -22,8 +22,10 @@ def _card(deployment: Deployment) -> dict[str, Any]:
     }
 
 
-def models_controller(authenticator: Authenticator, catalogue: ModelCatalogue) -> type[Controller]:
-    class ModelsController(Controller):
+def model_listing_controller(
+    authenticator: Authenticator, catalogue: ModelCatalogue
+) -> type[Controller]:
+    class ModelListingController(Controller):
         path = "/v1/models"
 
         @get("/")
@@ -47,4 +49,4 @@ def models_controller(authenticator: Authenticator, catalogue: ModelCatalogue) -
                 raise NotFoundError(f"The model '{name}' does not exist.", param="model")
             return _card(deployment)
 
-    return ModelsController
+    return ModelListingController

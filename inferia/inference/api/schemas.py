@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from inferia.core.errors import BadRequestError
+from inferia.inference.pipeline import Api
 
 NonNegative = Annotated[float, msgspec.Meta(ge=0)]
 Positive = Annotated[int, msgspec.Meta(ge=1)]
@@ -81,8 +82,26 @@ class EmbeddingRequest(msgspec.Struct, forbid_unknown_fields=False, kw_only=True
 
 
 RequestBody = ChatCompletionRequest | CompletionRequest | EmbeddingRequest
+SCHEMAS: dict[Api, type[RequestBody]] = {
+    "chat.completions": ChatCompletionRequest,
+    "completions": CompletionRequest,
+    "embeddings": EmbeddingRequest,
+}
+_decode = msgspec.json.Decoder().decode
 _MISSING = re.compile(r"Object missing required field `(\w+)`")
 _AT = re.compile(r" - at `\$\.?(.*)`$")
+
+
+def parse(raw: bytes, api: Api, max_tokens_limit: int) -> tuple[dict[str, Any], RequestBody]:
+    """The body decoded once (what goes upstream) and its known fields validated."""
+    try:
+        payload = _decode(raw)
+    except msgspec.DecodeError as exc:
+        raise BadRequestError(f"The request body is not valid JSON: {exc}.") from None
+    except UnicodeDecodeError:
+        raise BadRequestError("The request body is not valid UTF-8.") from None
+    parsed = validate(payload, SCHEMAS[api], max_tokens_limit)
+    return payload, parsed
 
 
 def validate(payload: Any, schema: type[RequestBody], max_tokens_limit: int) -> RequestBody:

