@@ -48,15 +48,17 @@ class ProcessServices(Protocol):
     def on_stop(self, hook: Callable[[], Awaitable[None]]) -> None: ...
 
 
+def _internal_client(process: ProcessServices, base_url: str) -> InternalClient:
+    """A client of another plane's ``/internal/*`` with the internal service credential."""
+    settings = process.settings
+    return InternalClient(
+        lambda: process.http, base_url, settings.security.internal_token, settings.remote.timeout_s
+    )
+
+
 def remote_ports(process: ProcessServices) -> FiltrationPorts:
     """Clients of a filtration plane running in another process (split mode)."""
-    settings = process.settings
-    client = InternalClient(
-        lambda: process.http,
-        settings.remote.filtration_url,
-        settings.security.internal_token,
-        settings.remote.timeout_s,
-    )
+    client = _internal_client(process, process.settings.remote.filtration_url)
     principals = CachedPrincipalResolver(
         RemotePrincipalResolver(client), process.state, principal_cache_for(process.state)
     )
@@ -72,23 +74,11 @@ def remote_ports(process: ProcessServices) -> FiltrationPorts:
 
 def remote_caller_verifier(process: ProcessServices) -> CallerVerifier:
     """The filtration plane's caller verification, from another process (split mode)."""
-    settings = process.settings
-    client = InternalClient(
-        lambda: process.http,
-        settings.remote.filtration_url,
-        settings.security.internal_token,
-        settings.remote.timeout_s,
-    )
+    client = _internal_client(process, process.settings.remote.filtration_url)
     return RemoteCallerVerifier(client)
 
 
 def remote_live_endpoints(process: ProcessServices) -> LiveEndpointSource:
     """The orchestration plane's live endpoints, from another process (split mode)."""
-    settings = process.settings
-    client = InternalClient(
-        lambda: process.http,
-        settings.remote.orchestration_url,
-        settings.security.internal_token,
-        settings.remote.timeout_s,
-    )
+    client = _internal_client(process, process.settings.remote.orchestration_url)
     return RemoteLiveEndpointSource(client)
