@@ -26,7 +26,6 @@ from inferia.core.metrics import METRICS_ROUTES
 from inferia.core.openapi import openapi_asset_routes, openapi_config
 from inferia.core.process import exit_with_parent
 from inferia.core.request_id import RequestIdMiddleware
-from inferia.core.rsgi import RSGI_ROUTES_STATE_KEY, RsgiApp, RsgiHandler
 from inferia.health import HEALTH_ROUTES
 from inferia.runtime import Runtime
 from inferia.state import build_state_backend
@@ -61,7 +60,6 @@ def build_app(settings: Settings, *, server: bool = False) -> Litestar:
 
     app_state = State({"runtime": runtime})
     direct_routes: dict[str, AsgiHandler] = {}
-    rsgi_routes: dict[str, RsgiHandler] = {}
     dependencies: dict[str, Provide] = {}
     # Each plane is imported only when this process serves it (docs/architecture.md).
     in_process_ports: FiltrationPorts | None = None
@@ -94,13 +92,11 @@ def build_app(settings: Settings, *, server: bool = False) -> Litestar:
         inference = InferencePlane(runtime, ports, endpoints)
         handlers += inference.routes()
         direct_routes.update(inference.direct_routes())
-        rsgi_routes.update(inference.rsgi_routes())
     if "dashboard" in planes:
         from inferia.dashboard.plane import dashboard_routes
 
         handlers += dashboard_routes()
     app_state[DIRECT_ROUTES_STATE_KEY] = direct_routes
-    app_state[RSGI_ROUTES_STATE_KEY] = rsgi_routes
 
     return _Litestar(
         route_handlers=handlers,
@@ -135,24 +131,9 @@ def build_http_entry(settings: Settings, *, server: bool = False) -> HttpEntry:
     return HttpEntry(app, app.state[DIRECT_ROUTES_STATE_KEY], runtime.client_addresses)
 
 
-def build_rsgi_app(settings: Settings, *, server: bool = False) -> RsgiApp:
-    """The same on granian's RSGI interface, Litestar behind an ASGI bridge."""
-    app = build_app(settings, server=server)
-    runtime: Runtime = app.state.runtime
-    return RsgiApp(app, app.state[RSGI_ROUTES_STATE_KEY], runtime.client_addresses)
-
-
 def serve_target() -> HttpEntry:
     """Entry point of each granian worker: the CLI hands the effective settings down."""
     exit_with_parent()
     settings = settings_from_env()
     configure_logging(settings.logging)
     return build_http_entry(settings, server=True)
-
-
-def serve_rsgi_target() -> RsgiApp:
-    """``serve_target`` on RSGI."""
-    exit_with_parent()
-    settings = settings_from_env()
-    configure_logging(settings.logging)
-    return build_rsgi_app(settings, server=True)

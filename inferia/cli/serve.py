@@ -76,13 +76,11 @@ def serve(settings: Settings) -> None:
         if done.returncode:
             raise SystemExit(done.returncode)
     log.info("serving planes %s on http://%s:%d", ", ".join(settings.planes), host, port)
-    # The A/B of the two entries (docs/performance.md): BENCH_ENTRY=rsgi serves RSGI.
-    rsgi = os.environ.get("BENCH_ENTRY") == "rsgi"
     Server(
-        "inferia.app:serve_rsgi_target" if rsgi else "inferia.app:serve_target",
+        "inferia.app:serve_target",
         address=host,
         port=port,
-        interface=Interfaces.RSGI if rsgi else Interfaces.ASGI,  # see inferia.core.http_entry
+        interface=Interfaces.ASGI,  # see inferia.core.http_entry
         websockets=False,
         workers=settings.server.workers,
         loop=Loops.uvloop,

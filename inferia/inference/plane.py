@@ -7,12 +7,10 @@ from litestar.types import ControllerRouterHandler
 from inferia.contracts import FiltrationPorts
 from inferia.contracts.endpoints import LiveEndpointSource
 from inferia.core.http_entry import AsgiHandler
-from inferia.core.rsgi import RsgiHandler
 from inferia.core.ssrf import GuardedResolver
 from inferia.inference.admission import policy_steps
 from inferia.inference.api.endpoints import V1Endpoints
 from inferia.inference.api.models import model_listing_controller
-from inferia.inference.api.rsgi_exchange import rsgi_routes
 from inferia.inference.auth import Authenticator
 from inferia.inference.flow import RequestFlow
 from inferia.inference.guard_steps import GuardrailMetrics, build_guard_steps
@@ -73,13 +71,3 @@ class InferencePlane:
     def direct_routes(self) -> dict[str, AsgiHandler]:
         """The POST endpoints, served beside Litestar (inferia.core.http_entry)."""
         return self.endpoints.routes()
-
-    def rsgi_routes(self) -> dict[str, RsgiHandler]:
-        """The same endpoints on granian's RSGI interface (inferia.core.rsgi)."""
-        runtime = self.runtime
-        return rsgi_routes(
-            self.flow,
-            runtime.request_ids,
-            runtime.settings.server.max_body_bytes,
-            runtime.client_addresses,
-        )

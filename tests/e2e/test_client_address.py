@@ -42,7 +42,7 @@ def test_forwarded_clients_are_believed_from_trusted_proxies_only(
             )
             assert chat.status_code == 200, chat.text
             wait_until(lambda: _addresses(database, "inference_logs") == [expected], timeout=10)
-            # Litestar's routes (through the ASGI bridge): a failed login is audited.
+            # Litestar's routes (the same entry): a failed login is audited.
             login = httpx.post(
                 f"{server.base_url}/auth/login",
                 headers={"x-forwarded-for": "203.0.113.9"},

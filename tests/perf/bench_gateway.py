@@ -1,7 +1,7 @@
 """Gateway overhead benchmark: ``inferia serve`` (1 worker) vs a direct call, side by side,
-and the floors (a bare pass-through on the same server stack: tests/perf/passthrough_rsgi.py
-on the RSGI interface the gateway's /v1 endpoints use, and tests/perf/passthrough_asgi.py
-on ASGI, what an ASGI framework's gateway pays) under the same loads.
+and the floors (a bare pass-through on the same server stack: tests/perf/passthrough_asgi.py
+on granian's ASGI interface, the one ``inferia serve`` uses, and
+tests/perf/passthrough_rsgi.py on RSGI, for scale) under the same loads.
 
 Run (from the repository root):  python -m tests.perf.bench_gateway [--full]
 Needs ``wrk`` (apt-get install -y wrk). Prints a table and writes it as JSON to
@@ -99,24 +99,21 @@ def rss_mb(pid: int, field: str = "VmRSS") -> float:
     return int(match.group(1)) / 1024 if match else 0.0
 
 
-def wrk_script(key: str | None, extra: str = "", *, get: bool = False) -> str:
-    """A wrk Lua script POSTing BODY (or, with ``get``, a GET) with the API key if
-    given, plus ``extra``."""
+def wrk_script(key: str | None, extra: str = "") -> str:
+    """A wrk Lua script POSTing BODY (with the API key if given), plus ``extra``."""
     headers = "['content-type'] = 'application/json'"
     if key:
         headers += f", ['authorization'] = 'Bearer {key}'"
-    request = (
-        "wrk.method = 'GET'\n" if get else f"wrk.method = 'POST'\nwrk.body = '{json.dumps(BODY)}'\n"
-    )
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(request + f"wrk.headers = {{{headers}}}\n" + extra)
+        script.write(
+            f"wrk.method = 'POST'\nwrk.body = '{json.dumps(BODY)}'\nwrk.headers = {{{headers}}}\n"
+            + extra
+        )
     return script.name
 
 
-def wrk(
-    url: str, key: str | None, seconds: int, connections: int, *, get: bool = False
-) -> dict[str, float]:
-    script = wrk_script(key, get=get)
+def wrk(url: str, key: str | None, seconds: int, connections: int) -> dict[str, float]:
+    script = wrk_script(key)
     out = subprocess.run(
         ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script, url],
         capture_output=True,
@@ -310,91 +307,6 @@ def measure(
     return results
 
 
-ENTRIES = ("asgi", "rsgi")
-
-
-def entry_ab(args: argparse.Namespace) -> dict[str, Any]:
-    """The two HTTP entries of ``inferia serve`` side by side (``--entry both``): granian's
-    ASGI interface with the /v1 POST endpoints as direct ASGI handlers beside Litestar
-    (inferia.core.http_entry), against its RSGI interface with Litestar behind the ASGI
-    bridge (inferia.core.rsgi). One server each, the full default pipeline, measured in
-    turns (``--rounds``, the order swapped every round) so both see the same machine."""
-    results: dict[str, Any] = {"load_average_at_start": os.getloadavg()[0]}
-    with ExitStack() as stack:
-        upstreams: dict[str, str] = {}
-        upstreams["fast"], _ = stack.enter_context(upstream())
-        upstreams["paced"], _ = stack.enter_context(upstream(events=200, event_gap_ms=1))
-        models = [
-            {"name": name, "base_url": f"{url}/v1", "upstream_model": "bench"}
-            for name, url in upstreams.items()
-        ]
-        servers: dict[str, tuple[InferiaServer, str]] = {}
-        for entry in ENTRIES:
-            tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-            config = write_config(tmp / "inferia.toml", models)
-            env = inferia_env(tmp / "data", INFERIA_CONFIG=str(config), BENCH_ENTRY=entry)
-            servers[entry] = (stack.enter_context(InferiaServer(env, PLANES)), create_key(env))
-        rounds: dict[str, list[dict[str, float]]] = {entry: [] for entry in ENTRIES}
-        for index in range(args.rounds):
-            for entry in ENTRIES if index % 2 == 0 else ENTRIES[::-1]:
-                server, key = servers[entry]
-                assert server.process is not None
-                print(f"[{entry}] round {index + 1}", file=sys.stderr)
-                rounds[entry].append(entry_round(server, tree(server.process.pid), key, args))
-        for entry in ENTRIES:
-            log = servers[entry][0].output.splitlines()
-            notable = [line for line in log if "WARNING" in line or "ERROR" in line]
-            results[f"{entry}_server_log"] = notable[:50]
-            measured = rounds[entry]
-            results[entry] = {
-                "median": {
-                    name: statistics.median(r[name] for r in measured) for name in measured[0]
-                },
-                "rounds": measured,
-            }
-    results["load_average_at_end"] = os.getloadavg()[0]
-    return results
-
-
-def entry_round(
-    server: InferiaServer, pids: list[int], key: str, args: argparse.Namespace
-) -> dict[str, float]:
-    """CPU per /v1 request (saturation, and at 200 req/s), per paced SSE event, per
-    management request (``GET /health``, and ``GET /v1/models``: a Litestar route with
-    API-key auth)."""
-    out: dict[str, float] = {"load_average": os.getloadavg()[0]}
-    BODY["model"] = "fast"
-    chat = f"{server.base_url}/v1/chat/completions"
-    wrk(chat, key, 1, args.connections)  # warm-up
-    before = cpu_seconds(pids)
-    done = wrk(chat, key, args.seconds, args.connections)
-    # Counted, not asserted: the server's log (results' "server_log") says what they were.
-    out["v1_non_2xx"] = done["non_2xx"]
-    out["v1_cpu_ms_per_request"] = 1000 * (cpu_seconds(pids) - before) / done["requests"]
-    out["v1_rps"] = done["rps"]
-    # At a fixed 200 req/s: per-request CPU without saturation's batching, which varies
-    # with the share of the CPUs the server gets on a shared machine.
-    before = cpu_seconds(pids)
-    paced = fixed_rate({"gateway": (chat, key)}, 200, args.seconds)["gateway"]
-    out["v1_paced_cpu_ms_per_request"] = 1000 * (cpu_seconds(pids) - before) / paced["requests"]
-    BODY["model"] = "paced"
-    auth = {"authorization": f"Bearer {key}"}
-    before = cpu_seconds(pids)
-    events = uvloop.run(streams(chat, auth, 100, 8))
-    out["sse_cpu_us_per_event"] = 1e6 * (cpu_seconds(pids) - before) / events
-    for name, path, credential in (
-        ("health", "/health", None),
-        ("models", "/v1/models", key),
-    ):
-        url = f"{server.base_url}{path}"
-        wrk(url, credential, 1, args.connections, get=True)  # warm-up
-        before = cpu_seconds(pids)
-        done = wrk(url, credential, args.seconds, args.connections, get=True)
-        assert done["non_2xx"] == 0, (path, done)
-        out[f"{name}_cpu_ms_per_request"] = 1000 * (cpu_seconds(pids) - before) / done["requests"]
-    return out
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=8)
@@ -417,20 +329,7 @@ def main() -> None:
         help="each server on CPU 0 alone; this process, wrk and the upstreams on the others",
     )
     parser.add_argument("--json", type=Path)
-    parser.add_argument(
-        "--entry",
-        choices=[*ENTRIES, "both"],
-        default="asgi",
-        help="the HTTP entry the gateway is served on; both: the A/B of the two instead",
-    )
-    parser.add_argument("--rounds", type=int, default=5, help="with --entry both")
     args = parser.parse_args()
-    if args.entry == "both":
-        ab = entry_ab(args)
-        print(json.dumps(ab, indent=2))
-        if args.json:
-            args.json.write_text(json.dumps(ab, indent=2))
-        return
     # The machine is shared: record how busy it was, so a noisy run can be recognised.
     results: dict[str, Any] = {"load_average_at_start": os.getloadavg()[0]}
     cpus = sorted(os.sched_getaffinity(0))
@@ -462,7 +361,7 @@ def main() -> None:
             tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
             config = write_config(tmp / "inferia.toml", models)
             config.write_text(config.read_text() + extra)
-            env = inferia_env(tmp / "data", INFERIA_CONFIG=str(config), BENCH_ENTRY=args.entry)
+            env = inferia_env(tmp / "data", INFERIA_CONFIG=str(config))
             servers[name] = (stack.enter_context(InferiaServer(env, PLANES)), create_key(env))
         floors = {floor: stack.enter_context(passthrough(floor, upstreams)) for floor in FLOORS}
         if pinned:

@@ -2,11 +2,10 @@
 
 The real app (every plane of ``inferia serve --plane inference --plane filtration``,
 embedded SQLite + in-memory state, a real API key) is built in this process and the
-server's entry (``inferia.core.http_entry.HttpEntry``, or with ``--entry rsgi`` the RSGI
-one) is called directly with an in-memory ASGI scope, ``receive`` and ``send`` for
-``POST /v1/chat/completions``; the upstream call returns a canned reply without I/O (with
-``--stream-events N``, a stream of N content events, handed over one per read as from a
-paced upstream). Measured:
+server's entry (``inferia.core.http_entry.HttpEntry``) is called directly with an
+in-memory ASGI scope, ``receive`` and ``send`` for ``POST /v1/chat/completions``; the
+upstream call returns a canned reply without I/O (with ``--stream-events N``, a stream
+of N content events, handed over one per read as from a paced upstream). Measured:
 everything Inferia itself does per request (request id, authentication, parsing,
 validation, routing, every pipeline step, the reply, the usage event and the consumer
 writing it), not granian's and aiohttp's I/O, which tests/perf/bench_gateway.py
@@ -31,7 +30,6 @@ from inferia.app import build_app
 from inferia.cli.preflight import prepare_storage
 from inferia.config import load_settings
 from inferia.core.http_entry import DIRECT_ROUTES_STATE_KEY, HttpEntry
-from inferia.core.rsgi import RSGI_ROUTES_STATE_KEY, RsgiApp
 from inferia.core.secrets import resolve_secrets
 from inferia.inference.flow import RequestFlow
 from inferia.inference.pipeline import RequestContext, Usage
@@ -107,43 +105,6 @@ class AsgiClient:
             self.statuses.append(message["status"])
 
 
-class _Scope:
-    """What the handler reads of granian's RSGI scope."""
-
-    method = "POST"
-    path = "/v1/chat/completions"
-    client = "127.0.0.1:50000"
-
-    def __init__(self, headers: dict[str, str]) -> None:
-        self.headers = headers
-
-
-class _Transport:
-    async def send_bytes(self, data: bytes) -> None:
-        pass
-
-
-class _Protocol:
-    """granian's RSGI protocol object, in memory: the body, then a client that stays."""
-
-    def __init__(self, body: bytes) -> None:
-        self._body = body
-        self.statuses: list[int] = []
-
-    async def __call__(self) -> bytes:
-        return self._body
-
-    async def client_disconnect(self) -> None:
-        await asyncio.get_running_loop().create_future()  # never
-
-    def response_bytes(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
-        self.statuses.append(status)
-
-    def response_stream(self, status: int, headers: list[tuple[str, str]]) -> _Transport:
-        self.statuses.append(status)
-        return _Transport()
-
-
 def stream_events(count: int) -> list[bytes]:
     return [*([CHUNK_WITH_NULL_USAGE] * count), USAGE, b"data: [DONE]\n\n"]
 
@@ -193,26 +154,13 @@ async def run(scenario: str, requests: int, rounds: int, events: int, entry: str
                 "content-type": "application/json",
                 "content-length": str(len(body)),
             }
-            statuses: list[int]
-            if entry == "rsgi":
-                rsgi = RsgiApp(app, app.state[RSGI_ROUTES_STATE_KEY], runtime.client_addresses)
-                scope = _Scope(headers)
-                protocol = _Protocol(body)
-                statuses = protocol.statuses
+            entry = HttpEntry(app, app.state[DIRECT_ROUTES_STATE_KEY], runtime.client_addresses)
+            statuses: list[int] = []
 
-                async def one() -> None:
-                    await rsgi.__rsgi__(scope, protocol)
-
-            else:
-                http_entry = HttpEntry(
-                    app, app.state[DIRECT_ROUTES_STATE_KEY], runtime.client_addresses
-                )
-                statuses = []
-
-                async def one() -> None:
-                    client = AsgiClient(body)
-                    client.statuses = statuses
-                    await http_entry(asgi_scope(headers), client.receive, client.send)
+            async def one() -> None:
+                client = AsgiClient(body)
+                client.statuses = statuses
+                await entry(asgi_scope(headers), client.receive, client.send)
 
             per_request: list[float] = []
             for _ in range(rounds):
@@ -225,7 +173,6 @@ async def run(scenario: str, requests: int, rounds: int, events: int, entry: str
             assert set(statuses) == {200}, set(statuses)
     return {
         "scenario": scenario,
-        "entry": entry,
         "events_per_request": events,
         "cpu_us_per_request_median": 1e6 * statistics.median(per_request),
         "cpu_us_per_request_rounds": [round(1e6 * p, 1) for p in per_request],
@@ -248,12 +195,9 @@ def main() -> None:
     parser.add_argument(
         "--stream-events", type=int, default=0, help="streamed requests of this many events"
     )
-    parser.add_argument("--entry", choices=["asgi", "rsgi"], default="asgi")
     args = parser.parse_args()
     for scenario in args.scenario or ("gateway", "full"):
-        result = uvloop.run(
-            run(scenario, args.requests, args.rounds, args.stream_events, args.entry)
-        )
+        result = uvloop.run(run(scenario, args.requests, args.rounds, args.stream_events))
         print(msgspec.json.encode(result).decode())
 
 

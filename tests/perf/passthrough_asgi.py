@@ -1,8 +1,8 @@
 """The benchmark's floor on ASGI: granian's ASGI interface on uvloop, 1 worker, one pooled
 aiohttp session, doing nothing but pass requests through to one upstream and relay the
 reply (whole, or chunk by chunk for streams): what any ASGI gateway on this stack pays
-(Litestar apps, FastAPI, ...). tests/perf/passthrough_rsgi.py is the same on the RSGI
-interface ``inferia serve`` uses for the /v1 endpoints.
+(Litestar apps, FastAPI, ...), and the interface ``inferia serve`` uses.
+tests/perf/passthrough_rsgi.py is the same on granian's RSGI interface, for scale.
 
 ``POST /NAME/v1/...`` goes to upstream NAME's ``/v1/...``.
 Run: python -m tests.perf.passthrough_asgi --port P --upstream NAME=URL [--upstream ...]

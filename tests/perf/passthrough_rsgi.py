@@ -1,7 +1,7 @@
-"""The benchmark's floor on the gateway's own server interface: tests/perf/passthrough_asgi.py
-on granian's RSGI interface (as ``inferia serve`` runs the /v1 endpoints, see
-inferia.core.rsgi), doing nothing but pass requests through to one upstream and relay
-the reply (whole, or chunk by chunk for streams).
+"""The benchmark's floor on granian's RSGI interface, for scale: tests/perf/passthrough_asgi.py
+on RSGI (``inferia serve`` was served on it until December 2026; docs/performance.md),
+doing nothing but pass requests through to one upstream and relay the reply (whole, or
+chunk by chunk for streams).
 
 ``POST /NAME/v1/...`` goes to upstream NAME's ``/v1/...``.
 Run: python -m tests.perf.passthrough_rsgi --port P --upstream NAME=URL [--upstream ...]

@@ -1,7 +1,8 @@
-"""The request pipeline of the inference plane (docs/architecture.md): small steps, one job each.
+"""The request pipeline's steps: admit, guard input, guard output and settle, each a
+``Step`` with one job, called through the hooks they override.
 
-Order: authenticate -> route -> admit -> guard input -> shape prompt -> call upstream ->
-guard output -> settle. Steps are appended in InferencePlane.__init__.
+The order of a whole request, these steps included, is held by inferia.inference.flow
+(docs/architecture.md, "Request path").
 """
 
 from inferia.inference.pipeline.context import Api, DeferredOp, OnResult, RequestContext, Usage
