@@ -8,7 +8,7 @@ from inferia.config import GuardrailSettings
 from inferia.core.errors import ConfigError, ValidationError
 from inferia.guardrails.engine import GuardrailEngine
 from inferia.guardrails.guard import ScanLimits
-from inferia.guardrails.policy import GuardrailPolicy, policy_from_builtins
+from inferia.guardrails.policy import GuardrailPolicy
 from inferia.guardrails.scanner import discover_factories
 
 
@@ -20,12 +20,8 @@ def build_engine(settings: GuardrailSettings) -> GuardrailEngine:
 
 def platform_policy(settings: GuardrailSettings, engine: GuardrailEngine) -> GuardrailPolicy:
     """``[guardrails]`` as a policy, compiled once so a typo stops start-up."""
-    policy = policy_from_builtins(
-        {
-            "input": msgspec.to_builtins(settings.input),
-            "output": msgspec.to_builtins(settings.output),
-        }
-    )
+    # The settings' entries are the policy's own Struct (inferia/config/guardrails.py).
+    policy = GuardrailPolicy(input=list(settings.input), output=list(settings.output))
     try:
         engine.compile(policy)
     except ValidationError as exc:

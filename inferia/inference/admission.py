@@ -29,7 +29,7 @@ from inferia.core.errors import PermissionDeniedError, RateLimitedError, StateEr
 from inferia.inference.pipeline import RequestContext, Step, StreamedText, StreamTransform
 from inferia.inference.tokens import TokenCounter, counted_off_loop
 from inferia.inference.usage_sink import UsageSink
-from inferia.limits import Charge, Decision, LimitEvaluator, LimitValues, ModelPrice, price_for
+from inferia.limits import Charge, Decision, LimitEvaluator, ModelPrice, price_for
 from inferia.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -266,15 +266,13 @@ def policy_steps(
     snapshots = PolicySnapshots(
         source,
         runtime.state,
-        LimitValues(**msgspec.structs.asdict(limits.key_defaults)),
+        limits.key_defaults,
         limits.policy_cache_ttl_s,
     )
     runtime.on_start(snapshots.start)
     runtime.on_stop(snapshots.close)
-    prices = {
-        model: ModelPrice(prompt=p.prompt, completion=p.completion)
-        for model, p in settings.pricing.items()
-    }
+    # Config and the evaluator share the Structs (inferia/config/limits.py): no copies.
+    prices = settings.pricing
     evaluator = LimitEvaluator(runtime.state, slot_ttl_ms=int(limits.slot_ttl_s * 1000))
     admission = AdmissionStep(snapshots, evaluator, counter, prices, limits)
     sink = UsageSink(
