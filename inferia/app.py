@@ -92,6 +92,9 @@ def build_app(settings: Settings, *, server: bool = False) -> Litestar:
         inference = InferencePlane(runtime, ports, endpoints)
         handlers += inference.routes()
         direct_routes.update(inference.direct_routes())
+        if "filtration" in planes:
+            # Knowledge-base ingestion embeds through the gateway's routing, in process.
+            filtration.knowledge_embedder.bind(inference.embedder)
     if "dashboard" in planes:
         from inferia.dashboard.plane import dashboard_routes
 

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import msgspec
 
+from inferia.config.knowledge import KnowledgeSettings
 from inferia.config.limits import NO_LIMITS
 from inferia.config.sections import (
     AuthSettings,
@@ -52,6 +53,7 @@ SECTIONS: dict[str, type[msgspec.Struct]] = {
     "usage": UsageSettings,
     "guardrails": GuardrailSettings,
     "orchestration": OrchestrationSettings,
+    "knowledge": KnowledgeSettings,
 }
 TOP_LEVEL_KEYS = ("data_dir", "planes", "models")
 SECRET_KEYS = frozenset(

@@ -13,6 +13,7 @@ import msgspec
 import platformdirs
 
 from inferia.config.guardrails import PolicyEntry
+from inferia.config.knowledge import KnowledgeSettings
 from inferia.config.limits import NO_LIMITS, LimitValues, ModelPrice
 
 PlaneName = Literal["inference", "filtration", "orchestration", "dashboard"]
@@ -255,6 +256,7 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     usage: UsageSettings = msgspec.field(default_factory=UsageSettings)
     guardrails: GuardrailSettings = msgspec.field(default_factory=GuardrailSettings)
     orchestration: OrchestrationSettings = msgspec.field(default_factory=OrchestrationSettings)
+    knowledge: KnowledgeSettings = msgspec.field(default_factory=KnowledgeSettings)
 
     @property
     def data_path(self) -> Path:

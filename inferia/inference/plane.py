@@ -8,16 +8,19 @@ from inferia.contracts import FiltrationPorts
 from inferia.contracts.endpoints import LiveEndpointSource
 from inferia.core.http_entry import AsgiHandler
 from inferia.core.ssrf import GuardedResolver
+from inferia.core.tiktoken_files import install_encodings
 from inferia.inference.admission import policy_steps
 from inferia.inference.api.endpoints import V1Endpoints
 from inferia.inference.api.models import model_listing_controller
 from inferia.inference.auth import Authenticator
+from inferia.inference.embedder import GatewayEmbedder
 from inferia.inference.flow import RequestFlow
 from inferia.inference.guard_steps import GuardrailMetrics, build_guard_steps
+from inferia.inference.local_embeddings import LocalEmbeddings
 from inferia.inference.metrics import inference_metrics
 from inferia.inference.routing.catalogue import ModelCatalogue
 from inferia.inference.routing.router import Router
-from inferia.inference.tokens import TokenCounter, install_encodings
+from inferia.inference.tokens import TokenCounter
 from inferia.inference.upstream.caller import UpstreamCaller
 from inferia.runtime import Runtime
 
@@ -39,6 +42,15 @@ class InferencePlane:
         self.admission, self.usage_sink = policy_steps(runtime, ports.policies, counter)
         guard_metrics = GuardrailMetrics()
         guard_input, guard_output = build_guard_steps(runtime, ports.guardrails, guard_metrics)
+        caller = UpstreamCaller(
+            lambda: runtime.http, settings.inference, lambda: self.catalogue.table
+        )
+        # Knowledge-base ingestion and retrieval embed through the gateway's own routing.
+        local = LocalEmbeddings(settings.knowledge.local_embedding_models)
+        local.load()
+        self.embedder = GatewayEmbedder(
+            settings.inference, lambda: self.catalogue.table, caller, local
+        )
         # The order is the flow's (inferia.inference.flow).
         self.flow = RequestFlow(
             settings,
@@ -47,9 +59,7 @@ class InferencePlane:
             route=Router(self.catalogue),
             admit=self.admission,
             guard_input=guard_input,
-            call_upstream=UpstreamCaller(
-                lambda: runtime.http, settings.inference, lambda: self.catalogue.table
-            ),
+            call_upstream=caller,
             guard_output=guard_output,
             settle=self.usage_sink,
         )

@@ -23,6 +23,7 @@ RESOURCES = (
     "policies",
     "guardrail_policies",
     "usage",
+    "knowledge_bases",
 )
 SHAPE = ("routes.py", "service.py", "store.py", "tables.py", "schemas.py")
 # What only a service (through Changes) or a store may do.
