@@ -177,8 +177,11 @@ async def start_knowledge(
     store: KnowledgeStore, consumer: IngestionConsumer, state: StateBackend
 ) -> None:
     """At start-up: ready the vector index, start ingesting, and queue again documents
-    whose job may have been lost."""
+    whose job may be lost. A job queued but never read is lost if the process died
+    between an upload's commit and its stream entry; with the memory backend every job
+    died with the process, those being ingested included (on Redis those stay pending
+    and are claimed). A job queued twice is harmless: ingestion is idempotent."""
     await store.index.start()
     await consumer.start()
-    for document_id in await store.queued():
+    for document_id in await store.unfinished(started=not state.shared):
         await enqueue(state, document_id)

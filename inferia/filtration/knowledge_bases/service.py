@@ -3,7 +3,7 @@
 Changes go through ``Changes.apply`` (the audit record commits with them). An upload
 commits its document as ``queued`` and then puts a job on the ingestion stream; a
 process that dies between the two queues it again when it starts
-(``KnowledgeStore.queued``).
+(``ingestion.start_knowledge``).
 """
 
 from __future__ import annotations

@@ -196,13 +196,13 @@ class KnowledgeStore:
         await self._bump(record.knowledge_base_id)
         return record
 
-    async def queued(self) -> list[str]:
-        """Documents no ingester has started: what a starting process queues again (a
-        crash between the upload's commit and its stream entry would strand them;
-        documents being ingested have a pending entry that is claimed instead)."""
+    async def unfinished(self, *, started: bool) -> list[str]:
+        """Documents that are not ready nor failed: ``queued`` ones only, or (``started``)
+        those being ingested too. What a starting process queues again."""
+        states = ["queued", "parsing", "embedding"] if started else ["queued"]
         async with wrap_errors():
             rows = await KnowledgeDocument.select(KnowledgeDocument.id).where(
-                KnowledgeDocument.state == "queued"
+                KnowledgeDocument.state.is_in(states)
             )
         return [str(row["id"]) for row in rows]
 
