@@ -10,6 +10,8 @@ from typing import Any
 
 import httpx
 
+from tests.identity_support import ADMIN_EMAIL, ADMIN_PASSWORD
+
 # name -> (content type, text). Each question below is answered by exactly one file.
 CORPUS_TEXT: dict[str, str] = {
     "vacation.md": (
@@ -131,3 +133,12 @@ async def wait_done(
             return body
         assert time.monotonic() < deadline, body
         await asyncio.sleep(0.1)
+
+
+def admin_headers(base_url: str) -> dict[str, str]:
+    """The bearer header of the first admin of a running server (synchronous)."""
+    reply = httpx.post(
+        f"{base_url}/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
+    )
+    assert reply.status_code == 200, reply.text
+    return {"authorization": f"Bearer {reply.json()['access_token']}"}

@@ -25,5 +25,8 @@ class KnowledgeSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True,
     min_score: float = 0.2
     default_top_k: int = 4
     max_top_k: int = 20
+    # Knowledge bases searched for a model's requests that name none: {"model" = ["kb", ...]},
+    # resolved in the caller's organisation.
+    model_knowledge_bases: dict[str, list[str]] = msgspec.field(default_factory=dict)
     # The system message that carries retrieved chunks; {context} is replaced by them.
     context_template: str = DEFAULT_CONTEXT_TEMPLATE

@@ -14,7 +14,8 @@ from typing import Protocol
 
 import msgspec
 
-from inferia.core.errors import RemoteServiceError
+from inferia.contracts.internal_client import InternalClient
+from inferia.core.errors import NotFoundError, RemoteServiceError
 
 # Ingestion jobs: one entry per uploaded document, acknowledged once it is ready or failed.
 INGEST_STREAM = "inferia:knowledge:ingest"
@@ -57,6 +58,43 @@ class Retriever(Protocol):
         the configured similarity threshold, best first. Raises NotFoundError for a
         knowledge base the organisation does not have."""
         ...
+
+
+RETRIEVE_PATH = "/internal/knowledge/retrieve"
+
+
+class RetrieveRequest(msgspec.Struct, frozen=True, kw_only=True):
+    organization_id: str
+    knowledge_bases: list[str]
+    query: str
+    top_k: int
+
+
+class RemoteRetriever:
+    """The port's remote implementation: asks the filtration plane in another process."""
+
+    def __init__(self, client: InternalClient) -> None:
+        self._client = client
+        self._decoder = msgspec.json.Decoder(list[RetrievedChunk])
+
+    async def retrieve(
+        self, organization_id: str, knowledge_bases: Sequence[str], query: str, top_k: int
+    ) -> list[RetrievedChunk]:
+        body = RetrieveRequest(
+            organization_id=organization_id,
+            knowledge_bases=list(knowledge_bases),
+            query=query,
+            top_k=top_k,
+        )
+        found = await self._client.call(
+            "POST", RETRIEVE_PATH, self._decoder, body=msgspec.json.encode(body), what="retrieval"
+        )
+        if found is None:
+            raise NotFoundError(
+                "a knowledge base named in the request does not exist",
+                param="inferia.knowledge_bases",
+            )
+        return found
 
 
 class EmbedderSlot:

@@ -18,6 +18,7 @@ from inferia.contracts.access import CallerVerifier, RemoteCallerVerifier
 from inferia.contracts.endpoints import LiveEndpointSource, RemoteLiveEndpointSource
 from inferia.contracts.guardrails import GuardrailPolicySource, RemoteGuardrailSource
 from inferia.contracts.internal_client import InternalClient
+from inferia.contracts.knowledge import RemoteRetriever, Retriever
 from inferia.contracts.models import ModelDefinitionSource, RemoteModelSource
 from inferia.contracts.policies import PolicySource, RemotePolicySource
 from inferia.contracts.principal_cache import principal_cache_for
@@ -32,6 +33,7 @@ class FiltrationPorts:
     models: ModelDefinitionSource
     policies: PolicySource
     guardrails: GuardrailPolicySource
+    knowledge: Retriever
 
 
 class ProcessServices(Protocol):
@@ -69,6 +71,7 @@ def remote_ports(process: ProcessServices) -> FiltrationPorts:
         models=RemoteModelSource(client),
         policies=RemotePolicySource(client),
         guardrails=RemoteGuardrailSource(client),
+        knowledge=RemoteRetriever(client),
     )
 
 

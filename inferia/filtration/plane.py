@@ -32,6 +32,7 @@ from inferia.filtration.knowledge_bases.ingestion import (
     IngestionConsumer,
     start_knowledge,
 )
+from inferia.filtration.knowledge_bases.internal import internal_knowledge_controller
 from inferia.filtration.knowledge_bases.retrieval import KnowledgeRetriever
 from inferia.filtration.knowledge_bases.routes import knowledge_bases_controller
 from inferia.filtration.knowledge_bases.service import KnowledgeBaseService
@@ -132,6 +133,7 @@ class FiltrationPlane:
             models=self.models,
             policies=self.policies,
             guardrails=self.guardrails,
+            knowledge=self.knowledge_retriever,
         )
 
     def routes(self) -> list[ControllerRouterHandler]:
@@ -155,4 +157,5 @@ class FiltrationPlane:
             model_definitions_controller(self.model_service),
             internal_models_controller(self.models, self._internal_token),
             knowledge_bases_controller(self.knowledge, self._max_upload_bytes),
+            internal_knowledge_controller(self.knowledge_retriever, self._internal_token),
         ]

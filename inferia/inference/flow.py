@@ -50,6 +50,7 @@ class RequestFlow:
         route: Router,
         admit: Step,
         guard_input: Step,
+        retrieve_context: Step | None = None,
         call_upstream: UpstreamCaller,
         guard_output: Step,
         settle: Step,
@@ -61,7 +62,9 @@ class RequestFlow:
         self.pipeline = Pipeline()
         self.pipeline.append(admit)  # limits, quotas, budgets
         self.pipeline.append(guard_input)  # every message, tool-call arguments
-        # shape prompt: templates and RAG (a later issue) go here, as a before_upstream step.
+        # shape prompt: templates, then knowledge-base retrieval.
+        if retrieve_context is not None:
+            self.pipeline.append(retrieve_context)
         self.pipeline.append(guard_output)  # whole replies and streams
         # settle: admission's finish hook, then the usage event and inference log
         self.pipeline.append(settle)

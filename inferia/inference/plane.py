@@ -18,6 +18,7 @@ from inferia.inference.flow import RequestFlow
 from inferia.inference.guard_steps import GuardrailMetrics, build_guard_steps
 from inferia.inference.local_embeddings import LocalEmbeddings
 from inferia.inference.metrics import inference_metrics
+from inferia.inference.retrieve_context import RetrieveContext
 from inferia.inference.routing.catalogue import ModelCatalogue
 from inferia.inference.routing.router import Router
 from inferia.inference.tokens import TokenCounter
@@ -59,6 +60,7 @@ class InferencePlane:
             route=Router(self.catalogue),
             admit=self.admission,
             guard_input=guard_input,
+            retrieve_context=RetrieveContext(ports.knowledge, settings.knowledge),
             call_upstream=caller,
             guard_output=guard_output,
             settle=self.usage_sink,

@@ -21,6 +21,7 @@ import pytest
 
 from tests.e2e.limits_cluster import ScratchPostgres, fresh_redis, kill_tree, serving
 from tests.identity_support import ADMIN_EMAIL, ADMIN_PASSWORD, CHEAP_ARGON2_ENV
+from tests.knowledge_support import admin_headers
 from tests.processes import InferiaServer, inferia_env, wait_until
 from tests.services import require_module
 
@@ -69,14 +70,6 @@ def _document(server: InferiaServer, headers: dict[str, str], path: str) -> dict
     return body
 
 
-def _login(server: InferiaServer) -> dict[str, str]:
-    reply = httpx.post(
-        f"{server.base_url}/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
-    )
-    assert reply.status_code == 200, reply.text
-    return {"authorization": f"Bearer {reply.json()['access_token']}"}
-
-
 @pytest.mark.parametrize("pair", ["sqlite+memory", "postgres+redis"])
 def test_killed_ingestion_resumes_and_stores_each_chunk_once(pair: str, tmp_path: Path) -> None:
     require_module("inferia_embeddings_local")
@@ -95,7 +88,7 @@ def test_killed_ingestion_resumes_and_stores_each_chunk_once(pair: str, tmp_path
         args = ["--plane", "filtration", "--plane", "inference"]
         first = InferiaServer(env, args).start()
         try:
-            headers = _login(first)
+            headers = admin_headers(first.base_url)
             base = httpx.post(
                 f"{first.base_url}/management/knowledge-bases",
                 headers=headers,
@@ -125,7 +118,7 @@ def test_killed_ingestion_resumes_and_stores_each_chunk_once(pair: str, tmp_path
         document_id = path.rsplit("/", 1)[-1]
         before = _chunks(pair, tmp_path, backend, document_id)
         with serving(env, args) as second:
-            headers = _login(second)
+            headers = admin_headers(second.base_url)
             in_between = _document(second, headers, path)
             assert in_between["state"] == "embedding", in_between
             total = in_between["progress"]["chunks_total"]

@@ -91,7 +91,9 @@ class KnowledgeStore:
         found = {row["name"]: _base(row) for row in rows}
         missing = [name for name in names if name not in found]
         if missing:
-            raise NotFoundError(f"knowledge base '{missing[0]}' not found")
+            raise NotFoundError(
+                f"knowledge base '{missing[0]}' not found", param="inferia.knowledge_bases"
+            )
         return [found[name] for name in names]
 
     async def create(self, organization_id: str, data: KnowledgeBaseCreate) -> KnowledgeBaseRecord:
