@@ -26,6 +26,7 @@ from inferia.inference.api.relay import StreamRelay, ask_for_usage, internal_err
 from inferia.inference.api.reply import WholeReply
 from inferia.inference.api.schemas import parse
 from inferia.inference.auth import Authenticator
+from inferia.inference.local_reply import LocalEmbeddingsReply
 from inferia.inference.pipeline import Api, Pipeline, RequestContext, Step
 from inferia.inference.routing.router import Router
 from inferia.inference.tokens import TokenCounter
@@ -54,11 +55,14 @@ class RequestFlow:
         call_upstream: UpstreamCaller,
         guard_output: Step,
         settle: Step,
+        local_embeddings: LocalEmbeddingsReply | None = None,
     ) -> None:
         self._settings = settings.inference
         self._authenticate = authenticate
         self._route = route
         self._call_upstream = call_upstream
+        # /v1/embeddings of in-process models (the local embeddings plugin).
+        self._local_embeddings = local_embeddings
         self.pipeline = Pipeline()
         self.pipeline.append(admit)  # limits, quotas, budgets
         self.pipeline.append(guard_input)  # every message, tool-call arguments
@@ -100,6 +104,15 @@ class RequestFlow:
             ctx.body, parsed = parse(raw, api, self._settings.max_tokens_limit)
             ctx.body_size = len(raw)
             ctx.model = parsed.model
+            local = self._local_embeddings
+            if local is not None and api == "embeddings" and local.serves(ctx.model):
+                await pipeline.before_upstream(ctx)  # admit, guard input
+                body = await local.answer(ctx)
+                ctx.first_token_at = time.monotonic()
+                ctx.reply = body
+                client.stop_watching()
+                await client.answer(body, ctx.response_headers, time.perf_counter() - arrived)
+                return
             deployment = self._route.route(ctx)
             client_wants_usage = ask_for_usage(ctx, parsed)
             await pipeline.before_upstream(ctx)  # admit, guard input (shape prompt)

@@ -17,6 +17,7 @@ from inferia.inference.embedder import GatewayEmbedder
 from inferia.inference.flow import RequestFlow
 from inferia.inference.guard_steps import GuardrailMetrics, build_guard_steps
 from inferia.inference.local_embeddings import LocalEmbeddings
+from inferia.inference.local_reply import LocalEmbeddingsReply
 from inferia.inference.metrics import inference_metrics
 from inferia.inference.retrieve_context import RetrieveContext
 from inferia.inference.routing.catalogue import ModelCatalogue
@@ -64,6 +65,7 @@ class InferencePlane:
             call_upstream=caller,
             guard_output=guard_output,
             settle=self.usage_sink,
+            local_embeddings=LocalEmbeddingsReply(local, counter),
         )
         self.endpoints = V1Endpoints(self.flow, runtime.request_ids, settings.server.max_body_bytes)
         runtime.metrics.register(

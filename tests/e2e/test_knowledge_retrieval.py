@@ -218,3 +218,21 @@ def test_unknown_and_other_organisations_knowledge_bases_are_404(stack: Stack) -
             extra_body={"inferia": {"knowledge_bases": ["handbook"]}},
         )
     assert len(stack.fake.requests()) == count  # nothing of the handbook went anywhere
+
+
+def test_v1_embeddings_of_the_local_model(stack: Stack, sdk: openai.OpenAI) -> None:
+    count = len(stack.fake.requests())
+    texts = ["The cat sits on the mat.", "A feline rests on a rug.", "Quarterly revenue grew."]
+    # Left out, the SDK asks for base64 and decodes it; float is asked for explicitly.
+    for options in ({}, {"encoding_format": "float"}):
+        reply = sdk.embeddings.create(model="minilm", input=texts, **options)  # type: ignore[arg-type]
+        vectors = [item.embedding for item in reply.data]
+        assert [len(v) for v in vectors] == [384, 384, 384]
+        assert abs(sum(x * x for x in vectors[0]) - 1) < 1e-3
+        similar = sum(a * b for a, b in zip(vectors[0], vectors[1], strict=True))
+        unrelated = sum(a * b for a, b in zip(vectors[0], vectors[2], strict=True))
+        assert similar > unrelated + 0.3
+        assert reply.usage.prompt_tokens > 0
+    assert len(stack.fake.requests()) == count  # served in process, no upstream
+    with pytest.raises(openai.BadRequestError):
+        sdk.embeddings.create(model="minilm", input=[[1, 2, 3]])
