@@ -31,12 +31,18 @@ _CACHED = 32
 
 
 class _Matrix:
-    __slots__ = ("documents", "positions", "revision", "vectors")
+    __slots__ = ("documents", "positions", "revision", "rowids", "vectors")
 
     def __init__(
-        self, revision: int, vectors: Vector, documents: list[str], positions: list[int]
+        self,
+        revision: int,
+        vectors: Vector,
+        documents: list[str],
+        positions: list[int],
+        rowids: list[int],
     ) -> None:
         self.revision = revision
+        self.rowids = rowids
         self.vectors = vectors  # rows normalised: a dot product is the cosine
         self.documents = documents
         self.positions = positions
@@ -101,25 +107,34 @@ class SqliteVectorIndex:
         # argpartition is O(n); only the k winners are sorted.
         best = np.argpartition(-scores, k - 1)[:k]
         best = best[np.argsort(-scores[best])]
-        hits: list[Hit] = []
+        winners = best.tolist()
+        rowids = [matrix.rowids[i] for i in winners]
+        # One query for the k texts (by rowid: piccolo opens a connection per query).
+        marks = ", ".join("{}" for _ in rowids)
         async with wrap_errors():
-            for index in best.tolist():
-                document_id, position = matrix.documents[index], matrix.positions[index]
-                rows = await KnowledgeBase.raw(
-                    'SELECT "text" FROM "kb_chunks" WHERE "document_id" = {} AND "position" = {}',
-                    document_id,
-                    position,
-                )
-                if rows:
-                    hits.append(
-                        Hit(
-                            knowledge_base_id=knowledge_base_id,
-                            document_id=document_id,
-                            position=position,
-                            text=rows[0]["text"],
-                            score=float(scores[index]),
-                        )
+            rows = await KnowledgeBase.raw(
+                f'SELECT rowid AS id, "document_id", "position", "text" FROM "kb_chunks" '
+                f"WHERE rowid IN ({marks})",
+                *rowids,
+            )
+        # A rowid only counts while it is still the same chunk (rowids can be reused).
+        texts = {
+            (int(row["id"]), str(row["document_id"]), int(row["position"])): row["text"]
+            for row in rows
+        }
+        hits: list[Hit] = []
+        for index, rowid in zip(winners, rowids, strict=True):
+            key = (rowid, matrix.documents[index], matrix.positions[index])
+            if key in texts:  # else deleted since the matrix was read
+                hits.append(
+                    Hit(
+                        knowledge_base_id=knowledge_base_id,
+                        document_id=matrix.documents[index],
+                        position=matrix.positions[index],
+                        text=texts[key],
+                        score=float(scores[index]),
                     )
+                )
         return hits
 
     async def _matrix(self, knowledge_base_id: str, dimensions: int, revision: int) -> _Matrix:
@@ -129,7 +144,8 @@ class SqliteVectorIndex:
             return cached
         async with wrap_errors():
             rows = await KnowledgeBase.raw(
-                'SELECT c."document_id", c."position", c."embedding" FROM "kb_chunks" c '
+                'SELECT c.rowid AS id, c."document_id", c."position", c."embedding" '
+                'FROM "kb_chunks" c '
                 'JOIN "kb_documents" d ON d."id" = c."document_id" '
                 'WHERE c."knowledge_base_id" = {} AND d."state" = \'ready\'',
                 knowledge_base_id,
@@ -141,6 +157,7 @@ class SqliteVectorIndex:
             vectors,
             [str(row["document_id"]) for row in rows],
             [int(row["position"]) for row in rows],
+            [int(row["id"]) for row in rows],
         )
         self._matrices[knowledge_base_id] = matrix
         if len(self._matrices) > _CACHED:
