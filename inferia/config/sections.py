@@ -170,6 +170,7 @@ class GuardrailSettings(_Section, frozen=True):
 
 class RemoteSettings(_Section, frozen=True):
     filtration_url: str = "http://127.0.0.1:8000"
+    inference_url: str = "http://127.0.0.1:8001"
     orchestration_url: str = "http://127.0.0.1:8080"
     timeout_s: float = 5.0
 

@@ -97,6 +97,42 @@ class RemoteRetriever:
         return found
 
 
+EMBED_PATH = "/internal/embeddings"
+
+
+class EmbedRequest(msgspec.Struct, frozen=True, kw_only=True):
+    organization_id: str
+    model: str
+    texts: list[str]
+
+
+class EmbedReply(msgspec.Struct, frozen=True):
+    data: list[list[float]]
+
+
+class RemoteEmbedder:
+    """The embeddings port from a policy plane without the inference plane in process."""
+
+    def __init__(self, client: InternalClient) -> None:
+        self._client = client
+        self._decoder = msgspec.json.Decoder(EmbedReply)
+
+    async def embed(
+        self, organization_id: str, model: str, texts: Sequence[str]
+    ) -> list[list[float]]:
+        body = EmbedRequest(organization_id=organization_id, model=model, texts=list(texts))
+        reply = await self._client.call(
+            "POST",
+            EMBED_PATH,
+            self._decoder,
+            body=msgspec.json.encode(body),
+            what="embeddings (inference plane)",
+        )
+        if reply is None:
+            raise NotFoundError(f"the embeddings model '{model}' does not exist")
+        return reply.data
+
+
 class EmbedderSlot:
     """The policy plane's ``Embedder``, bound by the app factory once the inference
     plane (which owns routing) is built in the same process."""

@@ -18,7 +18,7 @@ from inferia.contracts.access import CallerVerifier, RemoteCallerVerifier
 from inferia.contracts.endpoints import LiveEndpointSource, RemoteLiveEndpointSource
 from inferia.contracts.guardrails import GuardrailPolicySource, RemoteGuardrailSource
 from inferia.contracts.internal_client import InternalClient
-from inferia.contracts.knowledge import RemoteRetriever, Retriever
+from inferia.contracts.knowledge import Embedder, RemoteEmbedder, RemoteRetriever, Retriever
 from inferia.contracts.models import ModelDefinitionSource, RemoteModelSource
 from inferia.contracts.policies import PolicySource, RemotePolicySource
 from inferia.contracts.principal_cache import principal_cache_for
@@ -85,3 +85,9 @@ def remote_live_endpoints(process: ProcessServices) -> LiveEndpointSource:
     """The orchestration plane's live endpoints, from another process (split mode)."""
     client = _internal_client(process, process.settings.remote.orchestration_url)
     return RemoteLiveEndpointSource(client)
+
+
+def remote_embedder(process: ProcessServices) -> Embedder:
+    """The inference plane's embeddings, from another process (split mode)."""
+    client = _internal_client(process, process.settings.remote.inference_url)
+    return RemoteEmbedder(client)

@@ -16,6 +16,7 @@ from inferia.inference.auth import Authenticator
 from inferia.inference.embedder import GatewayEmbedder
 from inferia.inference.flow import RequestFlow
 from inferia.inference.guard_steps import GuardrailMetrics, build_guard_steps
+from inferia.inference.internal_embeddings import internal_embeddings_controller
 from inferia.inference.local_embeddings import LocalEmbeddings
 from inferia.inference.local_reply import LocalEmbeddingsReply
 from inferia.inference.metrics import inference_metrics
@@ -80,7 +81,12 @@ class InferencePlane:
 
     def routes(self) -> list[ControllerRouterHandler]:
         """The Litestar routes (GET /v1/models...)."""
-        return [model_listing_controller(self.authenticator, self.catalogue)]
+        return [
+            model_listing_controller(self.authenticator, self.catalogue),
+            internal_embeddings_controller(
+                self.embedder, self.runtime.settings.security.internal_token
+            ),
+        ]
 
     def direct_routes(self) -> dict[str, AsgiHandler]:
         """The POST endpoints, served beside Litestar (inferia.core.http_entry)."""
