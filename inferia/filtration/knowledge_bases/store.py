@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 
-from inferia.core.errors import ConflictError, NotFoundError
+from inferia.core.errors import ConflictError, IntegrityViolation, NotFoundError
 from inferia.db.errors import wrap_errors
 from inferia.filtration.knowledge_bases.schemas import (
     DocumentRecord,
@@ -104,6 +104,18 @@ class KnowledgeStore:
         if taken:
             raise ConflictError(f"a knowledge base named '{data.name}' exists", param="name")
         row_id = uuid.uuid4()
+        try:
+            await self._insert_base(row_id, organization_id, data)
+        except IntegrityViolation:
+            # A concurrent creation of the same name won (the unique index).
+            raise ConflictError(
+                f"a knowledge base named '{data.name}' exists", param="name"
+            ) from None
+        return await self.get(organization_id, str(row_id))
+
+    async def _insert_base(
+        self, row_id: uuid.UUID, organization_id: str, data: KnowledgeBaseCreate
+    ) -> None:
         async with wrap_errors():
             await KnowledgeBase(
                 id=row_id,
@@ -113,7 +125,6 @@ class KnowledgeStore:
                 chunk_tokens=data.chunk_tokens,
                 chunk_overlap=data.chunk_overlap,
             ).save()
-        return await self.get(organization_id, str(row_id))
 
     async def delete(self, organization_id: str, base_id: str) -> KnowledgeBaseRecord:
         record = await self.get(organization_id, base_id)
