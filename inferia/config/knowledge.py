@@ -28,5 +28,8 @@ class KnowledgeSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True,
     # Knowledge bases searched for a model's requests that name none: {"model" = ["kb", ...]},
     # resolved in the caller's organisation.
     model_knowledge_bases: dict[str, list[str]] = msgspec.field(default_factory=dict)
+    # Retrieve before the input guardrails, so the injected chunks are scanned (redacted,
+    # blocked) by the organisation's input policy like the request's own messages.
+    guard_retrieved_text: bool = True
     # The system message that carries retrieved chunks; {context} is replaced by them.
     context_template: str = DEFAULT_CONTEXT_TEMPLATE

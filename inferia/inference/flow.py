@@ -3,6 +3,9 @@
     authenticate -> route -> admit -> guard input -> shape prompt -> call upstream
     -> guard output / relay -> settle
 
+(Knowledge-base retrieval, part of shaping the prompt, runs just before guard input
+when ``knowledge.guard_retrieved_text`` is on, so the guard scans what it injected.)
+
 Each stage is an object with one job, built by ``InferencePlane`` and handed in here.
 Admit, guard input, guard output and settle are pipeline ``Step``s
 (``inferia.inference.pipeline``): a hook that no configured step overrides is never
@@ -65,9 +68,14 @@ class RequestFlow:
         self._local_embeddings = local_embeddings
         self.pipeline = Pipeline()
         self.pipeline.append(admit)  # limits, quotas, budgets
+        # Retrieved chunks pass the input guardrails when configured so: then retrieval
+        # runs first, and the guard scans the injected system message too.
+        retrieve_first = settings.knowledge.guard_retrieved_text
+        if retrieve_context is not None and retrieve_first:
+            self.pipeline.append(retrieve_context)
         self.pipeline.append(guard_input)  # every message, tool-call arguments
         # shape prompt: templates, then knowledge-base retrieval.
-        if retrieve_context is not None:
+        if retrieve_context is not None and not retrieve_first:
             self.pipeline.append(retrieve_context)
         self.pipeline.append(guard_output)  # whole replies and streams
         # settle: admission's finish hook, then the usage event and inference log

@@ -236,3 +236,29 @@ def test_v1_embeddings_of_the_local_model(stack: Stack, sdk: openai.OpenAI) -> N
     assert len(stack.fake.requests()) == count  # served in process, no upstream
     with pytest.raises(openai.BadRequestError):
         sdk.embeddings.create(model="minilm", input=[[1, 2, 3]])
+
+
+def test_retrieved_text_passes_the_input_guardrails(stack: Stack, sdk: openai.OpenAI) -> None:
+    # The default input policy redacts PII; a document that carries an address is
+    # redacted in the injected context before it reaches the upstream.
+    headers = admin_headers(stack.server.base_url)
+    bases = httpx.get(f"{stack.server.base_url}/management/knowledge-bases", headers=headers)
+    root = f"{stack.server.base_url}/management/knowledge-bases/{bases.json()['data'][0]['id']}"
+    text = b"Questions about payroll go to payroll.team@example.com, who answer within a day."
+    doc = httpx.post(
+        f"{root}/documents", headers=headers, files={"file": ("payroll.txt", text, "text/plain")}
+    ).json()
+    wait_until(
+        lambda: httpx.get(f"{root}/documents/{doc['id']}", headers=headers).json()["state"]
+        == "ready",
+        timeout=60,
+    )
+    reply = sdk.chat.completions.create(
+        model="m",
+        messages=[{"role": "user", "content": "Who do I ask about payroll?"}],
+        extra_body={"inferia": {"knowledge_bases": ["handbook"], "top_k": 1}},
+    )
+    assert (reply.model_extra or {})["inferia"]["citations"][0]["document_id"] == doc["id"]
+    (system,) = _system_texts(stack.last_upstream_body())
+    assert "who answer within a day" in system
+    assert "payroll.team@example.com" not in system
