@@ -8,6 +8,7 @@ each question of a fixed corpus.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -246,3 +247,41 @@ async def test_changes_are_audited(client: httpx.AsyncClient) -> None:
     actions = {entry["action"] for entry in reply.json()["data"]}
     assert {"knowledge_base.create", "knowledge_base.document.upload"} <= actions
 
+
+async def test_deleting_a_document_mid_ingestion_leaves_no_chunks(
+    client: httpx.AsyncClient,
+) -> None:
+    from inferia.filtration.knowledge_bases.tables import KnowledgeBase
+
+    headers = await _admin(client)
+    reply = await client.post(
+        "/management/knowledge-bases",
+        headers=headers,
+        json={"name": "big", "embedding_model": MODEL, "chunk_tokens": 16, "chunk_overlap": 0},
+    )
+    base = reply.json()["id"]
+    text = " ".join(f"Sentence {i} of a long document about rule {i}." for i in range(400))
+    doc = (await upload(client, headers, base, "long.txt", text.encode())).json()
+    path = f"/management/knowledge-bases/{base}/documents/{doc['id']}"
+    for _ in range(600):
+        progress = (await client.get(path, headers=headers)).json()["progress"]
+        if progress["chunks_done"] > 0:
+            break
+        await asyncio.sleep(0.05)
+    assert 0 < progress["chunks_done"] < progress["chunks_total"], progress
+    assert (await client.delete(path, headers=headers)).status_code == 204
+
+    async def stored() -> int:
+        rows = await KnowledgeBase.raw(
+            'SELECT count(*) AS n FROM "kb_chunks" WHERE "knowledge_base_id" = {}', base
+        )
+        return int(rows[0]["n"])
+
+    # The ingester notices at its next batch and removes what it stored meanwhile.
+    for _ in range(100):
+        if await stored() == 0:
+            break
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(1.0)
+    assert await stored() == 0
+    assert (await client.get(path, headers=headers)).status_code == 404

@@ -88,6 +88,8 @@ class DocumentIngester:
         done = len(stored)
         size = max(1, self._settings.embed_batch_size)
         for start in range(0, len(todo), size):
+            if not await self._store.exists(document.id):
+                return await self._deleted(document.id)
             batch = todo[start : start + size]
             vectors = await self._embedder.embed(
                 source.organization_id, base.embedding_model, [chunks[p] for p in batch]
@@ -102,7 +104,15 @@ class DocumentIngester:
                 )
                 await self._store.set_state(document.id, "embedding", chunks_done=done)
         async with self._database.transaction():
-            await self._store.mark_ready(source)
+            ready = await self._store.mark_ready(source)
+        if not ready and not await self._store.exists(document.id):
+            await self._deleted(document.id)
+
+    async def _deleted(self, document_id: str) -> None:
+        """The document was deleted while it was ingested: drop the chunks this ingester
+        stored after the delete removed the others (they would be searchable by nobody,
+        but would stay)."""
+        await self._store.index.delete_documents([document_id])
 
     async def _check(
         self, base_id: str, dimensions: int | None, vectors: Sequence[Sequence[float]], count: int

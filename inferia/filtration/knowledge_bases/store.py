@@ -242,6 +242,10 @@ class KnowledgeStore:
             base=_base(base),
         )
 
+    async def exists(self, document_id: str) -> bool:
+        async with wrap_errors():
+            return bool(await KnowledgeDocument.exists().where(KnowledgeDocument.id == document_id))
+
     async def set_state(
         self,
         document_id: str,
