@@ -52,7 +52,12 @@ class InferencePlane:
         local = LocalEmbeddings(settings.knowledge.local_embedding_models)
         local.load()
         self.embedder = GatewayEmbedder(
-            settings.inference, lambda: self.catalogue.table, caller, local
+            settings.inference,
+            lambda: self.catalogue.table,
+            caller,
+            local,
+            counter,
+            self.usage_sink,
         )
         # The order is the flow's (inferia.inference.flow).
         self.flow = RequestFlow(

@@ -262,3 +262,22 @@ def test_retrieved_text_passes_the_input_guardrails(stack: Stack, sdk: openai.Op
     (system,) = _system_texts(stack.last_upstream_body())
     assert "who answer within a day" in system
     assert "payroll.team@example.com" not in system
+
+
+def test_embedding_calls_are_usage_of_the_organisation(stack: Stack) -> None:
+    headers = admin_headers(stack.server.base_url)
+
+    def logs() -> list[dict[str, Any]]:
+        reply = httpx.get(
+            f"{stack.server.base_url}/management/logs",
+            headers=headers,
+            params={"model": "minilm", "limit": 200},
+        )
+        assert reply.status_code == 200, reply.text
+        data: list[dict[str, Any]] = reply.json()["data"]
+        return [row for row in data if row["request_id"].startswith("embed-")]
+
+    wait_until(lambda: len(logs()) >= len(CORPUS_TEXT), timeout=10)
+    rows = logs()
+    assert all(row["api"] == "embeddings" and row["status"] == 200 for row in rows)
+    assert all(row["prompt_tokens"] > 0 for row in rows)
