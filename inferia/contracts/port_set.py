@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
 import aiohttp
 
@@ -48,17 +48,25 @@ class ProcessServices(Protocol):
     def on_stop(self, hook: Callable[[], Awaitable[None]]) -> None: ...
 
 
-def _internal_client(process: ProcessServices, base_url: str) -> InternalClient:
-    """A client of another plane's ``/internal/*`` with the internal service credential."""
+def _internal_client(
+    process: ProcessServices, plane: Literal["filtration", "orchestration"]
+) -> InternalClient:
+    """A client of ``plane``'s ``/internal/*`` with the internal service credential."""
     settings = process.settings
+    remote = settings.remote
+    base_url = remote.filtration_url if plane == "filtration" else remote.orchestration_url
     return InternalClient(
-        lambda: process.http, base_url, settings.security.internal_token, settings.remote.timeout_s
+        lambda: process.http,
+        base_url,
+        settings.security.internal_token,
+        settings.remote.timeout_s,
+        plane,
     )
 
 
 def remote_ports(process: ProcessServices) -> FiltrationPorts:
     """Clients of a filtration plane running in another process (split mode)."""
-    client = _internal_client(process, process.settings.remote.filtration_url)
+    client = _internal_client(process, "filtration")
     principals = CachedPrincipalResolver(
         RemotePrincipalResolver(client), process.state, principal_cache_for(process.state)
     )
@@ -74,11 +82,11 @@ def remote_ports(process: ProcessServices) -> FiltrationPorts:
 
 def remote_caller_verifier(process: ProcessServices) -> CallerVerifier:
     """The filtration plane's caller verification, from another process (split mode)."""
-    client = _internal_client(process, process.settings.remote.filtration_url)
+    client = _internal_client(process, "filtration")
     return RemoteCallerVerifier(client)
 
 
 def remote_live_endpoints(process: ProcessServices) -> LiveEndpointSource:
     """The orchestration plane's live endpoints, from another process (split mode)."""
-    client = _internal_client(process, process.settings.remote.orchestration_url)
+    client = _internal_client(process, "orchestration")
     return RemoteLiveEndpointSource(client)
