@@ -62,6 +62,7 @@ class ModelStore:
             organization=organization_id,
             name=data.name,
             routing_strategy=data.routing_strategy,
+            template=data.template,
             endpoints=json.dumps(self._seal(str(row_id), data.endpoints, [])),
         )
         async with wrap_errors():
@@ -73,6 +74,8 @@ class ModelStore:
         values: dict[Any, Any] = {ModelDeployment.updated_at: datetime.now(UTC)}
         if not isinstance(data.routing_strategy, msgspec.UnsetType):
             values[ModelDeployment.routing_strategy] = data.routing_strategy
+        if not isinstance(data.template, msgspec.UnsetType):
+            values[ModelDeployment.template] = data.template
         if not isinstance(data.endpoints, msgspec.UnsetType):
             await self._check_urls(data.endpoints)
             stored = json.loads(row["endpoints"])
@@ -109,6 +112,7 @@ class ModelStore:
             name=row["name"],
             routing_strategy=row["routing_strategy"],
             endpoints=tuple(endpoints),
+            template=row["template"],
         )
 
     def _seal(
@@ -169,6 +173,7 @@ def _record(row: dict[str, Any]) -> ModelRecord:
         name=row["name"],
         routing_strategy=row["routing_strategy"],
         endpoints=endpoints,
+        template=row["template"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
     )
