@@ -18,6 +18,7 @@ import msgspec
 from inferia.contracts.templates import OrgTemplates, TemplateDefinition
 from inferia.core.errors import ConflictError, NotFoundError
 from inferia.db.errors import wrap_errors
+from inferia.filtration.identity.store import aware
 from inferia.filtration.templates.schemas import TemplateRecord, VersionRecord
 from inferia.filtration.templates.tables import PromptTemplate, PromptTemplateVersion
 from inferia.prompts import TemplateBody, compile_template
@@ -187,17 +188,13 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def _version(row: dict[str, Any]) -> VersionRecord:
     body = _decode_body(row["body"])
     return VersionRecord(
         version=row["version"],
         messages=body.messages,
         variables=body.variables,
-        created_at=_aware(row["created_at"]),
+        created_at=aware(row["created_at"]),
     )
 
 
@@ -208,7 +205,7 @@ def _record(row: dict[str, Any], versions: list[VersionRecord] | None = None) ->
         name=row["name"],
         version=row["latest_version"],
         active_version=row["active_version"],
-        created_at=_aware(row["created_at"]),
-        updated_at=_aware(row["updated_at"]),
+        created_at=aware(row["created_at"]),
+        updated_at=aware(row["updated_at"]),
         versions=versions,
     )
