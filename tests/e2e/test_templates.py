@@ -5,6 +5,9 @@ exactly so; the ``inferia`` field itself never reaches it."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -372,6 +375,58 @@ def test_other_organisations_and_roles(stack: Stack) -> None:
         )
     assert refused.value.body["param"] in ("model", "inferia.template")  # type: ignore[index]
     assert stack.api("GET", f"/templates/{record['id']}").status_code == 200
+
+
+def test_the_docs_example_runs_as_written(tmp_path: Path) -> None:
+    """docs/prompting.md's example, run against a fresh server with its env vars set."""
+    source = (Path(__file__).parents[2] / "docs" / "prompting.md").read_text()
+    example = source.split("```python\n", 1)[1].split("```", 1)[0]
+    fake = FakeUpstream([free_port()]).start()
+    env = inferia_env(
+        tmp_path,
+        INFERIA_ADMIN_EMAIL=ADMIN_EMAIL,
+        INFERIA_ADMIN_PASSWORD=ADMIN_PASSWORD,
+        INFERIA_INFERENCE__ALLOW_PRIVATE_API_UPSTREAMS="true",
+        **CHEAP_ARGON2_ENV,
+    )
+    try:
+        with InferiaServer(env, PLANES) as server:
+            stack = Stack(fake, server, env)
+            model = {"name": "docs-model", "endpoints": [{"base_url": fake.url("a")}]}
+            assert stack.api("POST", "/models", json=model).status_code == 201
+            wait_for(lambda: "docs-model" in {m.id for m in stack.sdk.models.list()})
+            run = subprocess.run(
+                [sys.executable, "-c", example],
+                env={
+                    **os.environ,
+                    "INFERIA_URL": server.base_url,
+                    "INFERIA_MODEL": "docs-model",
+                    "INFERIA_EMAIL": ADMIN_EMAIL,
+                    "INFERIA_PASSWORD": ADMIN_PASSWORD,
+                    "INFERIA_API_KEY": create_key(env),
+                },
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert run.returncode == 0, run.stderr
+            lines = run.stdout.splitlines()
+            assert lines[:2] == [
+                "support 1 1",
+                "You are Acme support. The customer is Ada, a pro user.",
+            ]
+            sent = [r["body"] for r in fake.requests() if r["path"].endswith("/chat/completions")]
+            assert sent[-2]["messages"] == [
+                {"role": "system", "content": "You are Acme support. The customer is Ada."},
+                {"role": "user", "content": "My invoice is wrong."},
+            ]
+            assert sent[-1]["messages"][0] == {
+                "role": "system",
+                "content": "You are Acme support. The customer is Bo.",
+            }
+            assert all("inferia" not in body for body in sent)
+    finally:
+        fake.stop()
 
 
 def test_split_mode_reads_templates_over_the_internal_port(tmp_path: Path) -> None:
