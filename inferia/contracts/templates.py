@@ -15,10 +15,11 @@ from typing import Protocol
 
 import msgspec
 
+from inferia.config import TemplateSettings
 from inferia.contracts.internal_client import InternalClient
 from inferia.contracts.snapshots import OrgSnapshots
 from inferia.core.errors import NotFoundError
-from inferia.prompts import CompiledTemplate, RenderLimits, TemplateBody, compile_template
+from inferia.prompts import CompiledTemplate, TemplateBody, compile_template
 from inferia.state import StateBackend
 
 # Pub/sub channel announcing template changes; the payload is the organisation id.
@@ -62,11 +63,13 @@ class TemplateSnapshots:
     """Compiled templates per organisation, for the request path."""
 
     def __init__(
-        self, source: TemplateSource, state: StateBackend, ttl_s: float, limits: RenderLimits
+        self, source: TemplateSource, state: StateBackend, settings: TemplateSettings
     ) -> None:
         self._source = source
-        self._limits = limits
-        self._snapshots = OrgSnapshots(self._load, state, TEMPLATE_CHANGES_CHANNEL, ttl_s)
+        self._limits = settings
+        self._snapshots = OrgSnapshots(
+            self._load, state, TEMPLATE_CHANGES_CHANNEL, settings.cache_ttl_s
+        )
 
     async def start(self) -> None:
         await self._snapshots.start()

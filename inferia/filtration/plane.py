@@ -44,7 +44,6 @@ from inferia.filtration.usage.consumer import UsageConsumer
 from inferia.filtration.usage.routes import usage_controller
 from inferia.filtration.usage.service import UsageService
 from inferia.guardrails.setup import build_engine, platform_policy
-from inferia.prompts import RenderLimits
 from inferia.runtime import Runtime
 
 
@@ -86,7 +85,7 @@ class FiltrationPlane:
         self.model_service = ModelService(self.models, self.changes)
         # Prompt templates (/management/templates) and the in-process template port.
         self.templates = TemplateStore()
-        self.template_service = TemplateService(self.templates, self.changes, RenderLimits())
+        self.template_service = TemplateService(self.templates, self.changes, settings.templates)
 
     def _init_guardrails(self, runtime: Runtime) -> None:
         """Guardrail policies (the in-process snapshot port) and the findings consumer."""

@@ -20,7 +20,6 @@ from inferia.inference.routing.router import Router
 from inferia.inference.shaping import ShapePromptStep
 from inferia.inference.tokens import TokenCounter, install_encodings
 from inferia.inference.upstream.caller import UpstreamCaller
-from inferia.prompts import RenderLimits
 from inferia.runtime import Runtime
 
 
@@ -39,13 +38,7 @@ class InferencePlane:
         install_encodings(settings.data_path / "tiktoken")
         counter = TokenCounter()
         self.admission, self.usage_sink = policy_steps(runtime, ports.policies, counter)
-        # Templates change rarely: the guardrail snapshots' TTL is the backstop here too.
-        templates = TemplateSnapshots(
-            ports.templates,
-            runtime.state,
-            settings.guardrails.policy_cache_ttl_s,
-            RenderLimits(),
-        )
+        templates = TemplateSnapshots(ports.templates, runtime.state, settings.templates)
         runtime.on_start(templates.start)
         runtime.on_stop(templates.close)
         guard_metrics = GuardrailMetrics()

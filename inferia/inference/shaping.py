@@ -16,7 +16,6 @@ from inferia.inference.extension import FIELD, InferiaExtension, take_extension
 from inferia.inference.pipeline import RequestContext, Step
 from inferia.prompts import CompiledTemplate
 
-EXTRAS_KEY = "template"
 _VARIABLES = f"{FIELD}.variables"
 
 
@@ -63,5 +62,3 @@ class ShapePromptStep(Step):
                 exc.param = f"{FIELD}.template"
             raise
         ctx.body["messages"] = [*rendered, *ctx.body["messages"]]
-        # For the inference log: which template shaped the request.
-        ctx.extras[EXTRAS_KEY] = {"name": name, "version": extension.version}

@@ -13,13 +13,12 @@ from inferia.prompts.definition import (
     VariableType,
 )
 from inferia.prompts.renderer import CompiledTemplate, compile_template
-from inferia.prompts.sandbox import RenderLimits, RenderRefused, TemplateRefused
+from inferia.prompts.sandbox import RenderRefused, TemplateRefused
 
 __all__ = [
     "ROLES",
     "CompiledTemplate",
     "MessageTemplate",
-    "RenderLimits",
     "RenderRefused",
     "TemplateBody",
     "TemplateRefused",

@@ -7,8 +7,9 @@ from typing import Any
 
 from jinja2.exceptions import SecurityError, TemplateError
 
+from inferia.config import TemplateSettings
 from inferia.prompts.definition import TemplateBody
-from inferia.prompts.sandbox import BUDGET, PromptSandbox, RenderLimits, RenderRefused, _Budget
+from inferia.prompts.sandbox import BUDGET, PromptSandbox, RenderRefused, _Budget
 from inferia.prompts.variables import bind, check_declarations
 
 _Generate = Callable[[dict[str, Any]], Iterator[str]]
@@ -21,7 +22,7 @@ class CompiledTemplate:
         self,
         body: TemplateBody,
         messages: list[tuple[str, _Generate]],
-        limits: RenderLimits,
+        limits: TemplateSettings,
     ) -> None:
         self._variables = body.variables
         self._messages = messages
@@ -60,7 +61,9 @@ class CompiledTemplate:
         return out
 
 
-def compile_template(body: TemplateBody, limits: RenderLimits | None = None) -> CompiledTemplate:
+def compile_template(
+    body: TemplateBody, limits: TemplateSettings | None = None
+) -> CompiledTemplate:
     """Vet and compile every message; TemplateRefused (422) names the bad field."""
     check_declarations(body.variables)
     sandbox = PromptSandbox()
@@ -69,4 +72,4 @@ def compile_template(body: TemplateBody, limits: RenderLimits | None = None) -> 
     for index, message in enumerate(body.messages):
         tree = sandbox.check(message.content, declared, f"messages[{index}].content")
         messages.append((message.role, sandbox.compile_checked(tree)))
-    return CompiledTemplate(body, messages, limits or RenderLimits())
+    return CompiledTemplate(body, messages, limits or TemplateSettings())

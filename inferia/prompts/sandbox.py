@@ -8,7 +8,7 @@ What a template may do, and why each bound exists:
 - a short list of filters and of ``str``/``dict``/``list`` methods; everything else
   (``''.__class__``, ``format``, ``center``...) is refused;
 - every loop iteration, string built by ``~``/``+``/``*``/``join``/``replace`` and
-  chunk of output is counted against ``RenderLimits``, and a deadline is checked as
+  chunk of output is counted against ``TemplateSettings``, and a deadline is checked as
   it goes, so a render stops by itself (no thread to kill) and never allocates more
   than a bounded amount.
 """
@@ -19,12 +19,12 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-import msgspec
 from jinja2 import DictLoader, StrictUndefined, meta, nodes, pass_context
 from jinja2.exceptions import SecurityError, TemplateError
 from jinja2.runtime import Context, LoopContext
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from inferia.config import TemplateSettings
 from inferia.core.errors import BadRequestError, ValidationError
 
 BUDGET = "_inferia_budget"
@@ -92,21 +92,15 @@ class RenderRefused(BadRequestError):
     violation): 400, with ``param`` naming the field when one is to blame."""
 
 
-class RenderLimits(msgspec.Struct, frozen=True, kw_only=True):
-    max_output_chars: int = 65_536
-    max_loop_iterations: int = 10_000
-    timeout_ms: float = 100.0
-
-
 class _Budget:
     """One render's counters; the sandbox finds it in the render context."""
 
     __slots__ = ("deadline", "iterations", "limits")
 
-    def __init__(self, limits: RenderLimits) -> None:
+    def __init__(self, limits: TemplateSettings) -> None:
         self.limits = limits
         self.iterations = 0
-        self.deadline = time.monotonic() + limits.timeout_ms / 1000
+        self.deadline = time.monotonic() + limits.render_timeout_ms / 1000
 
     def tick(self) -> None:
         self.iterations += 1
@@ -119,7 +113,7 @@ class _Budget:
 
     def check_time(self) -> None:
         if time.monotonic() > self.deadline:
-            raise RenderRefused(f"the template took longer than {self.limits.timeout_ms} ms")
+            raise RenderRefused(f"the template took longer than {self.limits.render_timeout_ms} ms")
 
     def check_size(self, size: int) -> None:
         if size > self.limits.max_output_chars:

@@ -132,6 +132,21 @@ def test_rendered_messages_arrive_upstream_before_the_requests_own(stack: Stack)
     assert "inferia" not in seen
 
 
+def test_input_guardrails_scan_the_rendered_messages(stack: Stack) -> None:
+    """A variable is the caller's text: the default policy redacts an e-mail address in
+    it as it would in the request's own messages."""
+    if not any(t["name"] == "support" for t in stack.api("GET", "/templates").json()["data"]):
+        create_template(stack, SUPPORT)
+    seen = stack.upstream_body(
+        model="plain",
+        messages=HI,
+        extra_body={
+            "inferia": {"template": "support", "variables": {"customer": "ada@example.com"}}
+        },
+    )
+    assert seen["messages"][0]["content"] == "You help <EMAIL_1> with Inferia."
+
+
 def test_without_a_template_the_body_is_untouched_but_for_the_field(stack: Stack) -> None:
     assert stack.upstream_body(model="plain", messages=HI)["messages"] == HI
     seen = stack.upstream_body(model="plain", messages=HI, extra_body={"inferia": {}})

@@ -11,6 +11,7 @@ from typing import Any
 import msgspec
 import pytest
 
+from inferia.config import TemplateSettings
 from inferia.contracts.templates import TEMPLATE_CHANGES_CHANNEL, TemplateSnapshots
 from inferia.core.errors import ConflictError, IntegrityViolation, NotFoundError
 from inferia.db import Database
@@ -18,7 +19,7 @@ from inferia.db.errors import wrap_errors
 from inferia.filtration.identity.tables import Organization
 from inferia.filtration.templates.store import TemplateStore
 from inferia.filtration.templates.tables import PromptTemplateVersion
-from inferia.prompts import RenderLimits, TemplateBody, TemplateRefused
+from inferia.prompts import TemplateBody, TemplateRefused
 from inferia.state import StateBackend
 
 
@@ -93,7 +94,7 @@ async def test_a_version_number_is_taken_once(database: Database, state: StateBa
 async def test_snapshots_follow_change_events(database: Database, state: StateBackend) -> None:
     org = await _organization()
     store = TemplateStore()
-    snapshots = TemplateSnapshots(store, state, ttl_s=3600, limits=RenderLimits())
+    snapshots = TemplateSnapshots(store, state, TemplateSettings(cache_ttl_s=3600))
     await snapshots.start()
     try:
         created = await store.create(org, "greet", _body("Hello {{ name }}", NAME))

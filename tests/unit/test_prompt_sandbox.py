@@ -10,8 +10,8 @@ from typing import Any
 import msgspec
 import pytest
 
+from inferia.config import TemplateSettings
 from inferia.prompts import (
-    RenderLimits,
     RenderRefused,
     TemplateBody,
     TemplateRefused,
@@ -28,7 +28,7 @@ def body(content: str, variables: list[dict[str, Any]] | None = None) -> Templat
 
 def render(content: str, variables: dict[str, Any] | None = None, **limits: Any) -> str:
     declared = [{"name": name, "type": "string"} for name in variables or {}]
-    template = compile_template(body(content, declared), RenderLimits(**limits))
+    template = compile_template(body(content, declared), TemplateSettings(**limits))
     return template.render(variables or {})[0]["content"]
 
 
@@ -155,7 +155,7 @@ def test_huge_work_or_output_stops_with_a_400(source: str) -> None:
 def test_the_time_bound_stops_a_slow_render() -> None:
     source = "{% for i in range(5000) %}{{ ('x' * 5000).upper()|length }}{% endfor %}"
     with pytest.raises(RenderRefused, match="longer than"):
-        render(source, timeout_ms=1, max_output_chars=10**6)
+        render(source, render_timeout_ms=1, max_output_chars=10**6)
 
 
 def test_a_render_under_the_bounds_is_exact() -> None:

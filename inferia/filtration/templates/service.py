@@ -8,6 +8,7 @@ inference process drops its snapshot at once.
 
 from __future__ import annotations
 
+from inferia.config import TemplateSettings
 from inferia.contracts.templates import TEMPLATE_CHANGES_CHANNEL
 from inferia.core.errors import ValidationError
 from inferia.filtration.audit import AuditContext
@@ -21,11 +22,11 @@ from inferia.filtration.templates.schemas import (
     VersionCreate,
 )
 from inferia.filtration.templates.store import TemplateStore
-from inferia.prompts import RenderLimits, compile_template
+from inferia.prompts import compile_template
 
 
 class TemplateService:
-    def __init__(self, store: TemplateStore, changes: Changes, limits: RenderLimits) -> None:
+    def __init__(self, store: TemplateStore, changes: Changes, limits: TemplateSettings) -> None:
         self._store = store
         self._changes = changes
         self._limits = limits
