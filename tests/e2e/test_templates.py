@@ -18,7 +18,7 @@ import openai
 import pytest
 
 from tests.e2e.fake_upstream import FakeUpstream
-from tests.e2e.gateway_fixtures import PLANES, client, create_key
+from tests.e2e.gateway_fixtures import PLANES, client, create_key, split_planes
 from tests.identity_support import ADMIN_EMAIL, ADMIN_PASSWORD, CHEAP_ARGON2_ENV, PASSWORD
 from tests.processes import InferiaServer, free_port, inferia_env, run_cli
 
@@ -446,23 +446,8 @@ def test_the_docs_example_runs_as_written(tmp_path: Path) -> None:
 
 def test_split_mode_reads_templates_over_the_internal_port(tmp_path: Path) -> None:
     fake = FakeUpstream([free_port()]).start()
-    filtration_port = free_port()
-    common = {
-        "INFERIA_ADMIN_EMAIL": ADMIN_EMAIL,
-        "INFERIA_ADMIN_PASSWORD": ADMIN_PASSWORD,
-        "INFERIA_INFERENCE__ALLOW_PRIVATE_API_UPSTREAMS": "true",
-        "INFERIA_INFERENCE__ROUTING_REFRESH_S": "0.3",
-        **CHEAP_ARGON2_ENV,
-    }
-    filtration_env = inferia_env(tmp_path, **common)
-    inference_env = inferia_env(
-        tmp_path, INFERIA_REMOTE__FILTRATION_URL=f"http://127.0.0.1:{filtration_port}", **common
-    )
     try:
-        with (
-            InferiaServer(filtration_env, ["--plane", "filtration"], port=filtration_port) as f,
-            InferiaServer(inference_env, ["--plane", "inference"]) as inference,
-        ):
+        with split_planes(tmp_path) as (f, inference, filtration_env):
             admin = session(f.base_url, ADMIN_EMAIL, ADMIN_PASSWORD)
             for path, body in (
                 ("/management/models", {"name": "m", "endpoints": [{"base_url": fake.url("a")}]}),
