@@ -34,12 +34,16 @@ class ShapePromptStep(Step):
     async def before_upstream(self, ctx: RequestContext) -> None:
         body = ctx.body
         extension = take_extension(body) if FIELD in body else None
-        if extension is None and ctx.default_template is None:
+        # A model's default shapes chat requests only; its embeddings pass untouched.
+        default = ctx.default_template if ctx.api == "chat.completions" else None
+        if extension is None and default is None:
             return
-        await self._apply_template(ctx, extension or InferiaExtension())
+        await self._apply_template(ctx, extension or InferiaExtension(), default)
 
-    async def _apply_template(self, ctx: RequestContext, extension: InferiaExtension) -> None:
-        name = extension.template or ctx.default_template
+    async def _apply_template(
+        self, ctx: RequestContext, extension: InferiaExtension, default: str | None
+    ) -> None:
+        name = extension.template or default
         if name is None:
             if extension.version is not None or extension.variables:
                 raise BadRequestError(

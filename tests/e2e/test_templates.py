@@ -239,6 +239,9 @@ def test_a_models_default_template(stack: Stack) -> None:
         model="helpdesk", messages=HI, extra_body={"inferia": {"variables": {"who": "Ada"}}}
     )
     assert seen["messages"] == [{"role": "system", "content": "Be kind to Ada."}, *HI]
+    # Embeddings of the model are not shaped.
+    stack.sdk.embeddings.create(model="helpdesk", input="x")
+    assert stack.fake.requests()[-1]["body"]["input"] == "x"
     # A request's own choice wins over the default.
     seen = stack.upstream_body(
         model="helpdesk",
