@@ -51,6 +51,7 @@ class Stack:
         self.fake, self.server, self.env = fake, server, env
         self.admin = session(server.base_url, ADMIN_EMAIL, ADMIN_PASSWORD)
         self.sdk = client(server, create_key(env))
+        self.models: dict[str, str] = {}
 
     def api(
         self, method: str, path: str, headers: dict[str, str] | None = None, **kwargs: Any
@@ -79,10 +80,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     try:
         with InferiaServer(env, PLANES) as server:
             stack = Stack(fake, server, env)
-            for name, template in (("plain", None), ("helpdesk", "greeting")):
+            for name in ("plain", "helpdesk"):
                 model = {"name": name, "endpoints": [{"base_url": fake.url("a")}]}
-                created = stack.api("POST", "/models", json={**model, "template": template})
+                created = stack.api("POST", "/models", json=model)
                 assert created.status_code == 201, created.text
+                stack.models[name] = created.json()["id"]
             wait_for(lambda: {"plain", "helpdesk"} <= {m.id for m in stack.sdk.models.list()})
             yield stack
     finally:
@@ -103,7 +105,17 @@ def create_template(stack: Stack, body: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
+def ensure_template(stack: Stack, body: dict[str, Any]) -> None:
+    """For tests that only use the template (and may run alone, -k)."""
+    if not any(t["name"] == body["name"] for t in stack.api("GET", "/templates").json()["data"]):
+        create_template(stack, body)
+
+
 def test_rendered_messages_arrive_upstream_before_the_requests_own(stack: Stack) -> None:
+    existing = stack.api("GET", "/templates").json()["data"]
+    for template in existing:
+        if template["name"] == "support":
+            assert stack.api("DELETE", f"/templates/{template['id']}").status_code == 204
     record = create_template(stack, SUPPORT)
     assert (record["name"], record["version"], record["active_version"]) == ("support", 1, 1)
     variables = {"customer": "Ada", "plan": {"tier": "pro"}, "vip": True}
@@ -135,8 +147,7 @@ def test_rendered_messages_arrive_upstream_before_the_requests_own(stack: Stack)
 def test_input_guardrails_scan_the_rendered_messages(stack: Stack) -> None:
     """A variable is the caller's text: the default policy redacts an e-mail address in
     it as it would in the request's own messages."""
-    if not any(t["name"] == "support" for t in stack.api("GET", "/templates").json()["data"]):
-        create_template(stack, SUPPORT)
+    ensure_template(stack, SUPPORT)
     seen = stack.upstream_body(
         model="plain",
         messages=HI,
@@ -220,7 +231,11 @@ def test_versions_activation_rollback_and_pinning(stack: Stack) -> None:
 
 
 def test_a_models_default_template(stack: Stack) -> None:
-    create_template(
+    helpdesk = f"/models/{stack.models['helpdesk']}"
+    # Only a template the organisation has can be a default.
+    missing = stack.api("PATCH", helpdesk, json={"template": "greeting"})
+    assert missing.status_code == 422 and missing.json()["error"]["param"] == "template"
+    greeting = create_template(
         stack,
         {
             "name": "greeting",
@@ -228,6 +243,8 @@ def test_a_models_default_template(stack: Stack) -> None:
             "variables": [{"name": "who", "type": "string", "default": "everyone"}],
         },
     )
+    updated = stack.api("PATCH", helpdesk, json={"template": "greeting"})
+    assert updated.status_code == 200 and updated.json()["template"] == "greeting"
 
     def first() -> str:
         seen = stack.upstream_body(model="helpdesk", messages=HI)
@@ -243,12 +260,19 @@ def test_a_models_default_template(stack: Stack) -> None:
     stack.sdk.embeddings.create(model="helpdesk", input="x")
     assert stack.fake.requests()[-1]["body"]["input"] == "x"
     # A request's own choice wins over the default.
+    ensure_template(stack, SUPPORT)
     seen = stack.upstream_body(
         model="helpdesk",
         messages=HI,
         extra_body={"inferia": {"template": "support", "variables": {"customer": "Cy"}}},
     )
     assert seen["messages"][0]["content"] == "You help Cy with Inferia."
+    # A template in use as a default cannot be deleted; clearing the default frees it.
+    in_use = stack.api("DELETE", f"/templates/{greeting['id']}")
+    assert in_use.status_code == 409 and "helpdesk" in in_use.text
+    assert stack.api("PATCH", helpdesk, json={"template": None}).status_code == 200
+    assert stack.api("DELETE", f"/templates/{greeting['id']}").status_code == 204
+    wait_for(lambda: _quietly(first) == "hi")  # the model's requests are plain again
 
 
 def _quietly(call: Callable[[], str]) -> str | None:
@@ -287,8 +311,7 @@ def _quietly(call: Callable[[], str]) -> str | None:
 def test_bad_extension_fields_get_the_openai_envelope(
     stack: Stack, inferia: Any, status: int, param: str
 ) -> None:
-    if not any(t["name"] == "support" for t in stack.api("GET", "/templates").json()["data"]):
-        create_template(stack, SUPPORT)
+    ensure_template(stack, SUPPORT)
     before = len(stack.fake.requests())
     with pytest.raises(openai.APIStatusError) as refused:
         stack.sdk.chat.completions.create(

@@ -19,6 +19,7 @@ from inferia.contracts.templates import OrgTemplates, TemplateDefinition
 from inferia.core.errors import ConflictError, NotFoundError
 from inferia.db.errors import wrap_errors
 from inferia.filtration.identity.store import aware
+from inferia.filtration.models.tables import ModelDeployment
 from inferia.filtration.templates.schemas import TemplateRecord, VersionRecord
 from inferia.filtration.templates.tables import PromptTemplate, PromptTemplateVersion
 from inferia.prompts import TemplateBody, compile_template
@@ -105,7 +106,16 @@ class TemplateStore:
         return await self.get(organization_id, template_id)
 
     async def delete(self, organization_id: str, template_id: str) -> TemplateRecord:
+        """Refused (409) while a model names the template as its default."""
         row = await self._row(organization_id, template_id)
+        async with wrap_errors():
+            users = await ModelDeployment.select(ModelDeployment.name).where(
+                (ModelDeployment.organization == organization_id)
+                & (ModelDeployment.template == row["name"])
+            )
+        if users:
+            names = ", ".join(sorted(u["name"] for u in users))
+            raise ConflictError(f"the template is the default of the models {names}")
         async with wrap_errors():
             await PromptTemplate.delete().where(PromptTemplate.id == row["id"])
         return _record(row)
