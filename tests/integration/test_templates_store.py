@@ -17,6 +17,7 @@ from inferia.core.errors import ConflictError, IntegrityViolation, NotFoundError
 from inferia.db import Database
 from inferia.db.errors import wrap_errors
 from inferia.filtration.identity.tables import Organization
+from inferia.filtration.models.tables import ModelDeployment
 from inferia.filtration.templates.store import TemplateStore
 from inferia.filtration.templates.tables import PromptTemplateVersion
 from inferia.prompts import TemplateBody, TemplateRefused
@@ -125,3 +126,19 @@ async def test_snapshots_follow_change_events(database: Database, state: StateBa
         assert unknown.value.param == "inferia.template"
     finally:
         await snapshots.close()
+
+
+async def test_a_default_template_cannot_be_deleted(
+    database: Database, state: StateBackend
+) -> None:
+    org = await _organization()
+    store = TemplateStore()
+    created = await store.create(org, "house", _body("house rules"))
+    await ModelDeployment(organization=org, name="m1", template="house").save()
+    with pytest.raises(ConflictError, match="m1"):
+        await store.delete(org, created.id)
+    await ModelDeployment.update({ModelDeployment.template: None}).where(
+        ModelDeployment.organization == org
+    )
+    await store.delete(org, created.id)
+    assert (await store.load(org)).templates == {}
