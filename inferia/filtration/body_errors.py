@@ -21,7 +21,9 @@ from inferia.core.http_errors import handle_http_exception, handle_inferia_error
 _FIELD_RE = re.compile(r"field `([^`]+)`")
 
 
-def body_error_as_422(request: Request[Any, Any, Any], exc: ValidationException) -> Response[bytes]:
+def body_error_as_422(
+    request: Request[Any, Any, Any], exc: ValidationException
+) -> Response[bytes]:
     first = exc.extra[0] if isinstance(exc.extra, list) and exc.extra else None
     if not isinstance(first, dict) or first.get("source") != "body":
         return handle_http_exception(request, exc)  # a path or query parameter: 400
