@@ -2,7 +2,8 @@
 ``extra_body={"inferia": {...}}``).
 
 It is taken out of the body before anything else reads it, so it never reaches the
-upstream, and decoded into ``InferiaExtension``. One Struct for every key: a feature
+upstream, and decoded into ``InferiaExtension``; the shape-prompt step keeps the field
+as sent in ``ctx.extras["inferia"]`` for later steps. One Struct for every key: a feature
 that adds a key adds a field here (unknown keys are refused, so a typo is a 400).
 """
 
@@ -22,6 +23,10 @@ class InferiaExtension(msgspec.Struct, frozen=True, forbid_unknown_fields=True, 
     template: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] | None = None
     version: Annotated[int, msgspec.Meta(ge=1)] | None = None
     variables: dict[str, Any] = msgspec.field(default_factory=dict)
+    # Knowledge-base retrieval (issue 14, part 4): typed here, ranges checked by its step,
+    # which reads them from ``ctx.extras["inferia"]`` (the field as the client sent it).
+    knowledge_bases: list[str] | None = None
+    top_k: int | None = None
 
 
 def take_extension(body: dict[str, Any]) -> InferiaExtension | None:

@@ -33,7 +33,10 @@ class ShapePromptStep(Step):
 
     async def before_upstream(self, ctx: RequestContext) -> None:
         body = ctx.body
-        extension = take_extension(body) if FIELD in body else None
+        extension = None
+        if FIELD in body:
+            ctx.extras[FIELD] = body[FIELD]  # for later steps (knowledge-base retrieval)
+            extension = take_extension(body)
         # A model's default shapes chat requests only; its embeddings pass untouched.
         default = ctx.default_template if ctx.api == "chat.completions" else None
         if extension is None and default is None:

@@ -36,6 +36,8 @@ def test_the_field_is_taken_out_of_the_body() -> None:
         ({"version": 0}, "inferia.version"),
         ({"variables": "x"}, "inferia.variables"),
         ({"knowledge": ["kb"]}, "inferia.knowledge"),
+        ({"knowledge_bases": "kb"}, "inferia.knowledge_bases"),
+        ({"top_k": "4"}, "inferia.top_k"),
     ],
 )
 def test_wrong_types_name_the_key(value: Any, param: str) -> None:
