@@ -23,6 +23,7 @@ from inferia.contracts.policies import PolicySource, RemotePolicySource
 from inferia.contracts.principal_cache import principal_cache_for
 from inferia.contracts.principals import PrincipalResolver
 from inferia.contracts.resolvers import CachedPrincipalResolver, RemotePrincipalResolver
+from inferia.contracts.templates import RemoteTemplateSource, TemplateSource
 from inferia.state import StateBackend
 
 
@@ -32,6 +33,7 @@ class FiltrationPorts:
     models: ModelDefinitionSource
     policies: PolicySource
     guardrails: GuardrailPolicySource
+    templates: TemplateSource
 
 
 class ProcessServices(Protocol):
@@ -77,6 +79,7 @@ def remote_ports(process: ProcessServices) -> FiltrationPorts:
         models=RemoteModelSource(client),
         policies=RemotePolicySource(client),
         guardrails=RemoteGuardrailSource(client),
+        templates=RemoteTemplateSource(client),
     )
 
 
