@@ -43,6 +43,7 @@ from inferia.config.sections import (
     Settings,
     StateErrorMode,
     StateSettings,
+    TemplateSettings,
     UsageSettings,
     default_data_dir,
 )
@@ -81,6 +82,7 @@ __all__ = [
     "Settings",
     "StateErrorMode",
     "StateSettings",
+    "TemplateSettings",
     "UsageSettings",
     "default_config_path",
     "default_data_dir",

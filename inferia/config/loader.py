@@ -34,6 +34,7 @@ from inferia.config.sections import (
     ServerSettings,
     Settings,
     StateSettings,
+    TemplateSettings,
     UsageSettings,
 )
 from inferia.core.client_address import parse_networks
@@ -52,6 +53,7 @@ SECTIONS: dict[str, type[msgspec.Struct]] = {
     "limits": LimitsSettings,
     "usage": UsageSettings,
     "guardrails": GuardrailSettings,
+    "templates": TemplateSettings,
     "orchestration": OrchestrationSettings,
     "knowledge": KnowledgeSettings,
 }

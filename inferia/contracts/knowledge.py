@@ -126,7 +126,7 @@ class RemoteEmbedder:
             EMBED_PATH,
             self._decoder,
             body=msgspec.json.encode(body),
-            what="embeddings (inference plane)",
+            what="embeddings",
         )
         if reply is None:
             raise NotFoundError(f"the embeddings model '{model}' does not exist")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
 import aiohttp
 
@@ -24,6 +24,7 @@ from inferia.contracts.policies import PolicySource, RemotePolicySource
 from inferia.contracts.principal_cache import principal_cache_for
 from inferia.contracts.principals import PrincipalResolver
 from inferia.contracts.resolvers import CachedPrincipalResolver, RemotePrincipalResolver
+from inferia.contracts.templates import RemoteTemplateSource, TemplateSource
 from inferia.state import StateBackend
 
 
@@ -34,6 +35,7 @@ class FiltrationPorts:
     policies: PolicySource
     guardrails: GuardrailPolicySource
     knowledge: Retriever
+    templates: TemplateSource
 
 
 class ProcessServices(Protocol):
@@ -50,17 +52,29 @@ class ProcessServices(Protocol):
     def on_stop(self, hook: Callable[[], Awaitable[None]]) -> None: ...
 
 
-def _internal_client(process: ProcessServices, base_url: str) -> InternalClient:
-    """A client of another plane's ``/internal/*`` with the internal service credential."""
+def _internal_client(
+    process: ProcessServices, plane: Literal["filtration", "orchestration", "inference"]
+) -> InternalClient:
+    """A client of ``plane``'s ``/internal/*`` with the internal service credential."""
     settings = process.settings
+    remote = settings.remote
+    base_url = {
+        "filtration": remote.filtration_url,
+        "orchestration": remote.orchestration_url,
+        "inference": remote.inference_url,
+    }[plane]
     return InternalClient(
-        lambda: process.http, base_url, settings.security.internal_token, settings.remote.timeout_s
+        lambda: process.http,
+        base_url,
+        settings.security.internal_token,
+        settings.remote.timeout_s,
+        plane,
     )
 
 
 def remote_ports(process: ProcessServices) -> FiltrationPorts:
     """Clients of a filtration plane running in another process (split mode)."""
-    client = _internal_client(process, process.settings.remote.filtration_url)
+    client = _internal_client(process, "filtration")
     principals = CachedPrincipalResolver(
         RemotePrincipalResolver(client), process.state, principal_cache_for(process.state)
     )
@@ -72,22 +86,23 @@ def remote_ports(process: ProcessServices) -> FiltrationPorts:
         policies=RemotePolicySource(client),
         guardrails=RemoteGuardrailSource(client),
         knowledge=RemoteRetriever(client),
+        templates=RemoteTemplateSource(client),
     )
 
 
 def remote_caller_verifier(process: ProcessServices) -> CallerVerifier:
     """The filtration plane's caller verification, from another process (split mode)."""
-    client = _internal_client(process, process.settings.remote.filtration_url)
+    client = _internal_client(process, "filtration")
     return RemoteCallerVerifier(client)
 
 
 def remote_live_endpoints(process: ProcessServices) -> LiveEndpointSource:
     """The orchestration plane's live endpoints, from another process (split mode)."""
-    client = _internal_client(process, process.settings.remote.orchestration_url)
+    client = _internal_client(process, "orchestration")
     return RemoteLiveEndpointSource(client)
 
 
 def remote_embedder(process: ProcessServices) -> Embedder:
     """The inference plane's embeddings, from another process (split mode)."""
-    client = _internal_client(process, process.settings.remote.inference_url)
+    client = _internal_client(process, "inference")
     return RemoteEmbedder(client)

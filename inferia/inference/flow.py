@@ -1,10 +1,13 @@
 """The request flow of the /v1 POST endpoints: the one place that holds the order.
 
-    authenticate -> route -> admit -> guard input -> shape prompt -> call upstream
+    authenticate -> route -> admit -> shape prompt -> guard input -> call upstream
     -> guard output / relay -> settle
 
-(Knowledge-base retrieval, part of shaping the prompt, runs just before guard input
-when ``knowledge.guard_retrieved_text`` is on, so the guard scans what it injected.)
+Shape prompt runs before guard input (DESIGN.md lists it after): a template's
+variables are the caller's text, so the input guardrails scan the rendered messages,
+exactly what goes upstream. Knowledge-base retrieval, the other half of shaping the
+prompt, runs right after it, before guard input too when
+``knowledge.guard_retrieved_text`` is on (the default), so the guard scans the chunks.
 
 Each stage is an object with one job, built by ``InferencePlane`` and handed in here.
 Admit, guard input, guard output and settle are pipeline ``Step``s
@@ -53,6 +56,7 @@ class RequestFlow:
         authenticate: Authenticator,
         route: Router,
         admit: Step,
+        shape_prompt: Step,
         guard_input: Step,
         retrieve_context: Step | None = None,
         call_upstream: UpstreamCaller,
@@ -68,13 +72,13 @@ class RequestFlow:
         self._local_embeddings = local_embeddings
         self.pipeline = Pipeline()
         self.pipeline.append(admit)  # limits, quotas, budgets
+        self.pipeline.append(shape_prompt)  # the `inferia` field, templates
         # Retrieved chunks pass the input guardrails when configured so: then retrieval
-        # runs first, and the guard scans the injected system message too.
+        # runs before them, and the guard scans the injected system message too.
         retrieve_first = settings.knowledge.guard_retrieved_text
         if retrieve_context is not None and retrieve_first:
             self.pipeline.append(retrieve_context)
-        self.pipeline.append(guard_input)  # every message, tool-call arguments
-        # shape prompt: templates, then knowledge-base retrieval.
+        self.pipeline.append(guard_input)  # every message (rendered ones too), tool calls
         if retrieve_context is not None and not retrieve_first:
             self.pipeline.append(retrieve_context)
         self.pipeline.append(guard_output)  # whole replies and streams
@@ -123,7 +127,7 @@ class RequestFlow:
                 return
             deployment = self._route.route(ctx)
             client_wants_usage = ask_for_usage(ctx, parsed)
-            await pipeline.before_upstream(ctx)  # admit, guard input (shape prompt)
+            await pipeline.before_upstream(ctx)  # admit, shape prompt, guard input
             reply = await self._call_upstream.call(ctx, deployment, PATHS[api])
             if ctx.stream:
                 transforms = pipeline.stream_transforms(ctx)  # guard output, settle's text

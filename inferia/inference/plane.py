@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from litestar.types import ControllerRouterHandler
 
-from inferia.contracts import FiltrationPorts
+from inferia.contracts import FiltrationPorts, TemplateSnapshots
 from inferia.contracts.endpoints import LiveEndpointSource
 from inferia.core.http_entry import AsgiHandler
 from inferia.core.ssrf import GuardedResolver
@@ -23,6 +23,7 @@ from inferia.inference.metrics import inference_metrics
 from inferia.inference.retrieve_context import RetrieveContext
 from inferia.inference.routing.catalogue import ModelCatalogue
 from inferia.inference.routing.router import Router
+from inferia.inference.shaping import ShapePromptStep
 from inferia.inference.tokens import TokenCounter
 from inferia.inference.upstream.caller import UpstreamCaller
 from inferia.runtime import Runtime
@@ -43,6 +44,9 @@ class InferencePlane:
         install_encodings(settings.data_path / "tiktoken")
         counter = TokenCounter()
         self.admission, self.usage_sink = policy_steps(runtime, ports.policies, counter)
+        templates = TemplateSnapshots(ports.templates, runtime.state, settings.templates)
+        runtime.on_start(templates.start)
+        runtime.on_stop(templates.close)
         guard_metrics = GuardrailMetrics()
         guard_input, guard_output = build_guard_steps(runtime, ports.guardrails, guard_metrics)
         caller = UpstreamCaller(
@@ -66,6 +70,7 @@ class InferencePlane:
             authenticate=self.authenticator,
             route=Router(self.catalogue),
             admit=self.admission,
+            shape_prompt=ShapePromptStep(templates),
             guard_input=guard_input,
             retrieve_context=RetrieveContext(ports.knowledge, settings.knowledge),
             call_upstream=caller,

@@ -178,7 +178,7 @@ def test_unrelated_questions_inject_nothing(stack: Stack, sdk: openai.OpenAI) ->
     ("extension", "param"),
     [
         ({"knowledge_bases": "handbook"}, "inferia.knowledge_bases"),
-        ({"knowledge_bases": [1]}, "inferia.knowledge_bases"),
+        ({"knowledge_bases": [1]}, "inferia.knowledge_bases[0]"),
         ({"knowledge_bases": ["handbook"], "top_k": "4"}, "inferia.top_k"),
         ({"knowledge_bases": ["handbook"], "top_k": 1000}, "inferia.top_k"),
         ("handbook", "inferia"),

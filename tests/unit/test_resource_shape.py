@@ -22,6 +22,7 @@ RESOURCES = (
     "models",
     "policies",
     "guardrail_policies",
+    "templates",
     "usage",
     "knowledge_bases",
 )
