@@ -110,6 +110,12 @@ async def update_member(settings: Settings, org: str, email: str, **changes: Any
         )
 
 
+async def reset_password(settings: Settings, email: str, password: str) -> str:
+    """Set an account's password and end its sessions (a locked-out admin's way back)."""
+    async with _services(settings) as services:
+        return await services.passwords.reset(email, password, AuditContext.operator())
+
+
 async def reencrypt_secrets(settings: Settings) -> int:
     """Re-seal secrets under the current encryption key (after rotating it)."""
     async with _services(settings) as services:

@@ -65,9 +65,13 @@ def _announce_first_admin(email: str, generated_password: str | None) -> None:
         f"  email:    {email}",
     ]
     if generated_password:
-        lines.append(f"  password: {generated_password}   (shown once; change it after login)")
+        lines.append(f"  password: {generated_password}   (shown once)")
     else:
         lines.append("  password: from INFERIA_ADMIN_PASSWORD")
+    lines += [
+        'Change it: POST /auth/password {"current_password", "new_password"} once logged in;',
+        f"locked out: inferia admin reset-password {email}  (asks for the new one)",
+    ]
     print("\n".join([*lines, ""]), file=sys.stderr, flush=True)
 
 
