@@ -198,6 +198,12 @@ def _validate(settings: Settings, source: str) -> None:
         parse_networks(settings.server.trusted_proxies)
     except ConfigError as exc:
         raise ConfigError(f"{source}: {exc.message}") from None
+    for origin in settings.server.cors_origins:
+        if origin != "*" and not re.fullmatch(r"https?://[^/\s]+/?", origin):
+            raise ConfigError(
+                f"{source}: 'server.cors_origins': {origin!r} is not an origin "
+                '(scheme://host[:port], or "*")'
+            )
     if settings.database.pool_min < 1 or settings.database.pool_max < settings.database.pool_min:
         raise ConfigError(f"{source}: 'database.pool_max' must be >= 'database.pool_min' >= 1")
     for index, model in enumerate(settings.models):

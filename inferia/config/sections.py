@@ -40,6 +40,8 @@ class ServerSettings(_Section, frozen=True):
     drain_timeout_s: float = 30.0
     # Reverse proxies (addresses or networks) whose X-Forwarded-For is believed.
     trusted_proxies: list[str] = msgspec.field(default_factory=list)
+    # Browser origins ("https://app.example.com", or "*") allowed to call /v1/* (CORS).
+    cors_origins: list[str] = msgspec.field(default_factory=list)
 
 
 class DatabaseSettings(_Section, frozen=True):

@@ -62,7 +62,8 @@ class StreamRelay:
         endpoint_id = reply.endpoint.id
         relay = SseRelay(
             strip_usage=not client_wants_usage,
-            collect_text=endpoint_id not in self._reports_usage,
+            # A client that asked for usage gets a counted one if the upstream sends none.
+            collect_text=client_wants_usage or endpoint_id not in self._reports_usage,
             transforms=transforms,
         )
         content = reply.response.content
@@ -125,9 +126,13 @@ class StreamRelay:
         )
         if relay.usage is not None:
             self._reports_usage.add(endpoint_id)
+        elif relay.saw_done:
+            self._reports_usage.discard(endpoint_id)
         ctx.usage = relay.usage or await counted_usage(self._counter, ctx, "".join(relay.text))
         client.stop_watching()
         try:
+            if relay.done_held and failure is None:
+                await send(relay.closing(ctx.usage))
             if failure:
                 await send(failure)
             await client.close_stream()
