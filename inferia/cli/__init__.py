@@ -79,16 +79,19 @@ def cmd_keys_create(args: argparse.Namespace) -> None:
     except ValueError:
         raise InferiaError(f"--expires: not an ISO 8601 time: {args.expires!r}") from None
 
-    from inferia.cli.admin_actions import key_limits_from_flags, set_key_limits
+    from inferia.cli.admin_actions import key_limits_from_flags
 
     limits = key_limits_from_flags(args)  # validated before the key exists
 
     async def work(settings: Settings) -> None:
         created = await create_key(
-            settings, args.org, args.name, models=args.model or [], expires_at=expires
+            settings,
+            args.org,
+            args.name,
+            models=args.model or [],
+            expires_at=expires,
+            limits=limits,
         )
-        if limits is not None:
-            await set_key_limits(settings, args.org, created.record.id, limits)
         print(f"# id {created.record.id}, prefix {created.record.prefix}", file=sys.stderr)
         print(created.key)
 
