@@ -18,7 +18,9 @@ from inferia.core.logging import configure_logging
 from inferia.core.secrets import resolve_secrets
 
 
-def _settings(args: argparse.Namespace) -> Settings:
+def _settings(args: argparse.Namespace, *, existing: bool = False) -> Settings:
+    """The command's settings; ``existing``: the command acts on an installation that
+    must exist already (every one but serve and migrate), and says which it uses."""
     overrides: dict[str, Any] = {}
     server: dict[str, Any] = {}
     for flag in ("host", "port", "workers"):
@@ -31,9 +33,19 @@ def _settings(args: argparse.Namespace) -> Settings:
         overrides["planes"] = list(dict.fromkeys(args.plane))
     if args.data_dir:
         overrides["data_dir"] = args.data_dir
-    settings = resolve_secrets(load_settings(args.config, overrides=overrides))
+    settings = load_settings(args.config, overrides=overrides)
+    if existing:
+        from inferia.cli.preflight import describe_storage, require_installation
+
+        require_installation(settings)  # before resolve_secrets could write any
+        print(f"# {describe_storage(settings)}", file=sys.stderr)
+    settings = resolve_secrets(settings)
     configure_logging(settings.logging)
     return settings
+
+
+def _existing_settings(args: argparse.Namespace) -> Settings:
+    return _settings(args, existing=True)
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
@@ -43,10 +55,15 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:
-    from inferia.cli.preflight import prepare_storage
+    from inferia.cli.preflight import describe_storage, prepare_storage
 
-    asyncio.run(prepare_storage(_settings(args), migrate=True))
-    print("migrations applied")
+    settings = _settings(args)
+    applied = asyncio.run(prepare_storage(settings, migrate=True))
+    where = describe_storage(settings)
+    if applied:
+        print(f"applied {len(applied)} migration(s) to {where}: {', '.join(applied)}")
+    else:
+        print(f"nothing to apply: {where} is up to date")
 
 
 def cmd_config_show(args: argparse.Namespace) -> None:
@@ -58,7 +75,7 @@ def _with_database(
     args: argparse.Namespace, work: Callable[[Settings], Coroutine[Any, Any, None]]
 ) -> None:
     """Run one admin operation against the configured database and state backend."""
-    asyncio.run(work(_settings(args)))
+    asyncio.run(work(_existing_settings(args)))
 
 
 def cmd_admin_create_user(args: argparse.Namespace) -> None:
@@ -153,7 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     create_user.add_argument("--org", default="default")
     create_user.add_argument("--role", default="member")
     create_user.set_defaults(handler=cmd_admin_create_user)
-    add_admin_commands(admin_commands, common, _settings)
+    add_admin_commands(admin_commands, common, _existing_settings)
 
     keys = commands.add_parser("keys", help="API keys")
     key_commands = keys.add_subparsers(dest="keys_command", required=True)
@@ -176,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     key_revoke = key_commands.add_parser("revoke", parents=[common])
     key_revoke.add_argument("key", help="key id or prefix (sk-inf-<public id>)")
     key_revoke.set_defaults(handler=cmd_keys_revoke)
-    add_key_commands(key_commands, common, _settings)
+    add_key_commands(key_commands, common, _existing_settings)
     return parser
 
 

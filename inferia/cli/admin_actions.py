@@ -32,7 +32,7 @@ from inferia.tables import all_tables
 
 @asynccontextmanager
 async def _backends(settings: Settings) -> AsyncIterator[tuple[Database, StateBackend]]:
-    await prepare_storage(settings)
+    await prepare_storage(settings, create=False)
     database = Database(settings.database, settings.data_path, all_tables())
     state = build_state_backend(settings.state.url)
     await database.start()

@@ -22,6 +22,7 @@ def key_names(env: dict[str, str]) -> list[str]:
 
 def test_budget_without_pricing_creates_nothing(tmp_path: Path) -> None:
     env = admin_env(tmp_path)
+    assert run_cli(["migrate"], env).returncode == 0
     refused = run_cli(["keys", "create", "--name", "budgeted", "--monthly-budget", "5"], env)
     assert refused.returncode == 2
     assert "[pricing]" in refused.stderr and "--monthly-budget" in refused.stderr
@@ -33,6 +34,7 @@ def test_key_and_its_limits_are_created_together(tmp_path: Path) -> None:
     config = tmp_path / "inferia.toml"
     config.write_text('[pricing."*"]\nprompt = 1.0\ncompletion = 2.0\n')
     env = {**admin_env(tmp_path / "data"), "INFERIA_CONFIG": str(config)}
+    assert run_cli(["migrate"], env).returncode == 0
     created = run_cli(
         ["keys", "create", "--name", "limited", "--rpm", "7", "--monthly-budget", "5"], env
     )

@@ -149,6 +149,7 @@ def test_several_workers_share_postgres_and_redis(backend_pair: BackendPair) -> 
 
 def test_admin_create_user_cli(tmp_path: Path) -> None:
     env = inferia_env(tmp_path, INFERIA_ADMIN_PASSWORD="first admin password")
+    assert run_cli(["migrate"], env).returncode == 0
     created = run_cli(
         ["admin", "create-user", "--email", "Dev@Example.com", "--password", "a long password!"],
         env,
