@@ -47,6 +47,8 @@ class ProcessServices(Protocol):
 
     def on_stop(self, hook: Callable[[], Awaitable[None]]) -> None: ...
 
+    def add_ready_check(self, name: str, check: Callable[[], Awaitable[bool]]) -> None: ...
+
 
 def _internal_client(process: ProcessServices, base_url: str) -> InternalClient:
     """A client of another plane's ``/internal/*`` with the internal service credential."""
@@ -56,9 +58,16 @@ def _internal_client(process: ProcessServices, base_url: str) -> InternalClient:
     )
 
 
+def _filtration_client(process: ProcessServices) -> InternalClient:
+    """The filtration plane's client; this process is ready only while that plane answers."""
+    client = _internal_client(process, process.settings.remote.filtration_url)
+    process.add_ready_check("filtration", client.reachable)
+    return client
+
+
 def remote_ports(process: ProcessServices) -> FiltrationPorts:
     """Clients of a filtration plane running in another process (split mode)."""
-    client = _internal_client(process, process.settings.remote.filtration_url)
+    client = _filtration_client(process)
     principals = CachedPrincipalResolver(
         RemotePrincipalResolver(client), process.state, principal_cache_for(process.state)
     )
@@ -74,7 +83,7 @@ def remote_ports(process: ProcessServices) -> FiltrationPorts:
 
 def remote_caller_verifier(process: ProcessServices) -> CallerVerifier:
     """The filtration plane's caller verification, from another process (split mode)."""
-    client = _internal_client(process, process.settings.remote.filtration_url)
+    client = _filtration_client(process)
     return RemoteCallerVerifier(client)
 
 
