@@ -51,7 +51,17 @@ def _existing_settings(args: argparse.Namespace) -> Settings:
 def cmd_serve(args: argparse.Namespace) -> None:
     from inferia.cli.serve import serve
 
-    serve(_settings(args))
+    settings = _settings(args)
+    if args.demo or settings.server.demo:
+        from inferia.config.demo import with_demo_model
+
+        settings = with_demo_model(settings)
+        print(
+            'inferia: demo mode: model "demo-echo" echoes your last message back; '
+            "it is a demo, not a model (see README.md to add real ones)",
+            file=sys.stderr,
+        )
+    serve(settings)
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:
@@ -151,6 +161,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int)
     serve.add_argument(
         "--plane", action="append", choices=ALL_PLANES, help="serve only this plane (repeatable)"
+    )
+    serve.add_argument(
+        "--demo",
+        action="store_true",
+        help='also serve "demo-echo", a built-in echo model (a demo, not a model)',
     )
     serve.set_defaults(handler=cmd_serve)
 

@@ -42,6 +42,8 @@ class ServerSettings(_Section, frozen=True):
     trusted_proxies: list[str] = msgspec.field(default_factory=list)
     # Browser origins ("https://app.example.com", or "*") allowed to call /v1/* (CORS).
     cors_origins: list[str] = msgspec.field(default_factory=list)
+    # `inferia serve --demo`: serve the built-in echo model "demo-echo" (config/demo.py).
+    demo: bool = False
 
 
 class DatabaseSettings(_Section, frozen=True):

@@ -28,6 +28,7 @@ class InferencePlane:
     ) -> None:
         self.runtime = runtime
         settings = runtime.settings
+        self._demo = settings.server.demo
         self.authenticator = Authenticator(ports.principals)
         self.catalogue = ModelCatalogue(settings, runtime.state, ports.models, live)
         # Every connection of the process' HTTP client passes the SSRF policy.
@@ -65,8 +66,15 @@ class InferencePlane:
         )
 
     def routes(self) -> list[ControllerRouterHandler]:
-        """The Litestar routes (GET /v1/models...)."""
-        return [model_listing_controller(self.authenticator, self.catalogue)]
+        """The Litestar routes (GET /v1/models...; the demo upstream in demo mode)."""
+        routes: list[ControllerRouterHandler] = [
+            model_listing_controller(self.authenticator, self.catalogue)
+        ]
+        if self._demo:
+            from inferia.inference.demo_upstream import DemoUpstream
+
+            routes.append(DemoUpstream)
+        return routes
 
     def direct_routes(self) -> dict[str, AsgiHandler]:
         """The POST endpoints, served beside Litestar (inferia.core.http_entry)."""
