@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from inferia import __version__
 from inferia.cli.admin import add_admin_commands, add_key_commands
 from inferia.config import ALL_PLANES, Settings, load_settings, masked
 from inferia.core.errors import InferiaError
@@ -153,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--data-dir", default=None, help="data directory (SQLite, secrets)")
 
     parser = argparse.ArgumentParser(prog="inferia", description="Inferia LLM platform")
+    parser.add_argument("--version", action="version", version=f"inferia {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", parents=[common], help="run the planes (default: all)")

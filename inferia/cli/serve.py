@@ -25,6 +25,13 @@ log = logging.getLogger(__name__)
 
 
 def check_topology(settings: Settings) -> None:
+    port = settings.http_port()
+    if "orchestration" in settings.planes and settings.server.grpc_port == port:
+        raise ConfigError(
+            f"server.grpc_port and the HTTP port are both {port}: the orchestration plane's "
+            "gRPC server needs a port of its own (set server.grpc_port, or --port)",
+            param="server.grpc_port",
+        )
     if settings.server.workers > 1 and not settings.state.url:
         raise ConfigError(
             f"--workers {settings.server.workers} needs a shared state backend: with the in-memory "
