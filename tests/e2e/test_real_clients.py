@@ -32,7 +32,7 @@ def setup(
     with gateway(
         tmp,
         1,
-        lambda fake: [{"name": "m", "base_url": fake.url("a")}],
+        lambda fake: [{"name": "m", "base_url": fake.url("a"), "upstream_model": "up/m-v2"}],
         {"circuit_failure_threshold": 3, "max_retries": 2, "retry_backoff_s": 0.01},
     ) as (fake, server, env):
         yield fake, server, create_key(env)
@@ -159,6 +159,28 @@ def test_include_usage_gets_a_usage_chunk_when_the_upstream_sends_none(
     assert last.usage.prompt_tokens > 0 and last.usage.completion_tokens > 0
     assert last.usage.total_tokens == last.usage.prompt_tokens + last.usage.completion_tokens
     assert last.id == chunks[0].id and last.model == chunks[0].model
+
+
+def test_replies_name_the_model_the_client_asked_for(
+    fake: FakeUpstream, sdk: openai.OpenAI
+) -> None:
+    raw = sdk.chat.completions.with_raw_response.create(model="m", messages=MESSAGES)
+    assert raw.parse().model == "m"
+    assert raw.headers["x-inferia-upstream-model"] == "up/m-v2"
+    assert fake.requests()[0]["body"]["model"] == "up/m-v2"
+    chunks = list(sdk.chat.completions.create(model="m", messages=MESSAGES, stream=True))
+    assert chunks and {chunk.model for chunk in chunks} == {"m"}
+
+
+def test_overhead_of_a_failed_request_excludes_the_upstream_wait(
+    fake: FakeUpstream, sdk: openai.OpenAI
+) -> None:
+    fake.set("a", status=500, error_message="boom", latency_s=0.4)  # 3 attempts: ~1.2 s
+    with pytest.raises(openai.InternalServerError) as failed:
+        sdk.chat.completions.create(model="m", messages=MESSAGES)
+    assert float(failed.value.response.headers["x-inferia-overhead-ms"]) < 300
+    fake.set("a", status=200, latency_s=0)
+    sdk.chat.completions.create(model="m", messages=MESSAGES)  # the breaker closes again
 
 
 def preflight(server: InferiaServer, path: str, origin: str) -> httpx.Response:

@@ -92,6 +92,9 @@ def test_wrong_type_in_environment_stops_start_up(tmp_path: Path) -> None:
     result = run_cli(["serve"], inferia_env(tmp_path, INFERIA_SERVER__WORKERS="many"))
     assert result.returncode == 2
     assert "'server.workers'" in result.stderr
+    # Said to come from where it came from, not from inferia.toml.
+    assert "environment variable INFERIA_SERVER__WORKERS" in result.stderr
+    assert "inferia.toml" not in result.stderr
 
 
 def test_several_workers_need_a_shared_state_backend(tmp_path: Path) -> None:

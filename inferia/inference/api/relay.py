@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 
 import aiohttp
 
 from inferia.config import InferenceSettings
 from inferia.inference.api.exchange import ClientExchange, ClientGone
+from inferia.inference.api.model_name import ModelRenamer
 from inferia.inference.api.schemas import EmbeddingRequest, RequestBody
 from inferia.inference.api.sse import SseRelay, error_event
 from inferia.inference.pipeline import RequestContext, StreamBlocked, StreamTransform
@@ -67,10 +69,11 @@ class StreamRelay:
             transforms=transforms,
         )
         content = reply.response.content
+        renamer = ModelRenamer.for_reply(ctx, reply.first)
         await client.open_stream(
             ctx.response_headers, time.perf_counter() - arrived - reply.upstream_s
         )
-        send = client.send_event
+        send = client.send_event if renamer is None else _renaming(client, renamer)
         ctx.first_token_at = time.monotonic()
         failure: bytes | None = None
         data = reply.first
@@ -139,6 +142,15 @@ class StreamRelay:
         except ClientGone:
             if failure:
                 ctx.status, ctx.error_code = 499, "client_disconnected"
+
+
+def _renaming(client: ClientExchange, renamer: ModelRenamer) -> Callable[[bytes], Awaitable[None]]:
+    """``client.send_event`` with the events' model renamed."""
+
+    async def send(data: bytes) -> None:
+        await client.send_event(renamer(data))
+
+    return send
 
 
 class IdleGuard:

@@ -114,10 +114,12 @@ class UpstreamCaller:
                 last = failed.error
                 continue
             reply.upstream_s += waited
+            ctx.upstream_s = reply.upstream_s
             ctx.deployment = deployment.name
             ctx.endpoint = reply.endpoint.id
             return reply
         assert last is not None
+        ctx.upstream_s = waited
         raise last
 
     async def _call_deployment(
