@@ -78,7 +78,10 @@ def cmd_migrate(args: argparse.Namespace) -> None:
 
 
 def cmd_config_show(args: argparse.Namespace) -> None:
+    from inferia.cli.preflight import check_settings
+
     settings = load_settings(args.config)
+    check_settings(settings)  # what serve would refuse, refused here too
     print(json.dumps(masked(settings), indent=2))
 
 

@@ -1,4 +1,5 @@
-"""Pre-flight of every command that opens the database: migrations and first start.
+"""Pre-flight of every command that opens the database: migrations and first start; and
+of `inferia serve`: settings only a worker would otherwise check, after listening.
 
 The embedded SQLite default needs no setup, so it is migrated by whichever command
 opens it first (``inferia serve``, ``inferia keys create``, ...). PostgreSQL is
@@ -129,12 +130,23 @@ def _announce_first_admin(email: str, generated_password: str | None) -> None:
     print("\n".join([*lines, ""]), file=sys.stderr, flush=True)
 
 
+def check_settings(settings: Settings) -> None:
+    """What a worker would otherwise find only once the port is listening: the
+    ``[guardrails]`` policy compiles (every scanner exists, its options are valid)."""
+    if "inference" in settings.planes:
+        from inferia.guardrails import build_engine, platform_policy
+
+        platform_policy(settings.guardrails, build_engine(settings.guardrails))
+
+
 def main() -> None:
     """``python -m inferia.cli.preflight``: what `inferia serve` runs before its workers."""
     settings = settings_from_env()
     configure_logging(settings.logging)
     try:
-        asyncio.run(prepare_storage(settings))
+        check_settings(settings)
+        if {"filtration", "orchestration"} & set(settings.planes):
+            asyncio.run(prepare_storage(settings))
     except InferiaError as exc:
         print(f"inferia: error: {exc.message}", file=sys.stderr)
         raise SystemExit(2) from None

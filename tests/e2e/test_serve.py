@@ -88,6 +88,19 @@ def test_unknown_setting_stops_start_up(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_a_guardrails_typo_stops_start_up_before_listening(tmp_path: Path) -> None:
+    config = tmp_path / "inferia.toml"
+    config.write_text('[guardrails]\ninput = [{ scanner = "piii", action = "redact" }]\n')
+    env = inferia_env(tmp_path, INFERIA_SERVER__GRPC_PORT=str(free_port()))
+    shown = run_cli(["config", "show", "--config", str(config)], env)
+    assert shown.returncode == 2 and "unknown guardrail scanner 'piii'" in shown.stderr
+    result = run_cli(["serve", "--port", str(free_port()), "--config", str(config)], env)
+    assert result.returncode == 2
+    assert "unknown guardrail scanner 'piii'" in result.stderr
+    assert "Listening at" not in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_wrong_type_in_environment_stops_start_up(tmp_path: Path) -> None:
     result = run_cli(["serve"], inferia_env(tmp_path, INFERIA_SERVER__WORKERS="many"))
     assert result.returncode == 2
