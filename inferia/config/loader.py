@@ -33,6 +33,7 @@ from inferia.config.sections import (
     ServerSettings,
     Settings,
     StateSettings,
+    TemplateSettings,
     UsageSettings,
 )
 from inferia.core.client_address import parse_networks
@@ -51,6 +52,7 @@ SECTIONS: dict[str, type[msgspec.Struct]] = {
     "limits": LimitsSettings,
     "usage": UsageSettings,
     "guardrails": GuardrailSettings,
+    "templates": TemplateSettings,
     "orchestration": OrchestrationSettings,
 }
 TOP_LEVEL_KEYS = ("data_dir", "planes", "models")

@@ -171,6 +171,18 @@ class GuardrailSettings(_Section, frozen=True):
     detoxify: DetoxifySettings = msgspec.field(default_factory=DetoxifySettings)
 
 
+class TemplateSettings(_Section, frozen=True):
+    """Prompt templates: the bounds of one render, and the per-organisation cache."""
+
+    # Characters of one render's output, all messages together; also the bound on any
+    # string or list a template builds.
+    max_output_chars: int = 65_536
+    max_loop_iterations: int = 10_000
+    render_timeout_ms: float = 100.0
+    # Backstop refresh of cached per-organisation templates (changes are also pushed).
+    cache_ttl_s: float = 60.0
+
+
 class RemoteSettings(_Section, frozen=True):
     filtration_url: str = "http://127.0.0.1:8000"
     orchestration_url: str = "http://127.0.0.1:8080"
@@ -258,6 +270,7 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     pricing: dict[str, ModelPrice] = msgspec.field(default_factory=dict)
     usage: UsageSettings = msgspec.field(default_factory=UsageSettings)
     guardrails: GuardrailSettings = msgspec.field(default_factory=GuardrailSettings)
+    templates: TemplateSettings = msgspec.field(default_factory=TemplateSettings)
     orchestration: OrchestrationSettings = msgspec.field(default_factory=OrchestrationSettings)
 
     @property

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from litestar.types import ControllerRouterHandler
 
-from inferia.contracts import FiltrationPorts
+from inferia.contracts import FiltrationPorts, TemplateSnapshots
 from inferia.contracts.endpoints import LiveEndpointSource
 from inferia.core.http_entry import AsgiHandler
 from inferia.core.ssrf import GuardedResolver
@@ -17,6 +17,7 @@ from inferia.inference.guard_steps import GuardrailMetrics, build_guard_steps
 from inferia.inference.metrics import inference_metrics
 from inferia.inference.routing.catalogue import ModelCatalogue
 from inferia.inference.routing.router import Router
+from inferia.inference.shaping import ShapePromptStep
 from inferia.inference.tokens import TokenCounter, install_encodings
 from inferia.inference.upstream.caller import UpstreamCaller
 from inferia.runtime import Runtime
@@ -38,6 +39,9 @@ class InferencePlane:
         install_encodings(settings.data_path / "tiktoken")
         counter = TokenCounter()
         self.admission, self.usage_sink = policy_steps(runtime, ports.policies, counter)
+        templates = TemplateSnapshots(ports.templates, runtime.state, settings.templates)
+        runtime.on_start(templates.start)
+        runtime.on_stop(templates.close)
         guard_metrics = GuardrailMetrics()
         guard_input, guard_output = build_guard_steps(runtime, ports.guardrails, guard_metrics)
         # The order is the flow's (inferia.inference.flow).
@@ -47,6 +51,7 @@ class InferencePlane:
             authenticate=self.authenticator,
             route=Router(self.catalogue),
             admit=self.admission,
+            shape_prompt=ShapePromptStep(templates),
             guard_input=guard_input,
             call_upstream=UpstreamCaller(
                 lambda: runtime.http, settings.inference, lambda: self.catalogue.table

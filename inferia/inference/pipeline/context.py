@@ -46,6 +46,8 @@ class RequestContext(msgspec.Struct):
     # Model/deployment actually served (after fallbacks) and the upstream endpoint id used.
     deployment: str | None = None
     endpoint: str | None = None
+    # The routed model's default prompt template, if it has one (shape prompt).
+    default_template: str | None = None
     # Real usage once known (upstream-reported or tiktoken-counted).
     usage: Usage | None = None
     # Final status; 499 when the client went away.
