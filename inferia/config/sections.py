@@ -41,6 +41,10 @@ class ServerSettings(_Section, frozen=True):
     drain_timeout_s: float = 30.0
     # Reverse proxies (addresses or networks) whose X-Forwarded-For is believed.
     trusted_proxies: list[str] = msgspec.field(default_factory=list)
+    # Browser origins ("https://app.example.com", or "*") allowed to call /v1/* (CORS).
+    cors_origins: list[str] = msgspec.field(default_factory=list)
+    # `inferia serve --demo`: serve the built-in echo model "demo-echo" (config/demo.py).
+    demo: bool = False
 
 
 class DatabaseSettings(_Section, frozen=True):

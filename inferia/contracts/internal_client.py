@@ -68,6 +68,16 @@ class InternalClient:
                 f"{self._plane} plane unreachable at {self._base_url}: {type(exc).__name__}"
             ) from None
 
+    async def reachable(self) -> bool:
+        """Whether the plane answers its ``/health`` (for this process' ``/ready``)."""
+        try:
+            async with self._session().get(
+                self._base_url + "/health", timeout=self._timeout, allow_redirects=False
+            ) as response:
+                return response.status == 200
+        except (aiohttp.ClientError, TimeoutError, RuntimeError):
+            return False
+
     async def get(self, path: str, decoder: msgspec.json.Decoder[T], *, what: str) -> T:
         """A GET whose resource always exists: 404 is an error too."""
         result = await self.call("GET", path, decoder, what=what)

@@ -51,6 +51,8 @@ class ProcessServices(Protocol):
 
     def on_stop(self, hook: Callable[[], Awaitable[None]]) -> None: ...
 
+    def add_ready_check(self, name: str, check: Callable[[], Awaitable[bool]]) -> None: ...
+
 
 def _internal_client(
     process: ProcessServices, plane: Literal["filtration", "orchestration", "inference"]
@@ -72,9 +74,16 @@ def _internal_client(
     )
 
 
+def _filtration_client(process: ProcessServices) -> InternalClient:
+    """The filtration plane's client; this process is ready only while that plane answers."""
+    client = _internal_client(process, "filtration")
+    process.add_ready_check("filtration", client.reachable)
+    return client
+
+
 def remote_ports(process: ProcessServices) -> FiltrationPorts:
     """Clients of a filtration plane running in another process (split mode)."""
-    client = _internal_client(process, "filtration")
+    client = _filtration_client(process)
     principals = CachedPrincipalResolver(
         RemotePrincipalResolver(client), process.state, principal_cache_for(process.state)
     )
@@ -92,7 +101,7 @@ def remote_ports(process: ProcessServices) -> FiltrationPorts:
 
 def remote_caller_verifier(process: ProcessServices) -> CallerVerifier:
     """The filtration plane's caller verification, from another process (split mode)."""
-    client = _internal_client(process, "filtration")
+    client = _filtration_client(process)
     return RemoteCallerVerifier(client)
 
 

@@ -148,7 +148,7 @@ class FiltrationPlane:
         """Every controller of the plane, one line each."""
         identity = self.identity
         return [
-            auth_controller(identity.auth),
+            auth_controller(identity.auth, identity.passwords),
             two_factor_controller(identity.two_factor),
             accept_invitation_controller(identity.invitations),
             invitations_controller(identity.invitations),

@@ -148,7 +148,8 @@ class RequestFlow:
                 )
             if not started:
                 client.stop_watching()
-                overhead_s = time.perf_counter() - arrived
+                # Inferia's own time: the upstream wait (failed attempts included) is not.
+                overhead_s = time.perf_counter() - arrived - ctx.upstream_s
                 await client.answer_error(exc, ctx.response_headers, overhead_s)
         except ClientGone:
             ctx.status, ctx.error_code = 499, "client_disconnected"

@@ -35,6 +35,7 @@ class InferencePlane:
     ) -> None:
         self.runtime = runtime
         settings = runtime.settings
+        self._demo = settings.server.demo
         self.authenticator = Authenticator(ports.principals)
         self.catalogue = ModelCatalogue(settings, runtime.state, ports.models, live)
         # Every connection of the process' HTTP client passes the SSRF policy.
@@ -90,13 +91,19 @@ class InferencePlane:
         )
 
     def routes(self) -> list[ControllerRouterHandler]:
-        """The Litestar routes (GET /v1/models...)."""
-        return [
+        """The Litestar routes (GET /v1/models..., /internal/embeddings; the demo upstream
+        in demo mode)."""
+        routes: list[ControllerRouterHandler] = [
             model_listing_controller(self.authenticator, self.catalogue),
             internal_embeddings_controller(
                 self.embedder, self.runtime.settings.security.internal_token
             ),
         ]
+        if self._demo:
+            from inferia.inference.demo_upstream import DemoUpstream
+
+            routes.append(DemoUpstream)
+        return routes
 
     def direct_routes(self) -> dict[str, AsgiHandler]:
         """The POST endpoints, served beside Litestar (inferia.core.http_entry)."""

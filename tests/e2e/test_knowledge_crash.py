@@ -26,7 +26,7 @@ from tests.processes import InferiaServer, inferia_env, wait_until
 from tests.services import require_module
 
 pytestmark = pytest.mark.e2e
-REDIS_DB = 13
+REDIS_DB = 5  # a slot: INFERIA_TEST_REDIS_URL's database + 5 (tests/services.py)
 # ~300 chunks of 16 tokens: long enough to kill the server part way through.
 TEXT = " ".join(f"Paragraph {i} of the long handbook explains rule number {i}." for i in range(400))
 

@@ -25,8 +25,11 @@ Stop = str | list[str] | None
 
 
 class _Body(msgspec.Struct, forbid_unknown_fields=False, kw_only=True):
+    """Nullable where OpenAI's schema makes a field nullable (all of these; ``user`` is
+    not, but clients send null for "none" and it means just that)."""
+
     model: ModelName
-    stream: bool = False
+    stream: bool | None = False
     stream_options: dict[str, Any] | None = None
     temperature: Temperature | None = None
     top_p: Probability | None = None
@@ -102,6 +105,9 @@ def parse(raw: bytes, api: Api, max_tokens_limit: int) -> tuple[dict[str, Any], 
     except UnicodeDecodeError:
         raise BadRequestError("The request body is not valid UTF-8.") from None
     parsed = validate(payload, SCHEMAS[api], max_tokens_limit)
+    if isinstance(payload, dict) and "stream" in payload and payload["stream"] is None:
+        # "stream": null means the default (OpenAI's schema); not every upstream agrees.
+        del payload["stream"]
     return payload, parsed
 
 

@@ -61,6 +61,9 @@ class RequestContext(msgspec.Struct):
     finished_at: float | None = None
     # Added to the client response.
     response_headers: dict[str, str] = msgspec.field(default_factory=dict)
+    # Seconds spent waiting on upstreams (every attempt and back-off), for the overhead
+    # header of a failed request too.
+    upstream_s: float = 0.0
     # Per-step scratch space.
     extras: dict[str, Any] = msgspec.field(default_factory=dict)
     # State writes of the finish hooks, sent together once every hook ran.
