@@ -190,13 +190,13 @@ export function DeploymentsPage() {
                 <tbody>
                   {shown.items.map((deployment) => (
                     <tr key={deployment.id}>
-                      <td>
+                      <td className="keep">
                         <Link to={`/deployments/${encodeURIComponent(deployment.id)}`}>{deployment.served_name}</Link>
                         <div className="muted">
                           <code>{shortId(deployment.id)}</code>
                         </div>
                       </td>
-                      <td>
+                      <td className="keep">
                         {deployment.model} {deployment.version}
                       </td>
                       <td>

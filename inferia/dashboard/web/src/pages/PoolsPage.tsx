@@ -117,7 +117,7 @@ export function PoolsPage() {
                 <tbody>
                   {shown.items.map((pool) => (
                     <tr key={pool.id}>
-                      <td>
+                      <td className="keep">
                         {pool.name}
                         {pool.regions.length ? <div className="muted">{pool.regions.join(", ")}</div> : null}
                       </td>

@@ -123,12 +123,12 @@ export function RegistryPage() {
                 <tbody>
                   {shown.items.map((model) => (
                     <tr key={model.id}>
-                      <td>{model.name}</td>
-                      <td>{model.version}</td>
+                      <td className="keep">{model.name}</td>
+                      <td className="keep">{model.version}</td>
                       <td>
                         <code>{model.artifact_uri}</code>
                       </td>
-                      <td>{model.engine}</td>
+                      <td className="keep">{model.engine}</td>
                       <td>{formatResources(model.resources)}</td>
                       <td>{formatTime(model.created_at)}</td>
                       {writable ? (
