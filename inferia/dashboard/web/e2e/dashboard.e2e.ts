@@ -334,6 +334,24 @@ describe("the dashboard", () => {
       await viewer.locator("tbody tr").first().waitFor();
       expect(await viewer.getByRole("button", { name: controls }).count(), label).toBe(0);
     }
+
+    // The viewer turns 2FA on, then off again (password and a current code): later
+    // scenarios sign the viewer in with the password alone.
+    await viewer.getByRole("link", { name: /viewer@example\.com/ }).click();
+    await viewer.getByRole("button", { name: "Set up two-factor authentication" }).click();
+    const secret = (await viewer.getByTestId("totp-secret").textContent()) ?? "";
+    await viewer.getByLabel("Code from the app").fill(totp(secret));
+    await viewer.getByRole("button", { name: "Turn on" }).click();
+    await viewer.getByRole("button", { name: "I have saved them" }).click();
+    await viewer.getByRole("button", { name: "Turn off two-factor authentication" }).click();
+    await viewer.getByLabel("Password", { exact: true }).fill(VIEWER.password);
+    await viewer.getByLabel("Authentication code").fill("000000");
+    await viewer.getByRole("button", { name: "Turn off", exact: true }).click();
+    await viewer.getByRole("alert").filter({ hasText: "Wrong password or code." }).waitFor();
+    await viewer.getByLabel("Authentication code").fill(totp(secret, 1));
+    await viewer.getByRole("button", { name: "Turn off", exact: true }).click();
+    await viewer.getByRole("button", { name: "Set up two-factor authentication" }).waitFor();
+    expect(await viewer.locator("dl.facts dt:text-is('Two-factor authentication') + dd").textContent()).toBe("Off");
   });
 
   it("refreshes an expired access token silently, keeps the session over a reload, and sends an ended one to login and back", async () => {

@@ -1,6 +1,6 @@
 import { QRCodeSVG } from "qrcode.react";
 import { useState, type FormEvent } from "react";
-import { describeError } from "../api/errors";
+import { ApiError, describeError } from "../api/errors";
 import type { TotpSetup } from "../api/types";
 import { useApi, useSession } from "../auth/session";
 import { checkTotp } from "../lib/validation";
@@ -117,7 +117,8 @@ function TwoFactorDisable({ onDisabled }: { onDisabled: () => void }) {
       setOpen(false);
       onDisabled();
     } catch (failure) {
-      setError(describeError(failure));
+      // The API answers a wrong password or code with 403: say which, not "permission".
+      setError(failure instanceof ApiError && failure.status === 403 ? `${failure.message.replace(/^./, (c) => c.toUpperCase())}.` : describeError(failure));
     } finally {
       setBusy(false);
     }
