@@ -42,6 +42,10 @@ async function nav(target: Page, label: string) {
   await target.getByRole("navigation", { name: "Main" }).getByRole("link", { name: label, exact: true }).click();
 }
 
+async function organizationOf(token: string): Promise<string> {
+  return (await callApi<{ organization_id: string }>("/auth/me", token)).organization_id;
+}
+
 const visible = (target: Page, text: string | RegExp) => target.getByText(text).first().waitFor({ state: "visible" });
 
 const unauthenticated = {
@@ -288,6 +292,37 @@ describe("the dashboard", () => {
     await page.getByRole("dialog").getByRole("button", { name: "Scale" }).click();
     await expect.poll(async () => (await callApi<DeploymentStatus>(`/deployment/status/${deploymentId}`, adminToken)).replicas.desired).toBe(2);
     await expect.poll(agrees, { timeout: 30_000, interval: 500 }).toBe("same");
+
+    // A server that keeps talking: its page follows the output as it is written, and
+    // terminating it through the page ends it.
+    await callApi("/deployment/registerModel", adminToken, "POST", {
+      name: "e2e-served",
+      version: "2",
+      artifact_uri: "hf://example/e2e-served",
+      engine: "openai-compatible",
+      command: ["{python}", "-c", "import time\nfor i in range(100000):\n    print('tick', i, flush=True)\n    time.sleep(0.3)"],
+    });
+    const pools = await callApi<{ data: { id: string; name: string }[] }>(`/deployment/listPools/${await organizationOf(adminToken)}`, adminToken);
+    const talking = await callApi<{ id: string }>("/deployment/deploy", adminToken, "POST", {
+      model: "e2e-served",
+      version: "2",
+      pool_id: pools.data.find((pool) => pool.name === "e2e-pool")?.id,
+      served_name: "e2e-talking",
+    });
+    await page.goto(dashboard(`/deployments/${talking.id}`));
+    await page.getByText("Following").waitFor();
+    const tick = async () => Number(/tick (\d+)\s*$/.exec((await page.locator("pre.logs").textContent()) ?? "")?.[1] ?? -1);
+    await expect.poll(tick, { timeout: 15_000 }).toBeGreaterThan(2);
+    const seen = await tick();
+    // New lines arrive without a reload.
+    await expect.poll(tick, { timeout: 10_000 }).toBeGreaterThan(seen + 2);
+    await page.getByRole("button", { name: "Terminate" }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Terminate" }).click();
+    await expect
+      .poll(async () => (await callApi<DeploymentStatus>(`/deployment/status/${talking.id}`, adminToken)).state, { timeout: 30_000 })
+      .toBe("TERMINATED");
+    await page.locator(`dl.facts dt:text-is("State") + dd`, { hasText: "TERMINATED" }).waitFor({ timeout: 10_000 });
+    expect(await page.getByRole("button", { name: /Scale|Terminate/ }).count()).toBe(0);
 
     await nav(page, "Deployments");
     const row = page.getByRole("row", { name: /e2e-deployed/ });

@@ -138,3 +138,36 @@ describe("endpoints", () => {
     expect(JSON.parse(String(calls[2]?.init.body))).toEqual({ replicas: 2 });
   });
 });
+
+describe("streamed calls", () => {
+  it("refreshes once, then hands over the body as a stream; an error is an ApiError", async () => {
+    let first = true;
+    const { client, calls } = setup((url) => {
+      if (url === "/auth/refresh") return json(200, { access_token: "a2", refresh_token: "r2", expires_in: 900, organization_id: "o" });
+      if (first) {
+        first = false;
+        return json(401, { error: { message: "expired", code: "unauthenticated" } });
+      }
+      return new Response("line 1\nline 2\n", { status: 200, headers: { "content-type": "text/plain" } });
+    });
+    const response = await client.stream("/deployment/logs/d1", { query: { follow: true } });
+    expect(await response.text()).toBe("line 1\nline 2\n");
+    expect(calls.map((c) => c.url)).toEqual(["/deployment/logs/d1?follow=true", "/auth/refresh", "/deployment/logs/d1?follow=true"]);
+
+    const failing = setup(() => json(404, { error: { message: "deployment not found" } }));
+    await expect(failing.client.stream("/deployment/logs/x")).rejects.toMatchObject({ status: 404 });
+  });
+
+  it("ends the call when the caller aborts", async () => {
+    const { client } = setup(
+      (_url, init) =>
+        new Promise<Response>((_resolve, reject) => {
+          init.signal?.addEventListener("abort", () => reject(new DOMException("aborted", "AbortError")));
+        }),
+    );
+    const controller = new AbortController();
+    const call = client.stream("/deployment/logs/d1", { signal: controller.signal });
+    controller.abort();
+    await expect(call).rejects.toMatchObject({ name: "AbortError" });
+  });
+});

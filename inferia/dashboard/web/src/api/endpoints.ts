@@ -42,6 +42,9 @@ export interface LoginInput {
   organization?: string;
 }
 
+/** How long a followed log may wait for its first line. */
+const FOLLOW_TIMEOUT_MS = 10 * 60_000;
+
 export function endpoints(client: ApiClient) {
   const get = <T>(path: string, query?: Query) => client.request<T>(path, { query });
   const post = <T>(path: string, body: unknown) => client.request<T>(path, { method: "POST", body });
@@ -127,6 +130,15 @@ export function endpoints(client: ApiClient) {
     deployment: (deploymentId: string) => get<DeploymentRecord>(`/deployment/status/${id(deploymentId)}`),
     deploymentEvents: (deploymentId: string) => get<ListResponse<DeploymentEvent>>(`/deployment/events/${id(deploymentId)}`),
     deploymentLogs: (deploymentId: string, tail = 200) => get<string | null>(`/deployment/logs/${id(deploymentId)}`, { tail }),
+    /** The model servers' output as it is written: the last `tail` lines, then new ones. */
+    followDeploymentLogs: (deploymentId: string, signal: AbortSignal, tail = 200) =>
+      client.stream(`/deployment/logs/${id(deploymentId)}`, {
+        query: { tail, follow: true },
+        signal,
+        headers: { accept: "text/plain" },
+        // The server may hold the headers until the first line is written.
+        timeoutMs: FOLLOW_TIMEOUT_MS,
+      }),
     deploy: (body: DeployInput) => post<DeploymentRecord>("/deployment/deploy", body),
     scaleDeployment: (deploymentId: string, replicas: number) =>
       post<DeploymentRecord>(`/deployment/scale/${id(deploymentId)}`, { replicas }),

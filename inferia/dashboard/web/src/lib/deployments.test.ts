@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import {
+  appendLog,
   blankPool,
+  logText,
   blankRegistryModel,
   checkReplicas,
   formatResources,
@@ -111,5 +113,16 @@ describe("deployment states", () => {
     expect(formatResources({ gpus: 0, gpu_memory_gb: 0, cpus: 0, memory_gb: 0 })).toBe("none requested");
     expect(splitList(" a, b\nc ,")).toEqual(["a", "b", "c"]);
     expect(parseObject("").value).toEqual({});
+  });
+});
+
+describe("a followed log", () => {
+  it("joins chunks split mid-line, keeps the newest lines, shows the unfinished one", () => {
+    let log = appendLog({ lines: [], partial: "" }, "one\ntw");
+    expect(log).toEqual({ lines: ["one"], partial: "tw" });
+    log = appendLog(log, "o\nthree\nfo", 2);
+    expect(log).toEqual({ lines: ["two", "three"], partial: "fo" });
+    expect(logText(log)).toBe("two\nthree\nfo");
+    expect(logText(appendLog(log, "ur\n", 2))).toBe("three\nfour");
   });
 });

@@ -216,3 +216,22 @@ export function formatResources(resources: Resources): string {
   if (resources.memory_gb) parts.push(`${resources.memory_gb} GB memory`);
   return parts.length ? parts.join(", ") : "none requested";
 }
+
+/** A followed log: complete lines (the newest `max`) and the unfinished last one. */
+export interface FollowedLog {
+  lines: string[];
+  partial: string;
+}
+
+export const LOG_LINES = 1000;
+
+export function appendLog(log: FollowedLog, chunk: string, max = LOG_LINES): FollowedLog {
+  const parts = (log.partial + chunk).split("\n");
+  const partial = parts.pop() ?? "";
+  const lines = parts.length ? [...log.lines, ...parts] : log.lines;
+  return { lines: lines.length > max ? lines.slice(lines.length - max) : lines, partial };
+}
+
+export function logText(log: FollowedLog): string {
+  return [...log.lines, ...(log.partial ? [log.partial] : [])].join("\n");
+}

@@ -12,7 +12,9 @@ import { Dialog } from "../ui/Dialog";
 import { Field, Select } from "../ui/Field";
 import { PageHeader } from "../ui/PageHeader";
 import { Pager } from "../ui/Pager";
+import { ErrorPanel } from "../ui/ErrorPanel";
 import { QueryView } from "../ui/QueryView";
+import { useFollowedLog } from "../ui/useFollowedLog";
 
 const STRATEGIES: RoutingStrategy[] = ["weighted_round_robin", "least_outstanding", "prefix_affinity"];
 /** While a deployment is on its way somewhere, its page polls this often. */
@@ -231,13 +233,45 @@ export function DeploymentsPage() {
   );
 }
 
-function Logs({ deploymentId, follow }: { deploymentId: string; follow: boolean }) {
+function LogText({ text }: { text: string }) {
+  return text ? (
+    <pre className="logs" aria-label="Model server output" tabIndex={0}>
+      {text}
+    </pre>
+  ) : (
+    <p className="muted">No output yet.</p>
+  );
+}
+
+/** While the deployment is active: the stream that follows the servers' output. */
+function FollowedLogs({ deploymentId }: { deploymentId: string }) {
   const api = useApi();
-  const logs = useQuery({
-    queryKey: ["deployments", deploymentId, "logs"],
-    queryFn: () => api.deploymentLogs(deploymentId),
-    refetchInterval: follow ? POLL_MS : false,
-  });
+  const [attempt, setAttempt] = useState(0);
+  const log = useFollowedLog(api, deploymentId, attempt);
+  return (
+    <>
+      <div className="section-header">
+        <h2>Logs</h2>
+        <div className="actions">
+          <span className="muted">
+            {log.status === "following" ? "Following" : log.status === "connecting" ? "Connecting…" : "Stream ended"}
+          </span>
+          {log.status === "ended" ? (
+            <button type="button" className="small" onClick={() => setAttempt((n) => n + 1)}>
+              Reconnect
+            </button>
+          ) : null}
+        </div>
+      </div>
+      {log.error ? <ErrorPanel error={log.error} onRetry={() => setAttempt((n) => n + 1)} /> : <LogText text={log.text} />}
+    </>
+  );
+}
+
+/** Once it is settled (failed, terminated): the last lines, reloaded on demand. */
+function LogTail({ deploymentId }: { deploymentId: string }) {
+  const api = useApi();
+  const logs = useQuery({ queryKey: ["deployments", deploymentId, "logs"], queryFn: () => api.deploymentLogs(deploymentId) });
   return (
     <>
       <div className="section-header">
@@ -246,18 +280,7 @@ function Logs({ deploymentId, follow }: { deploymentId: string; follow: boolean 
           Reload
         </button>
       </div>
-      <QueryView query={logs}>
-        {(text) => {
-          const lines = text === null ? "" : String(text);
-          return lines ? (
-            <pre className="logs" aria-label="Model server output" tabIndex={0}>
-              {lines}
-            </pre>
-          ) : (
-            <p className="muted">No output yet.</p>
-          );
-        }}
-      </QueryView>
+      <QueryView query={logs}>{(text) => <LogText text={text === null ? "" : String(text)} />}</QueryView>
     </>
   );
 }
@@ -351,7 +374,11 @@ export function DeploymentPage() {
               ))}
             </ol>
             {record.events.length === 0 ? <p className="muted">No events yet.</p> : null}
-            <Logs deploymentId={record.id} follow={!isFinal(record.state) && record.state !== "FAILED"} />
+            {isFinal(record.state) || record.state === "FAILED" ? (
+              <LogTail deploymentId={record.id} />
+            ) : (
+              <FollowedLogs deploymentId={record.id} />
+            )}
             <Dialog open={scaling} title={`Scale ${record.served_name}`} onClose={() => setScaling(false)}>
               <ScaleForm
                 deployment={record}
