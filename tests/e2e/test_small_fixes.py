@@ -84,3 +84,9 @@ def test_usage_buckets_are_iso_8601_timestamps(server: InferiaServer, env: dict[
     bucket = str(rows()[0]["bucket"])
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:00:00Z", bucket), bucket
     assert datetime.fromisoformat(bucket).minute == 0
+
+
+def test_no_misleading_database_engine_line(server: InferiaServer) -> None:
+    # piccolo logged "Running Sqlite version 3.4" in every process, on PostgreSQL too.
+    assert "Started worker" in server.output or "Listening at" in server.output
+    assert "Running Sqlite" not in server.output
