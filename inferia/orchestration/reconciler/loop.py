@@ -110,6 +110,9 @@ class Reconciler:
                 raise
             except InferiaError as exc:
                 log.warning("deployment %s: %s", row["id"], exc.message)
+            except Exception:
+                # An adapter's bug fails its own deployment's pass, not everyone's.
+                log.exception("deployment %s: reconciliation failed", row["id"])
         if routing_changed:
             await self._state.publish(ENDPOINT_CHANGES_CHANNEL, b"*")
 
