@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from tests.identity_support import ADMIN_EMAIL, ADMIN_PASSWORD, CHEAP_ARGON2_ENV
-from tests.processes import InferiaServer, inferia_env
+from tests.processes import InferiaServer, inferia_env, run_cli
 
 TINY_SERVER = str(Path(__file__).with_name("tiny_model_server.py"))
 FAST_RECONCILER = {
@@ -80,3 +80,34 @@ def wait_for(condition: Callable[[], bool], timeout: float = 5.0, what: str = ""
         assert time.monotonic() - start < timeout, f"not in time: {what}"
         time.sleep(0.05)
     return time.monotonic() - start
+
+
+def other_organisation(
+    server: InferiaServer, email: str, password: str, slug: str
+) -> ControlClient:
+    """A user who owns another organisation, logged in to it."""
+    for args in (
+        ["admin", "create-user", "--email", email, "--password", password],
+        ["admin", "create-org", "--slug", slug, "--owner", email],
+    ):
+        result = run_cli(args, server.env)
+        assert result.returncode == 0, result.stderr
+    other = ControlClient(server, email, password)
+    login = httpx.post(
+        f"{server.base_url}/auth/login",
+        json={"email": email, "password": password, "organization": slug},
+    )
+    assert login.status_code == 200, login.text
+    other.headers = {"authorization": f"Bearer {login.json()['access_token']}"}
+    other.organization_id = login.json()["organization_id"]
+    return other
+
+
+def serving(data: Path, **extra: str) -> Iterator[InferiaServer]:
+    """A module fixture's body: ``inferia serve`` on ``data`` until the module is done."""
+    running = InferiaServer(orchestration_env(data, **extra))
+    try:
+        # Generous: the shared CI machine may be busy compiling.
+        yield running.start(timeout=120)
+    finally:
+        running.__exit__()

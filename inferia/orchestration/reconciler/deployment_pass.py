@@ -21,6 +21,7 @@ from inferia.orchestration.deployments.lifecycle import DeploymentState
 from inferia.orchestration.deployments.spec import replica_spec
 from inferia.orchestration.deployments.store import DeploymentStore
 from inferia.orchestration.deployments.tables import Deployment, Replica
+from inferia.orchestration.nodes.health import NodeState
 from inferia.orchestration.reconciler.probe import ReadinessProbe
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,8 @@ class DeploymentPass:
             )
             return True
         desired = row["desired_replicas"]
-        routing_changed = False
+        routing_changed = await self._drop_lost(ctx, replicas)
+        replicas = [r for r in replicas if r["node.state"] != NodeState.LOST]
         for replica in replicas[desired:]:  # scaled down: the highest ordinals go
             await ctx.adapter.deprovision(str(replica["id"]))
             await self._store.remove_replica(replica["id"])
@@ -91,6 +93,26 @@ class DeploymentPass:
             routing_changed |= changed
         await self._settle_state(ctx, desired, ready, replicas)
         return routing_changed
+
+    async def _drop_lost(self, ctx: PassContext, replicas: list[dict[str, Any]]) -> bool:
+        """Replicas on a LOST node are gone for good: forget them (the caller adds
+        replacements under new ids). True when one of them was routed."""
+        routed = False
+        for replica in replicas:
+            if replica["node.state"] != NodeState.LOST:
+                continue
+            try:
+                await ctx.adapter.deprovision(str(replica["id"]))
+            except Exception as exc:  # the node is unreachable: nothing more to free
+                log.warning("replica %s on a lost node: deprovision failed: %s", replica["id"], exc)
+            await self._store.remove_replica(replica["id"])
+            state = S(ctx.deployment["state"])
+            reason = (
+                f"replica {replica['ordinal']} was on lost node {replica['node']}; replacing it"
+            )
+            await self._store.record_event(ctx.deployment, state, state, reason, ACTOR)
+            routed |= bool(replica["ready"])
+        return routed
 
     async def _add_replica(self, ctx: PassContext, ordinal: int) -> dict[str, Any]:
         replica_id = uuid.uuid4()
