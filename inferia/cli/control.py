@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 import urllib.error
 import urllib.parse
@@ -215,7 +216,11 @@ def add_control_commands(commands: Any) -> None:
     register.add_argument("--artifact-uri", required=True, help="file://, hf://, s3://, ...")
     register.add_argument("--engine", required=True)
     register.add_argument("--arg", action="append", help="default engine argument (repeatable)")
-    register.add_argument("--command", nargs="+", help="server command (openai-compatible)")
+    register.add_argument(
+        "--command",
+        type=shlex.split,
+        help="server command, one shell-quoted string (openai-compatible engine)",
+    )
     register.add_argument("--resources", type=_json_arg, help="JSON object")
     delete = command(
         models,
@@ -228,14 +233,13 @@ def add_control_commands(commands: Any) -> None:
 
     deployments = group("deployments", "deployments (control plane)")
     command(deployments, "list", _path("GET", "/deployment/deployments"), "deployments")
-    deploy = command(deployments, "create", _deploy, "deploy a model version on a pool")
-    deploy.add_argument("model")
-    deploy.add_argument("version")
-    deploy.add_argument("--pool", required=True, help="pool id")
-    deploy.add_argument("--replicas", type=int)
-    deploy.add_argument("--served-name")
-    deploy.add_argument("--routing-strategy")
-    deploy.add_argument("--arg", action="append", help="engine argument (repeatable)")
+    deploy_parsers = [
+        command(deployments, "create", _deploy, "deploy a model version on a pool"),
+        # `inferia deploy MODEL VERSION --pool ID`: the same, for the common case.
+        command(commands, "deploy", _deploy, "deploy a model version on a pool"),
+    ]
+    for deploy in deploy_parsers:
+        _deploy_arguments(deploy)
     for name, path, help_text in (
         ("status", "GET /deployment/status/{}", "state, replicas, endpoints, events"),
         ("events", "GET /deployment/events/{}", "the event history"),
@@ -267,3 +271,13 @@ def add_control_commands(commands: Any) -> None:
         _path("DELETE", "/inventory/nodes/{}", "id"),
         "forget a node, revoke its token",
     ).add_argument("id")
+
+
+def _deploy_arguments(deploy: argparse.ArgumentParser) -> None:
+    deploy.add_argument("model")
+    deploy.add_argument("version")
+    deploy.add_argument("--pool", required=True, help="pool id")
+    deploy.add_argument("--replicas", type=int)
+    deploy.add_argument("--served-name")
+    deploy.add_argument("--routing-strategy")
+    deploy.add_argument("--arg", action="append", help="engine argument (repeatable)")
