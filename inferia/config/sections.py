@@ -217,6 +217,9 @@ class OrchestrationSettings(_Section, frozen=True):
     readiness_probe_timeout_s: float = 2.0
     # The reconciler lease: renewed every third of its life; a dead leader's lapses.
     lease_ttl_s: float = 10.0
+    # A replica leaving routing (terminate, scale down) keeps serving the requests it
+    # has this long before it is stopped.
+    drain_s: float = 5.0
     # Model servers get SIGTERM, then SIGKILL after this.
     stop_grace_s: float = 10.0
     restart_backoff_s: float = 1.0

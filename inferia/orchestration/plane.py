@@ -85,7 +85,7 @@ class OrchestrationPlane:
             pools,
             registry,
             self.adapters,
-            DeploymentPass(deployments, box, probe, config.readiness_timeout_s),
+            DeploymentPass(deployments, box, probe, config.readiness_timeout_s, config.drain_s),
             NodeSweep(nodes, config.heartbeat_timeout_s, config.node_lost_after_s),
         )
         runtime.on_start(self.reconciler.start)

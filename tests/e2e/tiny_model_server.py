@@ -13,6 +13,7 @@ long after it starts (a model that takes time to load).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import time
 
@@ -39,6 +40,8 @@ def app(api_key: str, name: str, never_ready: bool, ready_after_s: float = 0) ->
         if refused:
             return refused
         body = await request.json()
+        # A slow answer, for tests of requests in flight (the gateway forwards the field).
+        await asyncio.sleep(float(body.get("tiny_sleep_s", 0)))
         return web.json_response(
             {
                 "id": "chatcmpl-tiny",

@@ -61,6 +61,8 @@ class Replica(Table, tablename="deployment_replicas"):
     detail = Text(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
     ready_at = Timestamptz(null=True, default=None)
+    # Set when a scale-down takes it out of routing; stopped drain_s later.
+    draining_since = Timestamptz(null=True, default=None)
 
 
 class DeploymentEvent(Table, tablename="deployment_events"):

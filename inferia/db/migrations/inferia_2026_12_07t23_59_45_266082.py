@@ -1,6 +1,6 @@
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.columns.base import OnDelete, OnUpdate
-from piccolo.columns.column_types import UUID, ForeignKey
+from piccolo.columns.column_types import UUID, ForeignKey, Timestamptz
 from piccolo.columns.defaults.uuid import UUID4
 from piccolo.columns.indexes import IndexMethod
 from piccolo.table import Table
@@ -20,13 +20,34 @@ class Node(Table, tablename="nodes", schema=None):
     )
 
 
-ID = "2026-12-07T23:38:14:937864"
+ID = "2026-12-07T23:59:45:266082"
 VERSION = "1.38.0"
-DESCRIPTION = "replica node"
+DESCRIPTION = "replica node and draining"
 
 
 async def forwards() -> MigrationManager:
     manager = MigrationManager(migration_id=ID, app_name="inferia", description=DESCRIPTION)
+
+    manager.add_column(
+        table_class_name="Replica",
+        tablename="deployment_replicas",
+        column_name="draining_since",
+        db_column_name="draining_since",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
 
     manager.add_column(
         table_class_name="Replica",
