@@ -29,7 +29,7 @@ class NodeResources(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
 class NodeRegister(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     pool_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
     provider_instance_id: InstanceId = ""
-    capacity: NodeResources = NodeResources()
+    capacity: NodeResources = msgspec.field(default_factory=NodeResources)
     endpoint: Endpoint | None = None
 
 
