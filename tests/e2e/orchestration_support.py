@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
+import asyncpg
 import httpx
 
 from tests.identity_support import ADMIN_EMAIL, ADMIN_PASSWORD, CHEAP_ARGON2_ENV
 from tests.processes import InferiaServer, inferia_env, run_cli
+from tests.services import redis_db_url, require_postgres
 
 TINY_SERVER = str(Path(__file__).with_name("tiny_model_server.py"))
 FAST_RECONCILER = {
@@ -112,3 +118,31 @@ def serving(data: Path, **extra: str) -> Iterator[InferiaServer]:
         yield running.start(timeout=120)
     finally:
         running.__exit__()
+
+
+@contextmanager
+def backend_env(pair: str) -> Iterator[dict[str, str]]:
+    """INFERIA_* settings for one backend pair: embedded, or a scratch PostgreSQL
+    database and Redis (for module-scoped servers, which async fixtures cannot serve)."""
+    if pair == "sqlite+memory":
+        yield {}
+        return
+    admin_url = require_postgres()
+    name = f"inferia_test_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_postgres(admin_url, f'CREATE DATABASE "{name}"'))
+    try:
+        yield {
+            "INFERIA_DATABASE__URL": urlunsplit(urlsplit(admin_url)._replace(path=f"/{name}")),
+            "INFERIA_DATABASE__MIGRATE_ON_START": "true",
+            "INFERIA_STATE__URL": redis_db_url(),
+        }
+    finally:
+        asyncio.run(_postgres(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def _postgres(url: str, statement: str) -> None:
+    connection = await asyncpg.connect(url)
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()

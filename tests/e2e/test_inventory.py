@@ -11,10 +11,12 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.conftest import BACKEND_PAIRS
 from tests.e2e.orchestration_support import (
     TINY_SERVER,
     ControlClient,
     admin,
+    backend_env,
     other_organisation,
     serving,
     wait_for,
@@ -34,9 +36,10 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("inventory")
 
 
-@pytest.fixture(scope="module")
-def server(data_dir: Path) -> Iterator[InferiaServer]:
-    yield from serving(data_dir, **SHORT_HEARTBEATS)
+@pytest.fixture(scope="module", params=BACKEND_PAIRS)
+def server(data_dir: Path, request: pytest.FixtureRequest) -> Iterator[InferiaServer]:
+    with backend_env(request.param) as backends:
+        yield from serving(data_dir, **SHORT_HEARTBEATS, **backends)
 
 
 @pytest.fixture(scope="module")

@@ -20,10 +20,12 @@ from inferia.orchestration.grpc_gen.grpc.health.v1 import (
     HealthStub,
 )
 from inferia.orchestration.grpc_gen.inferia.orchestration import v1
+from tests.conftest import BACKEND_PAIRS
 from tests.e2e.orchestration_support import (
     TINY_SERVER,
     ControlClient,
     admin,
+    backend_env,
     other_organisation,
     serving,
 )
@@ -32,9 +34,12 @@ from tests.processes import InferiaServer, run_cli
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InferiaServer]:
-    yield from serving(tmp_path_factory.mktemp("grpc"))
+@pytest.fixture(scope="module", params=BACKEND_PAIRS)
+def server(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[InferiaServer]:
+    with backend_env(request.param) as backends:
+        yield from serving(tmp_path_factory.mktemp("grpc"), **backends)
 
 
 @pytest.fixture(scope="module")
