@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 from inferia.contracts.endpoints import ENDPOINT_CHANGES_CHANNEL
 from inferia.orchestration.deployments.service import (
@@ -20,6 +21,10 @@ from inferia.orchestration.grpc_gen.inferia.orchestration import v1
 from inferia.state import StateBackend
 
 WATCH_POLL_S = 0.5
+# Event ids are taken at insert, visible at commit: a user's transaction can commit its
+# event after a later id is visible. A watcher only passes ids this old, so that it
+# does not step over one still committing (transactions here last milliseconds).
+SETTLE_S = 0.5
 
 
 class DeploymentsGrpc(v1.ModelDeploymentServiceBase):
@@ -71,6 +76,8 @@ class DeploymentsGrpc(v1.ModelDeploymentServiceBase):
         try:
             while True:
                 for seq, event_deployment, event in pending:
+                    if _age_s(event.at) < SETTLE_S:
+                        break  # read again next time, with whatever committed before it
                     after = seq
                     yield convert.event_message(event, event_deployment, seq)
                 with contextlib.suppress(TimeoutError):
@@ -81,3 +88,8 @@ class DeploymentsGrpc(v1.ModelDeploymentServiceBase):
         finally:
             for subscription in subscriptions:
                 await subscription.close()
+
+
+def _age_s(moment: datetime) -> float:
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return (datetime.now(UTC) - aware).total_seconds()
