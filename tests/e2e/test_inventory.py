@@ -117,6 +117,9 @@ def test_bad_input_is_refused(server: InferiaServer, user: ControlClient) -> Non
     )
     assert negative.status_code == 400
     token = register(user, pool["id"])["token"]
+    # The pool's max_nodes (1 by default) bounds its inventory.
+    full = user.call("POST", "/inventory/nodes", json={"pool_id": pool["id"]})
+    assert full.status_code == 409 and "max_nodes" in full.json()["error"]["message"]
     assert heartbeat(server, token, endpoint="ftp://x").status_code == 400
     assert heartbeat(server, token, unexpected=1).status_code == 400
     # Replica ids the pool does not have are named back, not recorded.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from inferia.core.errors import AuthenticationError
+from inferia.core.errors import AuthenticationError, ConflictError
 from inferia.orchestration.changes import ActionContext, Changes
 from inferia.orchestration.nodes.schemas import (
     Heartbeat,
@@ -37,6 +37,10 @@ class InventoryService:
 
     async def register(self, context: ActionContext, data: NodeRegister) -> RegisteredNode:
         pool = await self._pools.row(context.organization_id, data.pool_id)
+        if await self._store.count_in_pool(pool["id"]) >= pool["max_nodes"]:
+            raise ConflictError(
+                f"the pool allows at most {pool['max_nodes']} nodes (max_nodes)", param="pool_id"
+            )
         token, digest = self._tokens.issue()
         values = {
             "provider_instance_id": data.provider_instance_id,

@@ -53,6 +53,10 @@ class NodeStore:
         async with wrap_errors():
             return await Node.select().where(condition).order_by(Node.created_at)
 
+    async def count_in_pool(self, pool_id: Any) -> int:
+        async with wrap_errors():
+            return int(await Node.count().where(Node.pool == pool_id))
+
     async def by_digest(self, digest: str) -> dict[str, Any] | None:
         async with wrap_errors():
             return await Node.select().where(Node.token_digest == digest).first()
