@@ -21,6 +21,7 @@ from inferia.orchestration.grpc_gen.grpc.health.v1 import (
 )
 from inferia.orchestration.grpc_gen.inferia.orchestration import v1
 from tests.conftest import BACKEND_PAIRS
+from tests.e2e.gateway_fixtures import client, create_key
 from tests.e2e.orchestration_support import (
     TINY_SERVER,
     ControlClient,
@@ -28,7 +29,9 @@ from tests.e2e.orchestration_support import (
     backend_env,
     other_organisation,
     serving,
+    wait_for,
 )
+from tests.e2e.test_orchestration import models_seen
 from tests.processes import InferiaServer, run_cli
 
 pytestmark = pytest.mark.e2e
@@ -157,6 +160,14 @@ async def test_lifecycle_through_grpc_with_watch(
     assert running.state == "RUNNING" and running.ready_replicas == 1
     assert len(running.endpoints) == 1
     assert [d.id for d in (await deployments.list_deployments()).deployments] == [deployment.id]
+    # Deployed over gRPC, served through the gateway like any other.
+    key = create_key(user.server.env)
+    wait_for(lambda: "grpc-chat" in models_seen(user.server, key), 2, "routed")
+    sdk = client(user.server, key)
+    answer = await asyncio.to_thread(
+        sdk.chat.completions.create, model="grpc-chat", messages=[{"role": "user", "content": "hi"}]
+    )
+    assert str(answer.choices[0].message.content).startswith("pid ")
 
     # An organisation-wide watch started now sees the scale-up and the termination.
     org_events: list[v1.DeploymentEvent] = []
