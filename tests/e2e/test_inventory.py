@@ -184,8 +184,15 @@ def test_replicas_on_a_lost_node_are_replaced(
     # The node goes silent: LOST, its replica is replaced under a new id.
     wait_for(lambda: node_state(user, node_id) == "LOST", 8, "LOST")
     wait_for(lambda: len(_replica_ids(data_dir, deployment["id"])) == 2, 8, "a replacement")
-    status = user.wait_state(deployment["id"], "RUNNING", timeout=30)
-    assert status["replicas"] == {"desired": 1, "ready": 1}
+    wait_for(
+        lambda: (
+            (s := user.status(deployment["id"]))["state"] == "RUNNING"
+            and s["replicas"]["ready"] == 1
+        ),
+        30,
+        "RUNNING on the replacement",
+    )
+    status = user.status(deployment["id"])
     reasons = [e["reason"] for e in status["events"]]
     assert any(f"lost node {node_id}" in r for r in reasons), reasons
     assert user.call("GET", f"/inventory/nodes/{node_id}").json()["replicas"] == []
