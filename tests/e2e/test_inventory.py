@@ -172,7 +172,7 @@ def test_replicas_on_a_lost_node_are_replaced(
     deployment = user.call(
         "POST", "/deployment/deploy", json={"model": "noded", "version": "1", "pool_id": pool["id"]}
     ).json()
-    user.wait_state(deployment["id"], "RUNNING", timeout=30)
+    before = user.wait_state(deployment["id"], "RUNNING", timeout=30)["endpoints"]
     (first,) = _replica_ids(data_dir, deployment["id"])
 
     registered = register(user, pool["id"])
@@ -188,6 +188,7 @@ def test_replicas_on_a_lost_node_are_replaced(
         lambda: (
             (s := user.status(deployment["id"]))["state"] == "RUNNING"
             and s["replicas"]["ready"] == 1
+            and s["endpoints"] != before  # the replacement's, not the old one's
         ),
         30,
         "RUNNING on the replacement",
