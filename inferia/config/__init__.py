@@ -42,6 +42,7 @@ from inferia.config.sections import (
     Settings,
     StateErrorMode,
     StateSettings,
+    TemplateSettings,
     UsageSettings,
     default_data_dir,
 )
@@ -79,6 +80,7 @@ __all__ = [
     "Settings",
     "StateErrorMode",
     "StateSettings",
+    "TemplateSettings",
     "UsageSettings",
     "default_config_path",
     "default_data_dir",

@@ -9,7 +9,6 @@ No event holds matched text.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 import uuid
@@ -19,6 +18,7 @@ from collections.abc import Sequence
 import msgspec
 
 from inferia.core.errors import InferiaError
+from inferia.core.tasks import cancel_and_wait
 from inferia.state import StateBackend
 
 log = logging.getLogger(__name__)
@@ -88,9 +88,7 @@ class GuardrailEventSink:
 
     async def close(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
             self._task = None
         await self.flush()
 

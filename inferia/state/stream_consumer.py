@@ -15,13 +15,13 @@ the guardrail findings (``inferia.filtration.guardrail_policies.consumer``).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import socket
 from collections.abc import Awaitable, Callable, Sequence
 
 from inferia.core.errors import InferiaError
+from inferia.core.tasks import cancel_and_wait
 from inferia.state.base import StateBackend, StreamMessage
 
 log = logging.getLogger(__name__)
@@ -60,21 +60,24 @@ class StreamConsumer:
         self._fill_ms = fill_ms
         self._claim_idle_ms = claim_idle_ms
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     async def start(self) -> None:
+        self._stopping = False
         self._task = asyncio.create_task(self._run(), name=self._label)
 
     async def close(self) -> None:
-        if self._task is not None:
+        task, self._task = self._task, None
+        if task is not None:
             # Unacknowledged entries stay pending: the next consumer claims them.
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+            # The flag ends the loop even when a cancellation is lost (see
+            # cancel_and_wait).
+            self._stopping = True
+            await cancel_and_wait(task)
 
     async def _run(self) -> None:
         ready = False
-        while True:
+        while not self._stopping:
             try:
                 if not ready:
                     await self._state.stream_ensure_group(self._stream, self._group)
@@ -85,6 +88,8 @@ class StreamConsumer:
                 # group is made sure of again: a Redis restarted without persistence
                 # comes back without it, and reads would fail until it exists.
                 ready = False
+                if self._stopping:
+                    return
                 log.warning("%s: %s; retrying", self._label, exc.message)
                 await asyncio.sleep(_RETRY_PAUSE_S)
 
