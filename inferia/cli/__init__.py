@@ -1,4 +1,5 @@
-"""The ``inferia`` command: serve, migrate, config, admin, keys."""
+"""The ``inferia`` command: serve, migrate, config, admin, keys, and the control plane's
+pools, models, deployments and nodes (over a running server's REST API)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any
 
 from inferia import __version__
 from inferia.cli.admin import add_admin_commands, add_key_commands
+from inferia.cli.control import add_control_commands
 from inferia.config import ALL_PLANES, Settings, load_settings, masked
 from inferia.core.errors import InferiaError
 from inferia.core.logging import configure_logging
@@ -214,6 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     key_revoke.add_argument("key", help="key id or prefix (sk-inf-<public id>)")
     key_revoke.set_defaults(handler=cmd_keys_revoke)
     add_key_commands(key_commands, common, _existing_settings)
+    add_control_commands(commands)
     return parser
 
 

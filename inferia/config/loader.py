@@ -249,6 +249,12 @@ def _validate(settings: Settings, source: str) -> None:
     if settings.guardrails.max_scan_chars < 1:
         raise ConfigError(f"{source}: 'guardrails.max_scan_chars' must be >= 1")
     _validate_limits(settings, source)
+    orchestration = settings.orchestration
+    if not 0 < orchestration.heartbeat_timeout_s < orchestration.node_lost_after_s:
+        raise ConfigError(
+            f"{source}: 'orchestration.node_lost_after_s' must exceed "
+            "'orchestration.heartbeat_timeout_s' > 0"
+        )
 
 
 def _validate_auth(auth: AuthSettings, source: str) -> None:

@@ -37,6 +37,9 @@ class ServerSettings(_Section, frozen=True):
     port: int = 0
     workers: int = 1
     grpc_port: int = 50051
+    # PEM files: TLS on the gRPC port when both are set.
+    grpc_tls_cert: str = ""
+    grpc_tls_key: str = ""
     max_body_bytes: int = 4 * 1024 * 1024
     drain_timeout_s: float = 30.0
     # Reverse proxies (addresses or networks) whose X-Forwarded-For is believed.
@@ -232,10 +235,17 @@ class OrchestrationSettings(_Section, frozen=True):
     readiness_probe_timeout_s: float = 2.0
     # The reconciler lease: renewed every third of its life; a dead leader's lapses.
     lease_ttl_s: float = 10.0
+    # A replica leaving routing (terminate, scale down) keeps serving the requests it
+    # has this long before it is stopped.
+    drain_s: float = 5.0
     # Model servers get SIGTERM, then SIGKILL after this.
     stop_grace_s: float = 10.0
     restart_backoff_s: float = 1.0
     restart_backoff_max_s: float = 30.0
+    # Inventory: a node silent this long is UNKNOWN; silent node_lost_after_s, LOST
+    # (its replicas are replaced).
+    heartbeat_timeout_s: float = 30.0
+    node_lost_after_s: float = 90.0
 
 
 class ModelEndpointSettings(_Section, frozen=True):

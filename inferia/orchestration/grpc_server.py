@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
+from collections.abc import Sequence
 
 from grpclib.server import Server
 
+from inferia.core.errors import ConfigError
 from inferia.orchestration.grpc_services import (
     DEFAULT_CHECK_TIMEOUT_S,
     GrpcRuntime,
     HealthService,
-    OrchestrationService,
     Servable,
     service_names,
 )
@@ -30,12 +32,29 @@ log = logging.getLogger(__name__)
 DEFAULT_CLOSE_TIMEOUT_S = 5.0
 
 
+def tls_context(cert: str, key: str) -> ssl.SSLContext | None:
+    """TLS for the gRPC port when ``server.grpc_tls_cert`` and ``grpc_tls_key`` are set."""
+    if not cert and not key:
+        return None
+    if not (cert and key):
+        raise ConfigError("server.grpc_tls_cert and server.grpc_tls_key go together")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"gRPC TLS certificate or key unusable: {exc}") from None
+    context.set_alpn_protocols(["h2"])  # gRPC is HTTP/2 only
+    return context
+
+
 class GrpcServer:
-    """The Health and Orchestration services on one grpclib ``Server``."""
+    """The standard Health service and the plane's (guarded) services on one grpclib
+    ``Server``."""
 
     def __init__(
         self,
         runtime: GrpcRuntime,
+        services: Sequence[Servable] = (),
         *,
         host: str | None = None,
         port: int | None = None,
@@ -47,9 +66,10 @@ class GrpcServer:
         self.port = server_settings.grpc_port if port is None else port
         self._reuse_port = server_settings.workers > 1
         self._close_timeout_s = close_timeout_s
-        orchestration = OrchestrationService(runtime)
-        health = HealthService(runtime, service_names([orchestration]), timeout_s=check_timeout_s)
-        self._services: list[Servable] = [health, orchestration]
+        self._tls = (server_settings.grpc_tls_cert, server_settings.grpc_tls_key)
+        # Health answers anyone (probes carry no credentials); ``services`` come guarded.
+        health = HealthService(runtime, service_names(services), timeout_s=check_timeout_s)
+        self._services: list[Servable] = [health, *services]
         self._server: Server | None = None
 
     @property
@@ -65,7 +85,9 @@ class GrpcServer:
         if self._server is not None:
             raise RuntimeError("the gRPC server is already running")
         server = Server(self._services)
-        await server.start(self.host, self.port, reuse_port=self._reuse_port)
+        await server.start(
+            self.host, self.port, reuse_port=self._reuse_port, ssl=tls_context(*self._tls)
+        )
         self._server = server
         log.info(
             "gRPC server listening on %s:%d (%s)", self.host, self.port, ", ".join(self.services)

@@ -4,8 +4,10 @@
   grpc_health_probe, grpcurl and Kubernetes gRPC probes work as they do anywhere.
   SERVING when this process' backends (state, and the database when it has one)
   answer their ping, NOT_SERVING otherwise.
-- ``inferia.orchestration.v1.Orchestration``: the control plane's own API (Ping,
-  for now).
+- ``inferia.orchestration.v1.Orchestration``: Ping. Like every service but Health it
+  is served behind ``grpc_api.guard.GuardedService``: version and planes are for
+  authenticated callers only. The pools, registry, deployments and inventory services
+  live in ``grpc_api``.
 """
 
 from __future__ import annotations

@@ -20,12 +20,22 @@ from inferia.orchestration.deployments.routes import deployments_controller
 from inferia.orchestration.deployments.service import DeploymentService
 from inferia.orchestration.deployments.store import DeploymentStore
 from inferia.orchestration.endpoints import LiveEndpoints, internal_endpoints_controller
+from inferia.orchestration.grpc_api.deployments import DeploymentsGrpc
+from inferia.orchestration.grpc_api.guard import GuardedService
+from inferia.orchestration.grpc_api.inventory import InventoryGrpc
+from inferia.orchestration.grpc_api.resources import PoolsGrpc, RegistryGrpc
 from inferia.orchestration.grpc_server import GrpcServer
+from inferia.orchestration.grpc_services import OrchestrationService
+from inferia.orchestration.nodes.routes import inventory_controller
+from inferia.orchestration.nodes.service import InventoryService
+from inferia.orchestration.nodes.store import NodeStore
+from inferia.orchestration.nodes.tokens import NodeTokens
 from inferia.orchestration.pools.routes import pools_controller
 from inferia.orchestration.pools.service import PoolService
 from inferia.orchestration.pools.store import PoolStore
 from inferia.orchestration.reconciler.deployment_pass import DeploymentPass
 from inferia.orchestration.reconciler.loop import Reconciler
+from inferia.orchestration.reconciler.node_sweep import NodeSweep
 from inferia.orchestration.reconciler.probe import ReadinessProbe
 from inferia.orchestration.registry.routes import registry_controller
 from inferia.orchestration.registry.service import RegistryService
@@ -60,6 +70,10 @@ class OrchestrationPlane:
         self.pools = PoolService(pools, changes, self.adapters, box)
         self.registry = RegistryService(registry, changes)
         self.deployments = DeploymentService(deployments, pools, registry, changes, self.adapters)
+        nodes = NodeStore()
+        self.inventory = InventoryService(
+            nodes, pools, changes, NodeTokens(security.encryption_key), config.heartbeat_timeout_s
+        )
         # The in-process live-endpoint port (the gateway's routing table reads it).
         self.live_endpoints = LiveEndpoints(box)
         probe = ReadinessProbe(lambda: runtime.http, config.readiness_probe_timeout_s)
@@ -71,12 +85,26 @@ class OrchestrationPlane:
             pools,
             registry,
             self.adapters,
-            DeploymentPass(deployments, box, probe, config.readiness_timeout_s),
+            DeploymentPass(deployments, box, probe, config.readiness_timeout_s, config.drain_s),
+            NodeSweep(nodes, config.heartbeat_timeout_s, config.node_lost_after_s),
         )
         runtime.on_start(self.reconciler.start)
         runtime.on_stop(self.reconciler.close)
         self._internal_token = security.internal_token
-        self.grpc = GrpcServer(runtime)
+        self.grpc = GrpcServer(
+            runtime,
+            [
+                GuardedService(service, verifier)
+                for service in (
+                    OrchestrationService(runtime),
+                    PoolsGrpc(self.pools),
+                    RegistryGrpc(self.registry),
+                    DeploymentsGrpc(self.deployments, runtime.state),
+                )
+            ]
+            # The node heartbeat checks the node's own token, not a user's.
+            + [GuardedService(InventoryGrpc(self.inventory), verifier, self_auth=True)],
+        )
         runtime.on_start(self.grpc.start)
         runtime.on_stop(self.grpc.close)
 
@@ -97,6 +125,7 @@ class OrchestrationPlane:
             pools_controller(self.pools, self.access),
             registry_controller(self.registry, self.access),
             deployments_controller(self.deployments, self.access),
+            inventory_controller(self.inventory, self.access),
             internal_endpoints_controller(self.live_endpoints, self._internal_token),
         ]
 

@@ -28,3 +28,8 @@ def test_the_docs_page_loads_every_asset_from_the_server_itself(tmp_path: Path) 
         schema = httpx.get(f"{server.base_url}/docs/openapi.json").json()
         assert schema["info"]["title"] == "Inferia"
         assert "/management/models" in schema["paths"]
+        # The control plane's routes are documented too (a schema default that cannot be
+        # hashed once broke the whole page).
+        assert {"/inventory/nodes", "/inventory/heartbeat", "/deployment/deploy"} <= set(
+            schema["paths"]
+        )

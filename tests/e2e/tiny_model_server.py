@@ -3,22 +3,28 @@ orchestration tests that do not need a real model (they start it through the
 ``openai-compatible`` engine, exactly as a user's own server command would be).
 
     python tiny_model_server.py --port P --api-key KEY --name MODEL [--never-ready]
+        [--ready-after SECONDS]
 
 Requires the key on every request (as llama.cpp's and vLLM's servers do with
-``--api_key``); ``--never-ready`` answers 503 to everything.
+``--api_key``); ``--never-ready`` answers 503 to everything, ``--ready-after`` for that
+long after it starts (a model that takes time to load).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
+import time
 
 from aiohttp import web
 
 
-def app(api_key: str, name: str, never_ready: bool) -> web.Application:
+def app(api_key: str, name: str, never_ready: bool, ready_after_s: float = 0) -> web.Application:
+    ready_at = time.monotonic() + ready_after_s
+
     async def guard(request: web.Request) -> web.Response | None:
-        if never_ready:
+        if never_ready or time.monotonic() < ready_at:
             return web.json_response({"error": "loading"}, status=503)
         if request.headers.get("authorization") != f"Bearer {api_key}":
             return web.json_response({"error": "bad key"}, status=401)
@@ -34,6 +40,8 @@ def app(api_key: str, name: str, never_ready: bool) -> web.Application:
         if refused:
             return refused
         body = await request.json()
+        # A slow answer, for tests of requests in flight (the gateway forwards the field).
+        await asyncio.sleep(float(body.get("tiny_sleep_s", 0)))
         return web.json_response(
             {
                 "id": "chatcmpl-tiny",
@@ -63,5 +71,10 @@ if __name__ == "__main__":
     parser.add_argument("--api-key", required=True)
     parser.add_argument("--name", required=True)
     parser.add_argument("--never-ready", action="store_true")
+    parser.add_argument("--ready-after", type=float, default=0)
     args = parser.parse_args()
-    web.run_app(app(args.api_key, args.name, args.never_ready), host="127.0.0.1", port=args.port)
+    web.run_app(
+        app(args.api_key, args.name, args.never_ready, args.ready_after),
+        host="127.0.0.1",
+        port=args.port,
+    )

@@ -4,17 +4,25 @@ generated grpclib client: the standard health protocol and the Ping RPC."""
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import socket
+import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import grpclib
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from grpclib.client import Channel
 from grpclib.const import Status
+from grpclib.exceptions import StreamTerminatedError
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.testing import AsyncTestClient
@@ -22,7 +30,9 @@ from litestar.testing import AsyncTestClient
 from inferia import __version__
 from inferia.config import Settings, replace_section
 from inferia.contracts.port_set import remote_caller_verifier
+from inferia.core.errors import AuthenticationError, ConfigError
 from inferia.db import Database
+from inferia.orchestration.grpc_api.guard import GuardedService
 from inferia.orchestration.grpc_gen.grpc.health.v1 import (
     HealthCheckRequest,
     HealthCheckResponseServingStatus,
@@ -32,7 +42,8 @@ from inferia.orchestration.grpc_gen.inferia.orchestration.v1 import (
     OrchestrationStub,
     PingRequest,
 )
-from inferia.orchestration.grpc_server import GrpcServer
+from inferia.orchestration.grpc_server import GrpcServer, tls_context
+from inferia.orchestration.grpc_services import OrchestrationService
 from inferia.orchestration.plane import OrchestrationPlane
 from inferia.runtime import Runtime
 from inferia.state import MemoryStateBackend
@@ -41,6 +52,37 @@ from inferia.tables import all_tables
 SERVING = HealthCheckResponseServingStatus.SERVING
 NOT_SERVING = HealthCheckResponseServingStatus.NOT_SERVING
 SERVICES = ["grpc.health.v1.Health", "inferia.orchestration.v1.Orchestration"]
+PLANE_SERVICES = sorted(
+    [
+        *SERVICES,
+        "inferia.orchestration.v1.ComputePoolManagerService",
+        "inferia.orchestration.v1.InventoryService",
+        "inferia.orchestration.v1.ModelDeploymentService",
+        "inferia.orchestration.v1.ModelRegistryService",
+    ]
+)
+GOOD = {"authorization": "Bearer good"}
+
+
+@dataclass(frozen=True)
+class FakeCaller:
+    user_id: str = "00000000-0000-0000-0000-000000000001"
+    organization_id: str = "00000000-0000-0000-0000-000000000002"
+    role: str = "viewer"
+    permissions: frozenset[str] = frozenset({"pools:read"})
+
+
+class FakeVerifier:
+    """Knows one token; the real verifiers are exercised end to end."""
+
+    async def authenticate(self, authorization: str | None) -> FakeCaller:
+        if authorization != GOOD["authorization"]:
+            raise AuthenticationError("invalid or expired access token")
+        return FakeCaller()
+
+
+def guarded_ping(runtime: Any) -> list[GuardedService]:
+    return [GuardedService(OrchestrationService(runtime), FakeVerifier())]
 
 
 class UnreachableState(MemoryStateBackend):
@@ -88,11 +130,13 @@ async def serve() -> AsyncIterator[Callable[..., Awaitable[Channel]]]:
     servers: list[GrpcServer] = []
     channels: list[Channel] = []
 
-    async def start(runtime: FakeRuntime, **kwargs: Any) -> Channel:
-        server = GrpcServer(runtime, **kwargs)
+    async def start(
+        runtime: FakeRuntime, client_ssl: ssl.SSLContext | None = None, **kwargs: Any
+    ) -> Channel:
+        server = GrpcServer(runtime, guarded_ping(runtime), **kwargs)
         await server.start()
         servers.append(server)
-        channel = Channel(server.host, server.port)
+        channel = Channel(server.host, server.port, ssl=client_ssl)
         channels.append(channel)
         return channel
 
@@ -174,9 +218,78 @@ async def test_check_follows_the_backend_back_to_serving(serve: Any) -> None:
 async def test_ping_returns_version_and_planes(serve: Any) -> None:
     runtime = make_runtime()
     channel = await serve(runtime)
-    reply = await OrchestrationStub(channel).ping(PingRequest(), timeout=5)
+    reply = await OrchestrationStub(channel).ping(PingRequest(), timeout=5, metadata=GOOD)
     assert reply.version == __version__
     assert reply.planes == list(runtime.settings.planes)
+
+
+async def test_ping_discloses_nothing_without_credentials(serve: Any) -> None:
+    """Version and planes help an attacker pick exploits: callers must authenticate."""
+    stub = OrchestrationStub(await serve(make_runtime()))
+    for metadata in (None, {"authorization": "Bearer wrong"}, {"authorization": "good"}):
+        with pytest.raises(grpclib.GRPCError) as caught:
+            await stub.ping(PingRequest(), timeout=5, metadata=metadata)
+        assert caught.value.status == Status.UNAUTHENTICATED
+        assert caught.value.message is not None and __version__ not in caught.value.message
+
+
+async def test_tls_serves_tls_clients_only(serve: Any, tmp_path: Path) -> None:
+    cert, key = self_signed(tmp_path)
+    runtime = FakeRuntime(
+        settings=replace_section(grpc_settings(), "server", grpc_tls_cert=cert, grpc_tls_key=key)
+    )
+    client = ssl.create_default_context(cafile=cert)
+    client.set_alpn_protocols(["h2"])
+    channel = await serve(runtime, client_ssl=client)
+    reply = await HealthStub(channel).check(HealthCheckRequest(), timeout=5)
+    assert reply.status == SERVING
+    assert (await OrchestrationStub(channel).ping(timeout=5, metadata=GOOD)).planes
+    plain = Channel("127.0.0.1", runtime.settings.server.grpc_port)
+    try:
+        with pytest.raises((OSError, grpclib.GRPCError, StreamTerminatedError, TimeoutError)):
+            await HealthStub(plain).check(HealthCheckRequest(), timeout=3)
+    finally:
+        plain.close()
+
+
+def test_tls_needs_both_files_and_usable_ones(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="go together"):
+        tls_context("cert.pem", "")
+    (tmp_path / "junk.pem").write_text("not a certificate")
+    junk = str(tmp_path / "junk.pem")
+    with pytest.raises(ConfigError, match="unusable"):
+        tls_context(junk, junk)
+
+
+def self_signed(directory: Path) -> tuple[str, str]:
+    """A certificate for 127.0.0.1 and its key, as PEM files."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=1))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return str(cert_path), str(key_path)
 
 
 async def test_two_workers_share_the_port() -> None:
@@ -254,14 +367,15 @@ async def test_plane_serves_grpc_for_the_app_lifetime_and_lists_it(tmp_path: Pat
     async with AsyncTestClient(app) as client:
         response = await client.get("/inventory/grpc")
         assert response.status_code == 200
-        assert response.json() == {"grpc_port": port, "services": SERVICES}
+        assert response.json() == {"grpc_port": port, "services": PLANE_SERVICES}
 
         channel = Channel("127.0.0.1", port)
         try:
-            ping = await OrchestrationStub(channel).ping(PingRequest(), timeout=5)
+            with pytest.raises(grpclib.GRPCError) as anonymous:
+                await OrchestrationStub(channel).ping(PingRequest(), timeout=5)
             health = await HealthStub(channel).check(HealthCheckRequest(), timeout=5)
         finally:
             channel.close()
-        assert ping.version == __version__
+        assert anonymous.value.status == Status.UNAUTHENTICATED
         assert health.status == SERVING
     assert not plane.grpc.running

@@ -11,7 +11,7 @@ import pytest
 import inferia.orchestration
 
 ORCHESTRATION = Path(inferia.orchestration.__file__).parent
-RESOURCES = ("pools", "registry", "deployments")
+RESOURCES = ("pools", "registry", "deployments", "nodes")
 SHAPE = ("routes.py", "service.py", "store.py", "tables.py", "schemas.py")
 FORBIDDEN_IN_ROUTES = ("transaction(", ".apply(", "record(", "publish(", "announce(", "Table")
 

@@ -105,6 +105,19 @@ class DeploymentService:
         row = await self._store.row(organization_id, deployment_id)
         return await self._store.events(row["id"])
 
+    async def events_after(
+        self, organization_id: str, deployment_id: str | None, after: int
+    ) -> list[tuple[int, str, EventRecord]]:
+        """Events recorded after sequence number ``after`` (one deployment, or all of
+        the organisation's): what a watch sends next."""
+        key = None
+        if deployment_id is not None:
+            key = (await self._store.row(organization_id, deployment_id))["id"]
+        return await self._store.events_after(organization_id, key, after)
+
+    async def last_event_seq(self) -> int:
+        return await self._store.last_event_seq()
+
     async def scale(
         self, context: ActionContext, deployment_id: str, replicas: int
     ) -> DeploymentRecord:

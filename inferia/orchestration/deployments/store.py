@@ -145,22 +145,38 @@ class DeploymentStore:
                 .where(DeploymentEvent.deployment == deployment_id)
                 .order_by(DeploymentEvent.id)
             )
-        return [
-            EventRecord(
-                at=r["created_at"],
-                from_state=r["from_state"],
-                to_state=r["to_state"],
-                reason=r["reason"],
-                actor=r["actor"],
+        return [_event(r) for r in rows]
+
+    async def events_after(
+        self, organization_id: str, deployment_id: Any | None, after: int, limit: int = 500
+    ) -> list[tuple[int, str, EventRecord]]:
+        """(seq, deployment id, event) of the organisation's events after ``after``."""
+        condition = (DeploymentEvent.organization == organization_id) & (DeploymentEvent.id > after)
+        if deployment_id is not None:
+            condition &= DeploymentEvent.deployment == deployment_id
+        async with wrap_errors():
+            rows = (
+                await DeploymentEvent.select()
+                .where(condition)
+                .order_by(DeploymentEvent.id)
+                .limit(limit)
             )
-            for r in rows
-        ]
+        return [(r["id"], str(r["deployment"]), _event(r)) for r in rows]
+
+    async def last_event_seq(self) -> int:
+        async with wrap_errors():
+            row = (
+                await DeploymentEvent.select(DeploymentEvent.id)
+                .order_by(DeploymentEvent.id, ascending=False)
+                .first()
+            )
+        return int(row["id"]) if row else 0
 
     # Replicas ------------------------------------------------------------------
     async def replicas(self, deployment_id: Any) -> list[dict[str, Any]]:
         async with wrap_errors():
             return (
-                await Replica.select()
+                await Replica.select(*Replica.all_columns(), Replica.node.state)
                 .where(Replica.deployment == deployment_id)
                 .order_by(Replica.ordinal)
             )
@@ -201,4 +217,14 @@ def deployment_record(
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         events=events or [],
+    )
+
+
+def _event(row: dict[str, Any]) -> EventRecord:
+    return EventRecord(
+        at=row["created_at"],
+        from_state=row["from_state"],
+        to_state=row["to_state"],
+        reason=row["reason"],
+        actor=row["actor"],
     )

@@ -17,6 +17,7 @@ from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
+from inferia.orchestration.nodes.tables import Node
 from inferia.orchestration.pools.tables import ComputePool
 from inferia.orchestration.registry.tables import RegisteredModel
 
@@ -52,12 +53,16 @@ class Replica(Table, tablename="deployment_replicas"):
     api_key = Text()
     # What the adapter calls this replica, if it names it itself (a pod, an instance).
     handle = Varchar(length=255, null=True, default=None)
+    # The node that reports running it (inventory heartbeats); replaced when it is LOST.
+    node = ForeignKey(Node, null=True, default=None, on_delete=OnDelete.set_null, index=True)
     endpoint = Varchar(length=300, null=True, default=None)
     ready = Boolean(default=False)
     restarts = Integer(default=0)
     detail = Text(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
     ready_at = Timestamptz(null=True, default=None)
+    # Set when a scale-down takes it out of routing; stopped drain_s later.
+    draining_since = Timestamptz(null=True, default=None)
 
 
 class DeploymentEvent(Table, tablename="deployment_events"):

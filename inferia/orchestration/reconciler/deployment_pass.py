@@ -21,6 +21,7 @@ from inferia.orchestration.deployments.lifecycle import DeploymentState
 from inferia.orchestration.deployments.spec import replica_spec
 from inferia.orchestration.deployments.store import DeploymentStore
 from inferia.orchestration.deployments.tables import Deployment, Replica
+from inferia.orchestration.nodes.health import NodeState
 from inferia.orchestration.reconciler.probe import ReadinessProbe
 
 log = logging.getLogger(__name__)
@@ -44,28 +45,33 @@ class DeploymentPass:
         box: SecretBox,
         probe: ReadinessProbe,
         readiness_timeout_s: float,
+        drain_s: float,
     ) -> None:
         self._store = store
         self._box = box
         self._probe = probe
         self._readiness_timeout_s = readiness_timeout_s
+        self._drain_s = drain_s
 
     async def run(self, ctx: PassContext) -> bool:
         """Reconcile; True when the routed endpoints may have changed."""
         row = ctx.deployment
         replicas = await self._store.replicas(row["id"])
         if row["state"] == S.TERMINATING:
+            # Out of routing since the terminate request (its last write): the servers
+            # finish what they have before they are stopped.
+            if _age_s(row["updated_at"]) < self._drain_s:
+                return False
             await self._stop_all(ctx, replicas)
             await self._store.transition(
                 row, S.TERMINATED, "all replicas stopped", ACTOR, fence=ctx.fence
             )
             return True
         desired = row["desired_replicas"]
-        routing_changed = False
+        routing_changed = await self._drop_lost(ctx, replicas)
+        replicas = [r for r in replicas if r["node.state"] != NodeState.LOST]
         for replica in replicas[desired:]:  # scaled down: the highest ordinals go
-            await ctx.adapter.deprovision(str(replica["id"]))
-            await self._store.remove_replica(replica["id"])
-            routing_changed |= bool(replica["ready"])
+            routing_changed |= await self._drain(ctx, replica)
         replicas = replicas[:desired]
         used = {r["ordinal"] for r in replicas}
         for ordinal in (n for n in range(desired * 2) if n not in used):
@@ -91,6 +97,39 @@ class DeploymentPass:
             routing_changed |= changed
         await self._settle_state(ctx, desired, ready, replicas)
         return routing_changed
+
+    async def _drain(self, ctx: PassContext, replica: dict[str, Any]) -> bool:
+        """Out of routing first, stopped ``drain_s`` later: requests in flight finish.
+        True when it just left routing."""
+        since = replica["draining_since"]
+        if since is None:
+            values = {Replica.ready: False, Replica.draining_since: datetime.now(UTC)}
+            await self._store.update_replica(replica["id"], values)
+            return bool(replica["ready"])
+        if _age_s(since) >= self._drain_s:
+            await ctx.adapter.deprovision(str(replica["id"]))
+            await self._store.remove_replica(replica["id"])
+        return False
+
+    async def _drop_lost(self, ctx: PassContext, replicas: list[dict[str, Any]]) -> bool:
+        """Replicas on a LOST node are gone for good: forget them (the caller adds
+        replacements under new ids). True when one of them was routed."""
+        routed = False
+        for replica in replicas:
+            if replica["node.state"] != NodeState.LOST:
+                continue
+            try:
+                await ctx.adapter.deprovision(str(replica["id"]))
+            except Exception as exc:  # the node is unreachable: nothing more to free
+                log.warning("replica %s on a lost node: deprovision failed: %s", replica["id"], exc)
+            await self._store.remove_replica(replica["id"])
+            state = S(ctx.deployment["state"])
+            reason = (
+                f"replica {replica['ordinal']} was on lost node {replica['node']}; replacing it"
+            )
+            await self._store.record_event(ctx.deployment, state, state, reason, ACTOR)
+            routed |= bool(replica["ready"])
+        return routed
 
     async def _add_replica(self, ctx: PassContext, ordinal: int) -> dict[str, Any]:
         replica_id = uuid.uuid4()
@@ -139,6 +178,8 @@ class DeploymentPass:
             }
         elif not ready and replica["ready"]:
             values = {Replica.ready: False}
+        if replica["draining_since"] is not None:  # scaled up again while draining
+            values[Replica.draining_since] = None
         if status.restarts != replica["restarts"] or status.detail != (replica["detail"] or ""):
             values |= {Replica.restarts: status.restarts, Replica.detail: status.detail or None}
         if values:
@@ -182,6 +223,10 @@ class DeploymentPass:
                 ctx.deployment, {Deployment.ready_replicas: 0}, fence=ctx.fence
             )
             ctx.deployment["ready_replicas"] = 0
+
+
+def _age_s(moment: datetime) -> float:
+    return (datetime.now(UTC) - _aware(moment)).total_seconds()
 
 
 def _aware(moment: datetime) -> datetime:

@@ -25,6 +25,7 @@ from inferia.orchestration.deployments.store import DeploymentStore, StaleLeader
 from inferia.orchestration.pools.store import PoolStore
 from inferia.orchestration.reconciler.deployment_pass import ACTOR, DeploymentPass, PassContext
 from inferia.orchestration.reconciler.lease import Lease
+from inferia.orchestration.reconciler.node_sweep import NodeSweep
 from inferia.orchestration.registry.store import RegistryStore
 from inferia.state import StateBackend, Subscription
 
@@ -43,6 +44,7 @@ class Reconciler:
         registry: RegistryStore,
         adapters: AdapterRegistry,
         deployment_pass: DeploymentPass,
+        node_sweep: NodeSweep,
     ) -> None:
         self._settings = settings
         self._state = state
@@ -53,6 +55,7 @@ class Reconciler:
         self._registry = registry
         self._adapters = adapters
         self._pass = deployment_pass
+        self._node_sweep = node_sweep
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._subscription: Subscription | None = None
@@ -102,6 +105,8 @@ class Reconciler:
             self._wake.clear()
 
     async def reconcile_all(self, token: int) -> None:
+        # Nodes first: a pass replaces the replicas of nodes found LOST now.
+        await self._node_sweep.run()
         routing_changed = False
         for row in await self._deployments.active(_WORK_STATES):
             try:
