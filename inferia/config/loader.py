@@ -37,6 +37,7 @@ from inferia.config.sections import (
 )
 from inferia.core.client_address import parse_networks
 from inferia.core.errors import ConfigError
+from inferia.core.upstream_headers import HeaderRefused, check_upstream_headers
 
 SECTIONS: dict[str, type[msgspec.Struct]] = {
     "server": ServerSettings,
@@ -205,6 +206,10 @@ def _validate(settings: Settings, source: str) -> None:
             raise ConfigError(f"{source}: 'models[{index}]' needs a name and an http(s) base_url")
         if model.weight < 1:
             raise ConfigError(f"{source}: 'models[{index}].weight' must be >= 1")
+        try:
+            check_upstream_headers(model.headers)
+        except HeaderRefused as exc:
+            raise ConfigError(f"{source}: 'models[{index}].headers': {exc}") from None
     if settings.inference.max_retries < 0:
         raise ConfigError(f"{source}: 'inference.max_retries' must be >= 0")
     _validate_auth(settings.auth, source)

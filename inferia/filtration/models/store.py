@@ -19,6 +19,7 @@ from inferia.contracts.models import ModelDefinition, ModelEndpointDefinition
 from inferia.core.crypto import SecretBox
 from inferia.core.errors import ConflictError, NotFoundError, ValidationError
 from inferia.core.ssrf import SsrfRefused, check_url
+from inferia.core.upstream_headers import HeaderRefused, check_upstream_headers
 from inferia.db.errors import wrap_errors
 from inferia.filtration.models.schemas import (
     EndpointInput,
@@ -48,7 +49,7 @@ class ModelStore:
         return _record(await self._row(organization_id, model_id))
 
     async def create(self, organization_id: str, data: ModelCreate) -> ModelRecord:
-        await self._check_urls(data.endpoints)
+        await self._check_endpoints(data.endpoints)
         async with wrap_errors():
             taken = await ModelDeployment.exists().where(
                 (ModelDeployment.organization == organization_id)
@@ -74,7 +75,7 @@ class ModelStore:
         if not isinstance(data.routing_strategy, msgspec.UnsetType):
             values[ModelDeployment.routing_strategy] = data.routing_strategy
         if not isinstance(data.endpoints, msgspec.UnsetType):
-            await self._check_urls(data.endpoints)
+            await self._check_endpoints(data.endpoints)
             stored = json.loads(row["endpoints"])
             values[ModelDeployment.endpoints] = json.dumps(
                 self._seal(model_id, data.endpoints, stored)
@@ -128,8 +129,12 @@ class ModelStore:
             out.append(item)
         return out
 
-    async def _check_urls(self, endpoints: list[EndpointInput]) -> None:
+    async def _check_endpoints(self, endpoints: list[EndpointInput]) -> None:
         for index, endpoint in enumerate(endpoints):
+            try:
+                check_upstream_headers(endpoint.headers)
+            except HeaderRefused as exc:
+                raise ValidationError(str(exc), param=f"endpoints[{index}].headers") from None
             try:
                 await asyncio.to_thread(
                     check_url, endpoint.base_url, allow_private=self._allow_private

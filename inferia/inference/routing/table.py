@@ -18,6 +18,7 @@ from inferia.config import InferenceSettings, ModelEndpointSettings, RoutingStra
 from inferia.contracts import ModelDefinition
 from inferia.contracts.endpoints import LiveDeployment
 from inferia.core.ssrf import SsrfRefused, check_url, hostname
+from inferia.core.upstream_headers import HeaderRefused, check_upstream_headers
 from inferia.inference.routing.endpoint import Endpoint, EndpointHealth
 from inferia.inference.routing.strategies import Strategy, build_strategy
 
@@ -168,7 +169,9 @@ class RoutingTableBuilder:
                 spec.base_url,
                 allow_private=trusted or org is None or self._settings.allow_private_api_upstreams,
             )
-        except SsrfRefused as exc:
+            check_upstream_headers(dict(spec.headers))
+        except (SsrfRefused, HeaderRefused) as exc:
+            # Headers: rows stored before they were checked skip the endpoint, not the table.
             log.error("model %r: upstream %s refused: %s", name, spec.base_url, exc)
             return None
         identity = f"{org}|{name}|{index}|{spec!r}"
@@ -177,7 +180,8 @@ class RoutingTableBuilder:
         headers = {
             "content-type": "application/json",
             "user-agent": "inferia",
-            **dict(spec.headers),
+            # Lower-cased: one value per name (ours or the endpoint's), never both.
+            **{header.lower(): value for header, value in spec.headers},
         }
         if spec.api_key:
             headers["authorization"] = f"Bearer {spec.api_key}"
