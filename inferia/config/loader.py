@@ -215,6 +215,8 @@ def _validate(settings: Settings, source: str) -> None:
     _validate_auth(settings.auth, source)
     if settings.guardrails.max_scan_chars < 1:
         raise ConfigError(f"{source}: 'guardrails.max_scan_chars' must be >= 1")
+    if not 0 < settings.guardrails.pattern_budget_ms <= 10_000:
+        raise ConfigError(f"{source}: 'guardrails.pattern_budget_ms' must be in (0, 10000]")
     _validate_limits(settings, source)
 
 

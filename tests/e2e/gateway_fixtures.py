@@ -42,13 +42,18 @@ def write_config(
 
 @contextmanager
 def gateway(
-    tmp: Path, upstream_ports: int, models: Any, inference: dict[str, Any] | None = None
+    tmp: Path,
+    upstream_ports: int,
+    models: Any,
+    inference: dict[str, Any] | None = None,
+    **settings: str,
 ) -> Iterator[tuple[FakeUpstream, InferiaServer, dict[str, str]]]:
-    """``models(fake)`` returns the [[models]] tables once the fake's URLs are known."""
+    """``models(fake)`` returns the [[models]] tables once the fake's URLs are known;
+    ``settings``: more INFERIA_* variables."""
     fake = FakeUpstream([free_port() for _ in range(upstream_ports)]).start()
     try:
         config = write_config(tmp / "inferia.toml", models(fake), inference)
-        env = inferia_env(tmp / "data", INFERIA_CONFIG=str(config))
+        env = inferia_env(tmp / "data", INFERIA_CONFIG=str(config), **settings)
         with InferiaServer(env, PLANES) as server:
             yield fake, server, env
     finally:

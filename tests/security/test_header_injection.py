@@ -16,10 +16,9 @@ import openai
 import pytest
 
 from tests.e2e.fake_upstream import FakeUpstream
-from tests.e2e.gateway_fixtures import PLANES, client, create_key, write_config
-from tests.identity_support import ADMIN_EMAIL, ADMIN_PASSWORD, CHEAP_ARGON2_ENV
-from tests.processes import InferiaServer, free_port, inferia_env, run_cli, wait_until
-from tests.security.attack_support import Api
+from tests.e2e.gateway_fixtures import client, create_key
+from tests.processes import inferia_env, run_cli, wait_until
+from tests.security.attack_support import Api, attacked_gateway
 
 pytestmark = pytest.mark.e2e
 
@@ -50,21 +49,12 @@ HOSTILE_HEADERS = [
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     tmp = tmp_path_factory.mktemp("header-injection")
-    fake = FakeUpstream([free_port()]).start()
-    try:
-        config = write_config(tmp / "inferia.toml", [{"name": "m", "base_url": fake.url("a")}])
-        env = inferia_env(
-            tmp / "data",
-            INFERIA_CONFIG=str(config),
-            INFERIA_ADMIN_EMAIL=ADMIN_EMAIL,
-            INFERIA_ADMIN_PASSWORD=ADMIN_PASSWORD,
-            INFERIA_INFERENCE__ALLOW_PRIVATE_API_UPSTREAMS="true",
-            **CHEAP_ARGON2_ENV,
-        )
-        with InferiaServer(env, PLANES) as server:
-            yield {"fake": fake, "server": server, "env": env}
-    finally:
-        fake.stop()
+    with attacked_gateway(tmp, INFERIA_INFERENCE__ALLOW_PRIVATE_API_UPSTREAMS="true") as (
+        fake,
+        server,
+        env,
+    ):
+        yield {"fake": fake, "server": server, "env": env}
 
 
 @pytest.mark.parametrize("headers", HOSTILE_HEADERS, ids=range(len(HOSTILE_HEADERS)))
