@@ -123,17 +123,17 @@ class StreamRelay:
             finished=relay.saw_done and failure is None,
             settings=self._settings,
         )
-        if relay.usage is not None:
-            self._reports_usage.add(endpoint_id)
-        ctx.usage = relay.usage or await counted_usage(self._counter, ctx, "".join(relay.text))
         client.stop_watching()
+        # The client's response ends first: the accounting below may wait for a worker
+        # thread (token counting), and a client must never wait on that.
         try:
-            if failure:
-                await send(failure)
-            await client.close_stream()
+            await client.end_stream(failure)
         except ClientGone:
             if failure:
                 ctx.status, ctx.error_code = 499, "client_disconnected"
+        if relay.usage is not None:
+            self._reports_usage.add(endpoint_id)
+        ctx.usage = relay.usage or await counted_usage(self._counter, ctx, "".join(relay.text))
 
 
 class IdleGuard:
