@@ -262,9 +262,14 @@ def _validate_limits(settings: Settings, source: str) -> None:
                 f'price for model(s) {", ".join(unpriced) or "*"}; add [pricing."<model>"] '
                 'prompt/completion (USD per million tokens) or [pricing."*"]'
             )
-    if settings.usage.batch_size < 1 or settings.usage.flush_interval_ms < 1:
+    if (
+        settings.usage.batch_size < 1
+        or settings.usage.flush_interval_ms < 1
+        or settings.usage.backlog_max_events < 1
+    ):
         raise ConfigError(
-            f"{source}: 'usage.batch_size' and 'usage.flush_interval_ms' must be >= 1"
+            f"{source}: 'usage.batch_size', 'usage.flush_interval_ms' and "
+            "'usage.backlog_max_events' must be >= 1"
         )
 
 

@@ -126,6 +126,9 @@ class UsageSettings(_Section, frozen=True):
     log_bodies: bool = False
     # Longest body kept in an inference log, in characters.
     max_body_chars: int = 65536
+    # Usage events a gateway process keeps in memory while the state backend cannot
+    # take them (an outage); past it the oldest are dropped (and counted).
+    backlog_max_events: int = 100_000
 
 
 class DetoxifySettings(_Section, frozen=True):
