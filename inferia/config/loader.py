@@ -37,7 +37,12 @@ from inferia.config.sections import (
 )
 from inferia.core.client_address import parse_networks
 from inferia.core.errors import ConfigError
-from inferia.core.upstream_headers import HeaderRefused, check_upstream_headers
+from inferia.core.upstream_headers import (
+    MASK,
+    HeaderRefused,
+    check_upstream_headers,
+    is_credential_name,
+)
 
 SECTIONS: dict[str, type[msgspec.Struct]] = {
     "server": ServerSettings,
@@ -294,21 +299,11 @@ def _mask(value: Any, key: str = "", parent: str = "") -> Any:
     if isinstance(value, list):
         return [_mask(v, key, parent) for v in value]
     if isinstance(value, str) and value:
-        if key in SECRET_KEYS or (parent == "headers" and _is_credential_name(key)):
+        if key in SECRET_KEYS or (parent == "headers" and is_credential_name(key)):
             return MASK
         if key.endswith("url"):
             return masked_url(value)
     return value
-
-
-MASK = "********"
-# Header and query parameter names that carry credentials (Authorization, Azure's
-# api-key, x-api-key, cookies, tokens...).
-_CREDENTIAL_NAME = re.compile(r"auth|key|token|secret|passw|cookie|session|signature", re.I)
-
-
-def _is_credential_name(name: str) -> bool:
-    return bool(_CREDENTIAL_NAME.search(name))
 
 
 def masked_url(url: str) -> str:
@@ -326,7 +321,7 @@ def masked_url(url: str) -> str:
         user, colon, _password = userinfo.partition(":")
         netloc = f"{user}:{MASK}@{host}" if colon else f"{MASK}@{host}"
     query = "&".join(
-        f"{name}={MASK}" if _is_credential_name(name) else f"{name}={value}" if sep else name
+        f"{name}={MASK}" if is_credential_name(name) else f"{name}={value}" if sep else name
         for name, sep, value in (item.partition("=") for item in parts.query.split("&") if item)
     )
     return urlunsplit(parts._replace(netloc=netloc, query=query))

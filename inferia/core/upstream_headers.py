@@ -48,6 +48,17 @@ REFUSED_NAMES = frozenset(
 )
 
 
+# Header (and query parameter) names that carry credentials: Azure's api-key,
+# x-api-key, cookies, tokens... Their values are write-only: sealed at rest, masked in
+# every answer, log and config dump.
+_CREDENTIAL_NAME = re.compile(r"auth|key|token|secret|passw|cookie|session|signature", re.I)
+MASK = "********"
+
+
+def is_credential_name(name: str) -> bool:
+    return bool(_CREDENTIAL_NAME.search(name))
+
+
 class HeaderRefused(ValueError):
     """An endpoint header the gateway will not send; the message says why."""
 

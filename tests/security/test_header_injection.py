@@ -8,7 +8,6 @@ nothing stored) and through inferia.toml (start-up refused, naming the key).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ import pytest
 from tests.e2e.fake_upstream import FakeUpstream
 from tests.e2e.gateway_fixtures import client, create_key
 from tests.processes import inferia_env, run_cli, wait_until
-from tests.security.attack_support import Api, attacked_gateway
+from tests.security.attack_support import Api
 
 pytestmark = pytest.mark.e2e
 
@@ -47,14 +46,8 @@ HOSTILE_HEADERS = [
 
 
 @pytest.fixture(scope="module")
-def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    tmp = tmp_path_factory.mktemp("header-injection")
-    with attacked_gateway(tmp, INFERIA_INFERENCE__ALLOW_PRIVATE_API_UPSTREAMS="true") as (
-        fake,
-        server,
-        env,
-    ):
-        yield {"fake": fake, "server": server, "env": env}
+def gateway(api_gateway: dict[str, Any]) -> dict[str, Any]:
+    return api_gateway
 
 
 @pytest.mark.parametrize("headers", HOSTILE_HEADERS, ids=range(len(HOSTILE_HEADERS)))

@@ -14,7 +14,12 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from inferia.config import InferenceSettings, ModelEndpointSettings, RoutingStrategy
+from inferia.config import (
+    InferenceSettings,
+    ModelEndpointSettings,
+    RoutingStrategy,
+    masked_url,
+)
 from inferia.contracts import ModelDefinition
 from inferia.contracts.endpoints import LiveDeployment
 from inferia.core.ssrf import SsrfRefused, check_url, hostname
@@ -172,7 +177,7 @@ class RoutingTableBuilder:
             check_upstream_headers(dict(spec.headers))
         except (SsrfRefused, HeaderRefused) as exc:
             # Headers: rows stored before they were checked skip the endpoint, not the table.
-            log.error("model %r: upstream %s refused: %s", name, spec.base_url, exc)
+            log.error("model %r: upstream %s refused: %s", name, masked_url(spec.base_url), exc)
             return None
         identity = f"{org}|{name}|{index}|{spec!r}"
         endpoint_id = hashlib.blake2b(identity.encode(), digest_size=6).hexdigest()
