@@ -39,7 +39,7 @@ def server_env(backend_pair: BackendPair, **settings: str) -> dict[str, str]:
 
 @contextmanager
 def attacked_gateway(
-    tmp: Path, **settings: str
+    tmp: Path, *, every_plane: bool = False, **settings: str
 ) -> Iterator[tuple[FakeUpstream, InferiaServer, dict[str, str]]]:
     """A gateway whose one model ``m`` (inferia.toml) is a fake upstream's ``a``, with
     the first-start operator of ``Api.login``."""
@@ -48,6 +48,7 @@ def attacked_gateway(
         1,
         lambda fake: [{"name": "m", "base_url": fake.url("a")}],
         None,
+        every_plane=every_plane,
         INFERIA_ADMIN_EMAIL=ADMIN_EMAIL,
         INFERIA_ADMIN_PASSWORD=ADMIN_PASSWORD,
         **CHEAP_ARGON2_ENV,
