@@ -40,6 +40,7 @@ from inferia.core.errors import ConfigError
 from inferia.core.upstream_headers import (
     MASK,
     HeaderRefused,
+    check_header_value,
     check_upstream_headers,
     is_credential_name,
 )
@@ -213,8 +214,9 @@ def _validate(settings: Settings, source: str) -> None:
             raise ConfigError(f"{source}: 'models[{index}].weight' must be >= 1")
         try:
             check_upstream_headers(model.headers)
+            check_header_value("api_key", model.api_key)
         except HeaderRefused as exc:
-            raise ConfigError(f"{source}: 'models[{index}].headers': {exc}") from None
+            raise ConfigError(f"{source}: 'models[{index}]': {exc}") from None
     if settings.inference.max_retries < 0:
         raise ConfigError(f"{source}: 'inference.max_retries' must be >= 0")
     _validate_auth(settings.auth, source)

@@ -80,9 +80,13 @@ def check_upstream_headers(headers: Mapping[str, str]) -> None:
         if lowered in seen:
             raise HeaderRefused(f"header {shown!r} is given twice")
         seen.add(lowered)
-        if len(value) > MAX_VALUE_CHARS:
-            raise HeaderRefused(f"header {shown!r}: value longer than {MAX_VALUE_CHARS}")
-        if not _VALUE.fullmatch(value):
-            raise HeaderRefused(
-                f"header {shown!r}: value may hold only visible ASCII, spaces and tabs"
-            )
+        check_header_value(f"header {shown!r}", value)
+
+
+def check_header_value(what: str, value: str) -> None:
+    """``value`` can go in a header line (also an upstream ``api_key``, sent as
+    ``Authorization: Bearer <api_key>``); ``what`` names it in the refusal."""
+    if len(value) > MAX_VALUE_CHARS:
+        raise HeaderRefused(f"{what}: longer than {MAX_VALUE_CHARS} characters")
+    if not _VALUE.fullmatch(value):
+        raise HeaderRefused(f"{what}: may hold only visible ASCII, spaces and tabs")

@@ -112,7 +112,7 @@ def test_hostile_headers_in_the_config_file_stop_start_up(
     env = inferia_env(tmp_path / "data", INFERIA_CONFIG=str(config))
     result = run_cli(["config", "show"], env)
     assert result.returncode != 0
-    assert "models[0].headers" in result.stderr, result.stderr
+    assert "models[0]" in result.stderr and "header" in result.stderr, result.stderr
 
 
 def _answers(sdk: openai.OpenAI, model: str) -> bool:
@@ -121,3 +121,14 @@ def _answers(sdk: openai.OpenAI, model: str) -> bool:
     except openai.NotFoundError:
         return False
     return True
+
+
+def test_an_api_key_that_would_break_the_authorization_line_is_refused(
+    gateway: dict[str, Any],
+) -> None:
+    admin = Api.login(gateway["server"])
+    for api_key in ("k\r\nX-Injected: 1", "k\nx", "ключ"):
+        endpoint = {"base_url": gateway["fake"].url("a"), "api_key": api_key}
+        made = admin.post("/management/models", {"name": "crlf-key", "endpoints": [endpoint]})
+        assert made.status_code == 422, made.text
+        assert made.json()["error"]["param"] == "endpoints[0].api_key"

@@ -26,6 +26,7 @@ from inferia.core.ssrf import SsrfRefused, check_url, has_userinfo
 from inferia.core.upstream_headers import (
     MASK,
     HeaderRefused,
+    check_header_value,
     check_upstream_headers,
     is_credential_name,
 )
@@ -187,6 +188,10 @@ class ModelStore:
                 check_upstream_headers(endpoint.headers)
             except HeaderRefused as exc:
                 raise ValidationError(str(exc), param=f"endpoints[{index}].headers") from None
+            try:
+                check_header_value("api_key", endpoint.api_key or "")
+            except HeaderRefused as exc:
+                raise ValidationError(str(exc), param=f"endpoints[{index}].api_key") from None
             try:
                 await asyncio.to_thread(
                     check_url, endpoint.base_url, allow_private=self._allow_private

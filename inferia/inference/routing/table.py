@@ -23,7 +23,11 @@ from inferia.config import (
 from inferia.contracts import ModelDefinition
 from inferia.contracts.endpoints import LiveDeployment
 from inferia.core.ssrf import SsrfRefused, check_url, hostname
-from inferia.core.upstream_headers import HeaderRefused, check_upstream_headers
+from inferia.core.upstream_headers import (
+    HeaderRefused,
+    check_header_value,
+    check_upstream_headers,
+)
 from inferia.inference.routing.endpoint import Endpoint, EndpointHealth
 from inferia.inference.routing.strategies import Strategy, build_strategy
 
@@ -175,6 +179,7 @@ class RoutingTableBuilder:
                 allow_private=trusted or org is None or self._settings.allow_private_api_upstreams,
             )
             check_upstream_headers(dict(spec.headers))
+            check_header_value("api_key", spec.api_key)  # also api_key_env's value
         except (SsrfRefused, HeaderRefused) as exc:
             # Headers: rows stored before they were checked skip the endpoint, not the table.
             log.error("model %r: upstream %s refused: %s", name, masked_url(spec.base_url), exc)
