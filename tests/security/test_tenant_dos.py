@@ -130,6 +130,7 @@ def test_one_tenants_pathological_patterns_do_not_stall_the_process(
             thread.join(60)
     assert len(blocked) >= 3
     # Before the bounds, one such request held the event loop for seconds.
-    assert max(health) < 1.5, sorted(health)[-5:]
-    assert max(served) < 2.0, sorted(served)[-5:]
+    # Loose for a shared, loaded CI machine: before the bounds, 17.7 s.
+    assert max(health) < 2.0, sorted(health)[-5:]
+    assert max(served) < 3.0, sorted(served)[-5:]
     assert admin.request("DELETE", "/management/guardrails/m").status_code == 204
