@@ -37,6 +37,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[InferiaS
 
 
 def _schemathesis(server: InferiaServer, token: str, *selection: str) -> str:
+    # Its cache (.schemathesis/) goes to the server's temporary directory, not the repo.
     result = subprocess.run(
         [
             "st",
@@ -60,6 +61,7 @@ def _schemathesis(server: InferiaServer, token: str, *selection: str) -> str:
         text=True,
         timeout=900,
         check=False,
+        cwd=server.env["INFERIA_DATA_DIR"],
     )
     assert result.returncode == 0, result.stdout[-8000:] + result.stderr[-2000:]
     return result.stdout
