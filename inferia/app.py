@@ -19,6 +19,7 @@ from inferia.contracts import FiltrationPorts, remote_ports
 from inferia.contracts.access import CallerVerifier
 from inferia.contracts.endpoints import LiveEndpointSource
 from inferia.contracts.port_set import remote_caller_verifier, remote_live_endpoints
+from inferia.core.cors import Cors
 from inferia.core.http_entry import DIRECT_ROUTES_STATE_KEY, AsgiHandler, HttpEntry
 from inferia.core.http_errors import EXCEPTION_HANDLERS
 from inferia.core.logging import configure_logging
@@ -134,7 +135,12 @@ def build_http_entry(settings: Settings, *, server: bool = False) -> HttpEntry:
     """What the server runs: the hot paths that bypass Litestar, then the Litestar app."""
     app = build_app(settings, server=server)
     runtime: Runtime = app.state.runtime
-    return HttpEntry(app, app.state[DIRECT_ROUTES_STATE_KEY], runtime.client_addresses)
+    return HttpEntry(
+        app,
+        app.state[DIRECT_ROUTES_STATE_KEY],
+        runtime.client_addresses,
+        Cors.from_settings(settings.server.cors_origins),
+    )
 
 
 def serve_target() -> HttpEntry:

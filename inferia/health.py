@@ -1,7 +1,9 @@
 """``GET /health`` (the process is alive) and ``GET /ready`` (its backends answer).
 
 Every plane serves both; readiness checks only the backends this process uses (an
-inference-only process has no database).
+inference-only process has no database) and the planes it calls in other processes (an
+inference-only process is not ready while its filtration plane does not answer: every
+/v1 request would get 503).
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ async def ready(state: State) -> Response[dict[str, Any]]:
     checks: dict[str, Any] = {"state": runtime.state.ping()}
     if runtime.database is not None:
         checks["database"] = runtime.database.ping()
+    for name, check in runtime.ready_checks.items():
+        checks[name] = check()
     results = await asyncio.gather(*checks.values())
     status = dict(zip(checks, ("ok" if ok else "unavailable" for ok in results), strict=True))
     healthy = all(results)

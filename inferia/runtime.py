@@ -49,6 +49,9 @@ class Runtime:
     client_addresses: ClientAddresses = field(init=False)
     # The request ids of every route, Litestar's and the /v1 endpoints'.
     request_ids: RequestIds = field(default_factory=RequestIds)
+    # What GET /ready checks besides the state backend and the database: the other
+    # planes this process depends on (name -> "does it answer?").
+    ready_checks: dict[str, Callable[[], Awaitable[bool]]] = field(default_factory=dict)
     _http: aiohttp.ClientSession | None = None
     _on_start: list[Hook] = field(default_factory=list)
     _on_stop: list[Hook] = field(default_factory=list)
@@ -61,6 +64,9 @@ class Runtime:
 
     def on_stop(self, hook: Hook) -> None:
         self._on_stop.append(hook)
+
+    def add_ready_check(self, name: str, check: Callable[[], Awaitable[bool]]) -> None:
+        self.ready_checks[name] = check
 
     @property
     def http(self) -> aiohttp.ClientSession:

@@ -20,7 +20,7 @@ from inferia.db import Database, apply_migrations
 from inferia.filtration.identity.bootstrap import ensure_first_start
 from inferia.filtration.identity.passwords import PasswordHasher
 from inferia.tables import all_tables
-from tests.processes import free_port
+from tests.processes import free_port, inferia_env
 
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "correct horse battery"
@@ -32,6 +32,17 @@ CHEAP_ARGON2_ENV = {
     "INFERIA_AUTH__ARGON2_MEMORY_KIB": "8",
     "INFERIA_AUTH__ARGON2_PARALLELISM": "1",
 }
+
+
+def admin_env(data_dir: Path) -> dict[str, str]:
+    """A child ``inferia``'s environment: a private data dir, the known first admin and
+    cheap argon2."""
+    return inferia_env(
+        data_dir,
+        INFERIA_ADMIN_EMAIL=ADMIN_EMAIL,
+        INFERIA_ADMIN_PASSWORD=ADMIN_PASSWORD,
+        **CHEAP_ARGON2_ENV,
+    )
 
 
 def identity_settings(

@@ -32,10 +32,17 @@ def inferia_env(data_dir: Path, **settings: str) -> dict[str, str]:
 
 
 def run_cli(
-    args: list[str], env: dict[str, str], timeout: float = 60
+    args: list[str], env: dict[str, str], timeout: float = 60, *, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
+    """``stdin``: what the command reads (a pipe, not a terminal); none by default."""
     return subprocess.run(
-        [*INFERIA, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
+        [*INFERIA, *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        input=stdin if stdin is not None else "",
     )
 
 

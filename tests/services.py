@@ -79,9 +79,23 @@ async def scratch_postgres_database() -> AsyncIterator[str]:
             await connection.close()
 
 
-def redis_db_url(db: int = 0) -> str:
+# A run uses the Redis database of INFERIA_TEST_REDIS_URL (slot 0) and the ones after it
+# (slots 1..REDIS_SLOTS-1; some tests flush theirs), never a fixed number: two runs on
+# one Redis do not collide when their URLs are REDIS_SLOTS databases apart (/0 and /8).
+REDIS_SLOTS = 8
+
+
+def redis_db(slot: int = 0) -> int:
+    """The database number of ``slot``: INFERIA_TEST_REDIS_URL's database + ``slot``."""
+    if not 0 <= slot < REDIS_SLOTS:
+        raise ValueError(f"Redis slot {slot} is not in 0..{REDIS_SLOTS - 1}")
+    return int(urlsplit(REDIS_URL).path.strip("/") or 0) + slot
+
+
+def redis_db_url(slot: int = 0) -> str:
+    """INFERIA_TEST_REDIS_URL with its database moved ``slot`` places on."""
     parts = urlsplit(require_redis())
-    return urlunsplit(parts._replace(path=f"/{db}"))
+    return urlunsplit(parts._replace(path=f"/{redis_db(slot)}"))
 
 
 def require_module(name: str) -> object:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from inferia import __version__
 from inferia.cli.admin import add_admin_commands, add_key_commands
 from inferia.config import ALL_PLANES, Settings, load_settings, masked
 from inferia.core.errors import InferiaError
@@ -18,7 +19,9 @@ from inferia.core.logging import configure_logging
 from inferia.core.secrets import resolve_secrets
 
 
-def _settings(args: argparse.Namespace) -> Settings:
+def _settings(args: argparse.Namespace, *, existing: bool = False) -> Settings:
+    """The command's settings; ``existing``: the command acts on an installation that
+    must exist already (every one but serve and migrate), and says which it uses."""
     overrides: dict[str, Any] = {}
     server: dict[str, Any] = {}
     for flag in ("host", "port", "workers"):
@@ -31,26 +34,54 @@ def _settings(args: argparse.Namespace) -> Settings:
         overrides["planes"] = list(dict.fromkeys(args.plane))
     if args.data_dir:
         overrides["data_dir"] = args.data_dir
-    settings = resolve_secrets(load_settings(args.config, overrides=overrides))
+    settings = load_settings(args.config, overrides=overrides)
+    if existing:
+        from inferia.cli.preflight import describe_storage, require_installation
+
+        require_installation(settings)  # before resolve_secrets could write any
+        print(f"# {describe_storage(settings)}", file=sys.stderr)
+    settings = resolve_secrets(settings)
     configure_logging(settings.logging)
     return settings
+
+
+def _existing_settings(args: argparse.Namespace) -> Settings:
+    return _settings(args, existing=True)
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
     from inferia.cli.serve import serve
 
-    serve(_settings(args))
+    settings = _settings(args)
+    if args.demo or settings.server.demo:
+        from inferia.config.demo import with_demo_model
+
+        settings = with_demo_model(settings)
+        print(
+            'inferia: demo mode: model "demo-echo" echoes your last message back; '
+            "it is a demo, not a model (see README.md to add real ones)",
+            file=sys.stderr,
+        )
+    serve(settings)
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:
-    from inferia.cli.preflight import prepare_storage
+    from inferia.cli.preflight import describe_storage, prepare_storage
 
-    asyncio.run(prepare_storage(_settings(args), migrate=True))
-    print("migrations applied")
+    settings = _settings(args)
+    applied = asyncio.run(prepare_storage(settings, migrate=True))
+    where = describe_storage(settings)
+    if applied:
+        print(f"applied {len(applied)} migration(s) to {where}: {', '.join(applied)}")
+    else:
+        print(f"nothing to apply: {where} is up to date")
 
 
 def cmd_config_show(args: argparse.Namespace) -> None:
+    from inferia.cli.preflight import check_settings
+
     settings = load_settings(args.config)
+    check_settings(settings)  # what serve would refuse, refused here too
     print(json.dumps(masked(settings), indent=2))
 
 
@@ -58,7 +89,7 @@ def _with_database(
     args: argparse.Namespace, work: Callable[[Settings], Coroutine[Any, Any, None]]
 ) -> None:
     """Run one admin operation against the configured database and state backend."""
-    asyncio.run(work(_settings(args)))
+    asyncio.run(work(_existing_settings(args)))
 
 
 def cmd_admin_create_user(args: argparse.Namespace) -> None:
@@ -79,16 +110,19 @@ def cmd_keys_create(args: argparse.Namespace) -> None:
     except ValueError:
         raise InferiaError(f"--expires: not an ISO 8601 time: {args.expires!r}") from None
 
-    from inferia.cli.admin_actions import key_limits_from_flags, set_key_limits
+    from inferia.cli.admin_actions import key_limits_from_flags
 
     limits = key_limits_from_flags(args)  # validated before the key exists
 
     async def work(settings: Settings) -> None:
         created = await create_key(
-            settings, args.org, args.name, models=args.model or [], expires_at=expires
+            settings,
+            args.org,
+            args.name,
+            models=args.model or [],
+            expires_at=expires,
+            limits=limits,
         )
-        if limits is not None:
-            await set_key_limits(settings, args.org, created.record.id, limits)
         print(f"# id {created.record.id}, prefix {created.record.prefix}", file=sys.stderr)
         print(created.key)
 
@@ -123,6 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--data-dir", default=None, help="data directory (SQLite, secrets)")
 
     parser = argparse.ArgumentParser(prog="inferia", description="Inferia LLM platform")
+    parser.add_argument("--version", action="version", version=f"inferia {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", parents=[common], help="run the planes (default: all)")
@@ -131,6 +166,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int)
     serve.add_argument(
         "--plane", action="append", choices=ALL_PLANES, help="serve only this plane (repeatable)"
+    )
+    serve.add_argument(
+        "--demo",
+        action="store_true",
+        help='also serve "demo-echo", a built-in echo model (a demo, not a model)',
     )
     serve.set_defaults(handler=cmd_serve)
 
@@ -150,7 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     create_user.add_argument("--org", default="default")
     create_user.add_argument("--role", default="member")
     create_user.set_defaults(handler=cmd_admin_create_user)
-    add_admin_commands(admin_commands, common, _settings)
+    add_admin_commands(admin_commands, common, _existing_settings)
 
     keys = commands.add_parser("keys", help="API keys")
     key_commands = keys.add_subparsers(dest="keys_command", required=True)
@@ -173,7 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     key_revoke = key_commands.add_parser("revoke", parents=[common])
     key_revoke.add_argument("key", help="key id or prefix (sk-inf-<public id>)")
     key_revoke.set_defaults(handler=cmd_keys_revoke)
-    add_key_commands(key_commands, common, _settings)
+    add_key_commands(key_commands, common, _existing_settings)
     return parser
 
 

@@ -107,6 +107,26 @@ def add_admin_commands(
             )
         )
 
+    def reset_password(args: argparse.Namespace) -> None:
+        from inferia.cli.admin_actions import reset_password as reset
+        from inferia.cli.password_input import read_new_password
+
+        password = read_new_password()
+
+        async def work(settings: Settings) -> None:
+            user_id = await reset(settings, args.email, password)
+            print(f"{args.email}: password reset, every session ended ({user_id})")
+
+        _run(settings_of, args, work)
+
+    parser = commands.add_parser(
+        "reset-password",
+        parents=[common],
+        help="set an account's password (asked for, or one line on stdin); ends its sessions",
+    )
+    parser.add_argument("email")
+    parser.set_defaults(handler=reset_password)
+
     parser = commands.add_parser(
         "reencrypt-secrets", parents=[common], help="re-seal secrets after a key rotation"
     )

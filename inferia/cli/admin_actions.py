@@ -20,7 +20,7 @@ from inferia.db import Database
 from inferia.filtration.access import Caller
 from inferia.filtration.api_keys.schemas import ApiKeyRecord, CreatedApiKey
 from inferia.filtration.audit import AuditContext, AuditTrail
-from inferia.filtration.changes import Changes
+from inferia.filtration.changes import Change, Changes
 from inferia.filtration.identity_services import IdentityServices
 from inferia.filtration.members.schemas import MemberRecord
 from inferia.filtration.organizations.service import organization_id_of
@@ -32,7 +32,7 @@ from inferia.tables import all_tables
 
 @asynccontextmanager
 async def _backends(settings: Settings) -> AsyncIterator[tuple[Database, StateBackend]]:
-    await prepare_storage(settings)
+    await prepare_storage(settings, create=False)
     database = Database(settings.database, settings.data_path, all_tables())
     state = build_state_backend(settings.state.url)
     await database.start()
@@ -110,6 +110,12 @@ async def update_member(settings: Settings, org: str, email: str, **changes: Any
         )
 
 
+async def reset_password(settings: Settings, email: str, password: str) -> str:
+    """Set an account's password and end its sessions (a locked-out admin's way back)."""
+    async with _services(settings) as services:
+        return await services.passwords.reset(email, password, AuditContext.operator())
+
+
 async def reencrypt_secrets(settings: Settings) -> int:
     """Re-seal secrets under the current encryption key (after rotating it)."""
     async with _services(settings) as services:
@@ -123,15 +129,41 @@ async def create_key(
     *,
     models: Sequence[str] = (),
     expires_at: datetime | None = None,
+    limits: LimitValues | None = None,
 ) -> CreatedApiKey:
+    """A new key; with ``limits``, its own api_key policy in the same transaction
+    (checked before anything is written: a budget needs [pricing])."""
+    from inferia.filtration.policies.service import PolicyService
+    from inferia.filtration.policies.store import PolicyStore
+
+    store = PolicyStore(settings.pricing, [m.name for m in settings.models])
+    if limits is not None:
+        try:
+            store.check_prices("*", limits)
+        except ValidationError as exc:
+            raise _as_flag_error(exc) from None
     async with _services(settings) as services:
         organization_id = await services.organizations.id_of(org)
+        policies = PolicyService(store, services.changes)
+
+        async def own_limits(record: ApiKeyRecord, change: Change) -> None:
+            assert limits is not None
+            await policies.add(
+                change,
+                organization_id,
+                scope="api_key",
+                subject=record.id,
+                model="*",
+                limits=limits,
+            )
+
         return await services.api_keys.create(
             AuditContext.operator(organization_id),
             organization_id,
             name,
             allowed_models=models,
             expires_at=expires_at,
+            also=own_limits if limits is not None else None,
         )
 
 
@@ -178,20 +210,10 @@ def key_limits_from_flags(args: Any) -> LimitValues | None:
     try:
         return parse_limits(raw)
     except ValidationError as exc:
-        flag = "--" + (exc.param or "").removeprefix("limits.").replace("_", "-")
-        raise ValidationError(f"{flag}: {exc.message}", param=exc.param) from None
+        raise _as_flag_error(exc) from None
 
 
-async def set_key_limits(settings: Settings, org: str, key_id: str, limits: LimitValues) -> None:
-    """Give a key its own limits (an api_key policy); running servers pick it up at once."""
-    from inferia.contracts.policies import POLICY_CHANGES_CHANNEL
-    from inferia.filtration.policies.store import PolicyStore
-
-    async with _backends(settings) as (database, state):
-        store = PolicyStore(settings.pricing, [m.name for m in settings.models])
-        organization_id = await _organization_id(org)
-        async with database.transaction():
-            await store.create(
-                organization_id, scope="api_key", subject=key_id, model="*", limits=limits
-            )
-        await state.publish(POLICY_CHANGES_CHANNEL, organization_id.encode())
+def _as_flag_error(exc: ValidationError) -> ValidationError:
+    """The error of a limit, naming the command-line flag that set it."""
+    flag = "--" + (exc.param or "").removeprefix("limits.").replace("_", "-")
+    return ValidationError(f"{flag}: {exc.message}", param=exc.param)

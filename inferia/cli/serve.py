@@ -25,6 +25,13 @@ log = logging.getLogger(__name__)
 
 
 def check_topology(settings: Settings) -> None:
+    port = settings.http_port()
+    if "orchestration" in settings.planes and settings.server.grpc_port == port:
+        raise ConfigError(
+            f"server.grpc_port and the HTTP port are both {port}: the orchestration plane's "
+            "gRPC server needs a port of its own (set server.grpc_port, or --port)",
+            param="server.grpc_port",
+        )
     if settings.server.workers > 1 and not settings.state.url:
         raise ConfigError(
             f"--workers {settings.server.workers} needs a shared state backend: with the in-memory "
@@ -70,11 +77,11 @@ def serve(settings: Settings) -> None:
     host, port = settings.server.host, settings.http_port()
     guard = reserve_port(host, port)
     os.environ[SETTINGS_ENV] = msgspec.json.encode(settings).decode()
-    if {"filtration", "orchestration"} & set(settings.planes):
-        # It reports its own errors (and the first-start credentials) on our terminal.
-        done = subprocess.run([sys.executable, "-m", "inferia.cli.preflight"], check=False)
-        if done.returncode:
-            raise SystemExit(done.returncode)
+    # Settings checks, migrations, first start: in a child, so what it imports stays out
+    # of the workers. It reports its own errors (and the first-start credentials) here.
+    done = subprocess.run([sys.executable, "-m", "inferia.cli.preflight"], check=False)
+    if done.returncode:
+        raise SystemExit(done.returncode)
     log.info("serving planes %s on http://%s:%d", ", ".join(settings.planes), host, port)
     Server(
         "inferia.app:serve_target",

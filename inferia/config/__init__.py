@@ -43,6 +43,7 @@ from inferia.config.sections import (
     Settings,
     StateErrorMode,
     StateSettings,
+    TemplateSettings,
     UsageSettings,
     default_data_dir,
 )
@@ -80,6 +81,7 @@ __all__ = [
     "Settings",
     "StateErrorMode",
     "StateSettings",
+    "TemplateSettings",
     "UsageSettings",
     "default_config_path",
     "default_data_dir",

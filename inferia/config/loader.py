@@ -33,6 +33,7 @@ from inferia.config.sections import (
     ServerSettings,
     Settings,
     StateSettings,
+    TemplateSettings,
     UsageSettings,
 )
 from inferia.core.client_address import parse_networks
@@ -58,6 +59,7 @@ SECTIONS: dict[str, type[msgspec.Struct]] = {
     "limits": LimitsSettings,
     "usage": UsageSettings,
     "guardrails": GuardrailSettings,
+    "templates": TemplateSettings,
     "orchestration": OrchestrationSettings,
 }
 TOP_LEVEL_KEYS = ("data_dir", "planes", "models")
@@ -105,9 +107,37 @@ def load_settings(
     elif path is None:
         path = default_config_path()
     raw: dict[str, Any] = _read_toml(path) if path is not None else {}
-    _merge(raw, _env_overrides(env))
+    from_env = _env_overrides(env)
+    _merge(raw, from_env)
     _merge(raw, dict(overrides or {}))
-    return _convert(raw, source=str(path) if path else "defaults")
+    source = str(path) if path else "defaults"
+    try:
+        return _convert(raw, source=source)
+    except ConfigError as exc:
+        variable = _env_variable_named_in(exc.message, from_env, overrides or {})
+        if variable is None:
+            raise
+        # The value came from the environment: say so, not the file it did not come from.
+        message = exc.message.removeprefix(f"{source}: ")
+        raise ConfigError(f"environment variable {variable}: {message}") from None
+
+
+def _env_variable_named_in(
+    message: str, from_env: Mapping[str, Any], overrides: Mapping[str, Any]
+) -> str | None:
+    """The INFERIA_* variable that set the first setting ``message`` quotes, if one did
+    (and no command-line flag overrode it)."""
+    for quoted in re.findall(r"'([\w.\[\]]+)'", message):
+        parts = re.split(r"[.\[]", quoted)
+        section, field = parts[0], parts[1] if len(parts) > 1 else None
+        values = from_env.get(section)
+        if field is not None and isinstance(values, Mapping) and field in values:
+            if field in (overrides.get(section) or {}):
+                return None
+            return f"{ENV_PREFIX}{section.upper()}__{field.upper()}"
+        if section in from_env and not isinstance(values, Mapping):
+            return None if section in overrides else f"{ENV_PREFIX}{section.upper()}"
+    return None
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -205,6 +235,12 @@ def _validate(settings: Settings, source: str) -> None:
         parse_networks(settings.server.trusted_proxies)
     except ConfigError as exc:
         raise ConfigError(f"{source}: {exc.message}") from None
+    for origin in settings.server.cors_origins:
+        if origin != "*" and not re.fullmatch(r"https?://[^/\s]+/?", origin):
+            raise ConfigError(
+                f"{source}: 'server.cors_origins': {origin!r} is not an origin "
+                '(scheme://host[:port], or "*")'
+            )
     if settings.database.pool_min < 1 or settings.database.pool_max < settings.database.pool_min:
         raise ConfigError(f"{source}: 'database.pool_max' must be >= 'database.pool_min' >= 1")
     for index, model in enumerate(settings.models):

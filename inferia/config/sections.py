@@ -40,6 +40,10 @@ class ServerSettings(_Section, frozen=True):
     drain_timeout_s: float = 30.0
     # Reverse proxies (addresses or networks) whose X-Forwarded-For is believed.
     trusted_proxies: list[str] = msgspec.field(default_factory=list)
+    # Browser origins ("https://app.example.com", or "*") allowed to call /v1/* (CORS).
+    cors_origins: list[str] = msgspec.field(default_factory=list)
+    # `inferia serve --demo`: serve the built-in echo model "demo-echo" (config/demo.py).
+    demo: bool = False
 
 
 class DatabaseSettings(_Section, frozen=True):
@@ -173,6 +177,18 @@ class GuardrailSettings(_Section, frozen=True):
     detoxify: DetoxifySettings = msgspec.field(default_factory=DetoxifySettings)
 
 
+class TemplateSettings(_Section, frozen=True):
+    """Prompt templates: the bounds of one render, and the per-organisation cache."""
+
+    # Characters of one render's output, all messages together; also the bound on any
+    # string or list a template builds.
+    max_output_chars: int = 65_536
+    max_loop_iterations: int = 10_000
+    render_timeout_ms: float = 100.0
+    # Backstop refresh of cached per-organisation templates (changes are also pushed).
+    cache_ttl_s: float = 60.0
+
+
 class RemoteSettings(_Section, frozen=True):
     filtration_url: str = "http://127.0.0.1:8000"
     orchestration_url: str = "http://127.0.0.1:8080"
@@ -260,6 +276,7 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     pricing: dict[str, ModelPrice] = msgspec.field(default_factory=dict)
     usage: UsageSettings = msgspec.field(default_factory=UsageSettings)
     guardrails: GuardrailSettings = msgspec.field(default_factory=GuardrailSettings)
+    templates: TemplateSettings = msgspec.field(default_factory=TemplateSettings)
     orchestration: OrchestrationSettings = msgspec.field(default_factory=OrchestrationSettings)
 
     @property

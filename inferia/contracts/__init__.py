@@ -31,6 +31,12 @@ from inferia.contracts.port_set import FiltrationPorts, remote_ports
 from inferia.contracts.principal_cache import PrincipalCache, principal_cache_for
 from inferia.contracts.principals import API_KEY_CHANGES_CHANNEL, Principal, PrincipalResolver
 from inferia.contracts.resolvers import CachedPrincipalResolver, RemotePrincipalResolver
+from inferia.contracts.templates import (
+    TEMPLATE_CHANGES_CHANNEL,
+    RemoteTemplateSource,
+    TemplateSnapshots,
+    TemplateSource,
+)
 from inferia.contracts.usage import USAGE_STREAM, UsageEvent, body_context
 
 __all__ = [
@@ -38,6 +44,7 @@ __all__ = [
     "GUARDRAIL_CHANGES_CHANNEL",
     "MODEL_CHANGES_CHANNEL",
     "POLICY_CHANGES_CHANNEL",
+    "TEMPLATE_CHANGES_CHANNEL",
     "USAGE_STREAM",
     "CachedPrincipalResolver",
     "FiltrationPorts",
@@ -57,7 +64,10 @@ __all__ = [
     "RemoteModelSource",
     "RemotePolicySource",
     "RemotePrincipalResolver",
+    "RemoteTemplateSource",
     "StrategyName",
+    "TemplateSnapshots",
+    "TemplateSource",
     "UsageEvent",
     "body_context",
     "principal_cache_for",

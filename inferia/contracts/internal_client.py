@@ -1,4 +1,4 @@
-"""The client side of ``/internal/*``: how other planes call the filtration plane.
+"""The client side of ``/internal/*``: how one plane calls another (split mode).
 
 One place for what every remote port does the same way: the internal service
 credential, the timeout, and turning any failure into ``RemoteServiceError`` (503) so
@@ -26,7 +26,10 @@ class InternalClient:
         base_url: str,
         internal_token: str,
         timeout_s: float,
+        plane: str,
     ) -> None:
+        # Named in every error, so an operator knows which URL to look at.
+        self._plane = plane
         # A provider, not a session: the process' session exists only inside the lifespan.
         self._session = session
         self._base_url = base_url.rstrip("/")
@@ -57,17 +60,27 @@ class InternalClient:
                     return None
                 if response.status != 200:
                     raise RemoteServiceError(
-                        f"filtration plane answered {response.status} to {what}"
+                        f"{self._plane} plane answered {response.status} to {what}"
                     )
                 return decoder.decode(await response.read())
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise RemoteServiceError(
-                f"filtration plane unreachable: {type(exc).__name__}"
+                f"{self._plane} plane unreachable at {self._base_url}: {type(exc).__name__}"
             ) from None
+
+    async def reachable(self) -> bool:
+        """Whether the plane answers its ``/health`` (for this process' ``/ready``)."""
+        try:
+            async with self._session().get(
+                self._base_url + "/health", timeout=self._timeout, allow_redirects=False
+            ) as response:
+                return response.status == 200
+        except (aiohttp.ClientError, TimeoutError, RuntimeError):
+            return False
 
     async def get(self, path: str, decoder: msgspec.json.Decoder[T], *, what: str) -> T:
         """A GET whose resource always exists: 404 is an error too."""
         result = await self.call("GET", path, decoder, what=what)
         if result is None:
-            raise RemoteServiceError(f"filtration plane answered 404 to {what}")
+            raise RemoteServiceError(f"{self._plane} plane answered 404 to {what}")
         return result

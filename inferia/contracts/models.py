@@ -35,6 +35,8 @@ class ModelDefinition(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     routing_strategy: StrategyName | None = None
     endpoints: tuple[ModelEndpointDefinition, ...] = ()
+    # The organisation's prompt template requests for this model get by default.
+    template: str | None = None
 
 
 class ModelDefinitionSource(Protocol):

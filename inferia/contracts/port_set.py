@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
 import aiohttp
 
@@ -23,6 +23,7 @@ from inferia.contracts.policies import PolicySource, RemotePolicySource
 from inferia.contracts.principal_cache import principal_cache_for
 from inferia.contracts.principals import PrincipalResolver
 from inferia.contracts.resolvers import CachedPrincipalResolver, RemotePrincipalResolver
+from inferia.contracts.templates import RemoteTemplateSource, TemplateSource
 from inferia.state import StateBackend
 
 
@@ -32,6 +33,7 @@ class FiltrationPorts:
     models: ModelDefinitionSource
     policies: PolicySource
     guardrails: GuardrailPolicySource
+    templates: TemplateSource
 
 
 class ProcessServices(Protocol):
@@ -47,18 +49,35 @@ class ProcessServices(Protocol):
 
     def on_stop(self, hook: Callable[[], Awaitable[None]]) -> None: ...
 
+    def add_ready_check(self, name: str, check: Callable[[], Awaitable[bool]]) -> None: ...
 
-def _internal_client(process: ProcessServices, base_url: str) -> InternalClient:
-    """A client of another plane's ``/internal/*`` with the internal service credential."""
+
+def _internal_client(
+    process: ProcessServices, plane: Literal["filtration", "orchestration"]
+) -> InternalClient:
+    """A client of ``plane``'s ``/internal/*`` with the internal service credential."""
     settings = process.settings
+    remote = settings.remote
+    base_url = remote.filtration_url if plane == "filtration" else remote.orchestration_url
     return InternalClient(
-        lambda: process.http, base_url, settings.security.internal_token, settings.remote.timeout_s
+        lambda: process.http,
+        base_url,
+        settings.security.internal_token,
+        settings.remote.timeout_s,
+        plane,
     )
+
+
+def _filtration_client(process: ProcessServices) -> InternalClient:
+    """The filtration plane's client; this process is ready only while that plane answers."""
+    client = _internal_client(process, "filtration")
+    process.add_ready_check("filtration", client.reachable)
+    return client
 
 
 def remote_ports(process: ProcessServices) -> FiltrationPorts:
     """Clients of a filtration plane running in another process (split mode)."""
-    client = _internal_client(process, process.settings.remote.filtration_url)
+    client = _filtration_client(process)
     principals = CachedPrincipalResolver(
         RemotePrincipalResolver(client), process.state, principal_cache_for(process.state)
     )
@@ -69,16 +88,17 @@ def remote_ports(process: ProcessServices) -> FiltrationPorts:
         models=RemoteModelSource(client),
         policies=RemotePolicySource(client),
         guardrails=RemoteGuardrailSource(client),
+        templates=RemoteTemplateSource(client),
     )
 
 
 def remote_caller_verifier(process: ProcessServices) -> CallerVerifier:
     """The filtration plane's caller verification, from another process (split mode)."""
-    client = _internal_client(process, process.settings.remote.filtration_url)
+    client = _filtration_client(process)
     return RemoteCallerVerifier(client)
 
 
 def remote_live_endpoints(process: ProcessServices) -> LiveEndpointSource:
     """The orchestration plane's live endpoints, from another process (split mode)."""
-    client = _internal_client(process, process.settings.remote.orchestration_url)
+    client = _internal_client(process, "orchestration")
     return RemoteLiveEndpointSource(client)

@@ -112,7 +112,8 @@ class UpstreamError(InferiaError):
     """An upstream model server failed; ``failure`` classifies it for retries and fallbacks.
 
     failure: connection, timeout, rate_limit, server_error, context_length, client_error,
-    unavailable (no healthy endpoint), bad_response (garbage).
+    invalid_request (a 500 whose body blames the request), unavailable (no healthy
+    endpoint), bad_response (garbage).
     """
 
     status_code = 502

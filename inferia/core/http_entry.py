@@ -16,6 +16,7 @@ from typing import Any
 from litestar.types import ASGIApp
 
 from inferia.core.client_address import ClientAddresses
+from inferia.core.cors import Cors
 
 # An ASGI handler: ``(scope, receive, send)``.
 AsgiHandler = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
@@ -24,20 +25,30 @@ DIRECT_ROUTES_STATE_KEY = "direct_routes"
 
 
 class HttpEntry:
-    __slots__ = ("_addresses", "_routes", "app")
+    __slots__ = ("_addresses", "_cors", "_routes", "app")
 
     def __init__(
-        self, app: ASGIApp, routes: Mapping[str, AsgiHandler], addresses: ClientAddresses
+        self,
+        app: ASGIApp,
+        routes: Mapping[str, AsgiHandler],
+        addresses: ClientAddresses,
+        cors: Cors | None = None,
     ) -> None:
         self.app = app
         self._routes = dict(routes)
         self._addresses = addresses
+        self._cors = cors
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http":
             if self._addresses.trusts_proxies:
                 self._addresses.rewrite_client(scope)
             path: str = scope["path"]
+            cors = self._cors
+            if cors is not None and cors.applies(path):
+                if await cors.preflight(scope, send):
+                    return
+                send = cors.wrap(scope, send)
             handler = self._routes.get(path)
             if handler is None and path.endswith("/"):
                 handler = self._routes.get(path.rstrip("/"))

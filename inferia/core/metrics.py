@@ -26,6 +26,9 @@ from prometheus_client.registry import Collector
 
 from inferia.core.errors import AuthenticationError, PermissionDeniedError
 
+# Litestar adds "; charset=utf-8" to a text/* type: without it here, or it comes twice.
+_CONTENT_TYPE = CONTENT_TYPE_LATEST.replace("; charset=utf-8", "")
+
 Collect = Callable[[], Iterable[Metric]]
 
 
@@ -79,7 +82,7 @@ def metrics(request: Request[object, object, State], state: State) -> Response[b
             "/metrics answers loopback clients only; set metrics.scrape_token to scrape "
             "it from elsewhere."
         )
-    return Response(runtime.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+    return Response(runtime.metrics.render(), media_type=_CONTENT_TYPE)
 
 
 METRICS_ROUTES = [metrics]

@@ -12,6 +12,7 @@ from inferia.core.crypto import SecretBox
 from inferia.filtration.api_keys.service import ApiKeyService
 from inferia.filtration.api_keys.store import ApiKeyStore
 from inferia.filtration.changes import Changes
+from inferia.filtration.identity.password_change import PasswordChanges
 from inferia.filtration.identity.passwords import PasswordHasher
 from inferia.filtration.identity.service import AuthService
 from inferia.filtration.identity.throttle import LoginThrottle
@@ -34,6 +35,7 @@ class IdentityServices:
         throttle = LoginThrottle(state, auth)
         self.two_factor = TwoFactor(changes, box, hasher, throttle, auth)
         self.auth = AuthService(changes, hasher, self.tokens, self.two_factor, throttle, auth)
+        self.passwords = PasswordChanges(changes, hasher, throttle, auth)
         self.organizations = OrganizationService(changes)
         self.roles = RoleService(changes)
         self.members = MemberService(changes, hasher, self.roles, auth.password_min_length)

@@ -35,6 +35,10 @@ from inferia.filtration.policies.routes import policies_controller
 from inferia.filtration.policies.service import PolicyService
 from inferia.filtration.policies.store import PolicyStore
 from inferia.filtration.roles.routes import roles_controller
+from inferia.filtration.templates.internal import internal_templates_controller
+from inferia.filtration.templates.routes import templates_controller
+from inferia.filtration.templates.service import TemplateService
+from inferia.filtration.templates.store import TemplateStore
 from inferia.filtration.twofactor.routes import two_factor_controller
 from inferia.filtration.usage.consumer import UsageConsumer
 from inferia.filtration.usage.routes import usage_controller
@@ -85,6 +89,9 @@ class FiltrationPlane:
         # Model definitions (/management/models) and the in-process model-definition port.
         self.models = ModelStore(box, allow_private=settings.inference.allow_private_api_upstreams)
         self.model_service = ModelService(self.models, self.changes)
+        # Prompt templates (/management/templates) and the in-process template port.
+        self.templates = TemplateStore()
+        self.template_service = TemplateService(self.templates, self.changes, settings.templates)
 
     def _init_guardrails(self, runtime: Runtime) -> None:
         """Guardrail policies (the in-process snapshot port) and the findings consumer."""
@@ -108,13 +115,14 @@ class FiltrationPlane:
             models=self.models,
             policies=self.policies,
             guardrails=self.guardrails,
+            templates=self.templates,
         )
 
     def routes(self) -> list[ControllerRouterHandler]:
         """Every controller of the plane, one line each."""
         identity = self.identity
         return [
-            auth_controller(identity.auth),
+            auth_controller(identity.auth, identity.passwords),
             two_factor_controller(identity.two_factor),
             accept_invitation_controller(identity.invitations),
             invitations_controller(identity.invitations),
@@ -130,4 +138,6 @@ class FiltrationPlane:
             internal_guardrails_controller(self.guardrails, self._internal_token),
             model_definitions_controller(self.model_service),
             internal_models_controller(self.models, self._internal_token),
+            templates_controller(self.template_service),
+            internal_templates_controller(self.templates, self._internal_token),
         ]

@@ -13,6 +13,7 @@ from inferia.filtration.members.tables import Membership
 from inferia.filtration.models.tables import ModelDeployment
 from inferia.filtration.policies.tables import LimitPolicy
 from inferia.filtration.roles.tables import Role
+from inferia.filtration.templates.tables import PromptTemplate, PromptTemplateVersion
 from inferia.filtration.usage.tables import InferenceLog, UsageRecord
 
 TABLES: tuple[type[Table], ...] = (
@@ -31,4 +32,6 @@ TABLES: tuple[type[Table], ...] = (
     GuardrailPolicyRow,
     GuardrailEvent,
     ModelDeployment,
+    PromptTemplate,
+    PromptTemplateVersion,
 )

@@ -1,7 +1,11 @@
 """The request flow of the /v1 POST endpoints: the one place that holds the order.
 
-    authenticate -> route -> admit -> guard input -> shape prompt -> call upstream
+    authenticate -> route -> admit -> shape prompt -> guard input -> call upstream
     -> guard output / relay -> settle
+
+Shape prompt runs before guard input (DESIGN.md lists it after): a template's
+variables are the caller's text, so the input guardrails scan the rendered messages,
+exactly what goes upstream.
 
 Each stage is an object with one job, built by ``InferencePlane`` and handed in here.
 Admit, guard input, guard output and settle are pipeline ``Step``s
@@ -51,6 +55,7 @@ class RequestFlow:
         authenticate: Authenticator,
         route: Router,
         admit: Step,
+        shape_prompt: Step,
         guard_input: Step,
         call_upstream: UpstreamCaller,
         guard_output: Step,
@@ -62,8 +67,8 @@ class RequestFlow:
         self._call_upstream = call_upstream
         self.pipeline = Pipeline()
         self.pipeline.append(admit)  # limits, quotas, budgets
-        self.pipeline.append(guard_input)  # every message, tool-call arguments
-        # shape prompt: templates and RAG (a later issue) go here, as a before_upstream step.
+        self.pipeline.append(shape_prompt)  # the `inferia` field, templates
+        self.pipeline.append(guard_input)  # every message (rendered ones too), tool calls
         self.pipeline.append(guard_output)  # whole replies and streams
         # settle: admission's finish hook, then the usage event and inference log
         self.pipeline.append(settle)
@@ -101,7 +106,7 @@ class RequestFlow:
             ctx.model = parsed.model
             deployment = self._route.route(ctx)
             client_wants_usage = ask_for_usage(ctx, parsed)
-            await pipeline.before_upstream(ctx)  # admit, guard input (shape prompt)
+            await pipeline.before_upstream(ctx)  # admit, shape prompt, guard input
             reply = await self._call_upstream.call(ctx, deployment, PATHS[api])
             if ctx.stream:
                 transforms = pipeline.stream_transforms(ctx)  # guard output, settle's text
@@ -122,7 +127,8 @@ class RequestFlow:
                 )
             if not started:
                 client.stop_watching()
-                overhead_s = time.perf_counter() - arrived
+                # Inferia's own time: the upstream wait (failed attempts included) is not.
+                overhead_s = time.perf_counter() - arrived - ctx.upstream_s
                 await client.answer_error(exc, ctx.response_headers, overhead_s)
             else:
                 await _end_stream(client, error_event(exc.message, exc.code))

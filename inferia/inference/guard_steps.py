@@ -208,13 +208,21 @@ class GuardStream:
         index = choice.get("index", 0)
         finished = choice.get("finish_reason") is not None
         delta = choice.get("delta")
-        if delta is None:  # legacy completions: {"text": ...}
-            text = choice.get("text")
-            if isinstance(text, str):
-                window = self._window((index, -1))
-                choice["text"] = window.push(text) + (window.flush() if finished else "")
-                return not choice["text"] and not finished
-            return False
+        text = choice.get("text")
+        if delta is None and (
+            isinstance(text, str) or self._template.get("object") != "chat.completion.chunk"
+        ):
+            # Legacy completions: {"text": ...}; a final chunk may carry no "text" at all,
+            # and the held-back words still go before its finish_reason.
+            window = self._window((index, -1))
+            out = window.push(text) if isinstance(text, str) else ""
+            if finished:
+                out += window.flush()
+            if out or isinstance(text, str):
+                choice["text"] = out
+            return isinstance(text, str) and not out and not finished
+        if delta is None:  # a chat chunk without a delta (a final one, say)
+            delta = choice["delta"] = {}
         sendable = finished or len(delta) > 1 or "content" not in delta
         content = delta.get("content")
         if isinstance(content, str) and content:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from litestar.types import ControllerRouterHandler
 
-from inferia.contracts import FiltrationPorts
+from inferia.contracts import FiltrationPorts, TemplateSnapshots
 from inferia.contracts.endpoints import LiveEndpointSource
 from inferia.core.http_entry import AsgiHandler
 from inferia.core.ssrf import GuardedResolver
@@ -17,6 +17,7 @@ from inferia.inference.guard_steps import GuardrailMetrics, build_guard_steps
 from inferia.inference.metrics import inference_metrics
 from inferia.inference.routing.catalogue import ModelCatalogue
 from inferia.inference.routing.router import Router
+from inferia.inference.shaping import ShapePromptStep
 from inferia.inference.tokens import TokenCounter, install_encodings
 from inferia.inference.upstream.caller import UpstreamCaller
 from inferia.runtime import Runtime
@@ -28,6 +29,7 @@ class InferencePlane:
     ) -> None:
         self.runtime = runtime
         settings = runtime.settings
+        self._demo = settings.server.demo
         self.authenticator = Authenticator(ports.principals)
         self.catalogue = ModelCatalogue(settings, runtime.state, ports.models, live)
         # Every connection of the process' HTTP client passes the SSRF policy.
@@ -37,6 +39,9 @@ class InferencePlane:
         install_encodings(settings.data_path / "tiktoken")
         counter = TokenCounter()
         self.admission, self.usage_sink = policy_steps(runtime, ports.policies, counter)
+        templates = TemplateSnapshots(ports.templates, runtime.state, settings.templates)
+        runtime.on_start(templates.start)
+        runtime.on_stop(templates.close)
         guard_metrics = GuardrailMetrics()
         guard_input, guard_output = build_guard_steps(runtime, ports.guardrails, guard_metrics)
         # The order is the flow's (inferia.inference.flow).
@@ -46,6 +51,7 @@ class InferencePlane:
             authenticate=self.authenticator,
             route=Router(self.catalogue),
             admit=self.admission,
+            shape_prompt=ShapePromptStep(templates),
             guard_input=guard_input,
             call_upstream=UpstreamCaller(
                 lambda: runtime.http, settings.inference, lambda: self.catalogue.table
@@ -65,8 +71,15 @@ class InferencePlane:
         )
 
     def routes(self) -> list[ControllerRouterHandler]:
-        """The Litestar routes (GET /v1/models...)."""
-        return [model_listing_controller(self.authenticator, self.catalogue)]
+        """The Litestar routes (GET /v1/models...; the demo upstream in demo mode)."""
+        routes: list[ControllerRouterHandler] = [
+            model_listing_controller(self.authenticator, self.catalogue)
+        ]
+        if self._demo:
+            from inferia.inference.demo_upstream import DemoUpstream
+
+            routes.append(DemoUpstream)
+        return routes
 
     def direct_routes(self) -> dict[str, AsgiHandler]:
         """The POST endpoints, served beside Litestar (inferia.core.http_entry)."""

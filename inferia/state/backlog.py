@@ -16,11 +16,11 @@ guardrail event sink (every finding, flushed in the background).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import deque
 
 from inferia.core.errors import InferiaError
+from inferia.core.tasks import cancel_and_wait
 from inferia.state.base import StateBackend, StreamAppend
 
 log = logging.getLogger(__name__)
@@ -63,11 +63,9 @@ class StreamBacklog:
         self._task = asyncio.create_task(self._run(), name=f"{self._label} backlog")
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        task, self._task = self._task, None
+        if task is not None:
+            await cancel_and_wait(task)
         await self.flush()
         if self._events:
             log.error("%s: %d could not be enqueued before exit", self._label, len(self._events))

@@ -21,13 +21,13 @@ the guardrail findings (``inferia.filtration.guardrail_policies.consumer``).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import socket
 from collections.abc import Awaitable, Callable, Sequence
 
 from inferia.core.errors import InferiaError
+from inferia.core.tasks import cancel_and_wait
 from inferia.state.base import StateBackend, StreamMessage
 
 log = logging.getLogger(__name__)
@@ -67,43 +67,47 @@ class StreamConsumer:
         self._fill_ms = fill_ms
         self._claim_idle_ms = claim_idle_ms
         self._drain_s = drain_s
-        self._stopping = False
+        self._draining = False  # write what is left, then end (close, in-process stream)
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     async def start(self) -> None:
+        self._stopping = self._draining = False
         self._task = asyncio.create_task(self._run(), name=self._label)
 
     async def close(self) -> None:
-        if self._task is None:
+        task, self._task = self._task, None
+        if task is None:
             return
         if self._drain_s > 0 and not self._state.shared:
             # The loop ends by itself once a round finds the stream empty.
-            self._stopping = True
-            done, _ = await asyncio.wait({self._task}, timeout=self._drain_s)
+            self._draining = True
+            done, _ = await asyncio.wait({task}, timeout=self._drain_s)
             if not done:
                 log.error(
                     "%s: stopped after %.0f s with entries unwritten", self._label, self._drain_s
                 )
-        # Unacknowledged entries stay pending: the next consumer claims them.
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-        self._task = None
+        # Unacknowledged entries stay pending: the next consumer claims them. The flag
+        # ends the loop even when a cancellation is lost (see cancel_and_wait).
+        self._stopping = True
+        await cancel_and_wait(task)
 
     async def _run(self) -> None:
         ready = False
-        while True:
+        while not self._stopping:
             try:
                 if not ready:
                     await self._state.stream_ensure_group(self._stream, self._group)
                     ready = True
-                if not await self.run_once(0 if self._stopping else None) and self._stopping:
+                if not await self.run_once(0 if self._draining else None) and self._draining:
                     return
             except InferiaError as exc:
                 # Database or state backend down: the entries wait in the stream. The
                 # group is made sure of again: a Redis restarted without persistence
                 # comes back without it, and reads would fail until it exists.
                 ready = False
+                if self._stopping:
+                    return
                 log.warning("%s: %s; retrying", self._label, exc.message)
                 await asyncio.sleep(_RETRY_PAUSE_S)
 

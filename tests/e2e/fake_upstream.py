@@ -36,6 +36,9 @@ DEFAULT_BEHAVIOUR: dict[str, Any] = {
     "usage": True,  # report usage (when asked, for streams)
     "omit_done": False,
     "redirect_to": None,  # answer `status` (a 3xx) with this Location
+    "error_type": "fake",  # the error body's "type"
+    "usage_choices": [],  # the usage chunk's "choices" (LiteLLM: [{"index": 0, "delta": {}}])
+    "final_text": True,  # legacy completions: the final chunk carries "text": ""
 }
 
 
@@ -85,7 +88,11 @@ class Upstream:
         if b["redirect_to"]:
             return web.Response(status=b["status"], headers={"Location": b["redirect_to"]})
         if b["status"] != 200:
-            error = {"message": b["error_message"], "type": "fake", "code": b["error_code"]}
+            error = {
+                "message": b["error_message"],
+                "type": b["error_type"],
+                "code": b["error_code"],
+            }
             return web.json_response({"error": error}, status=b["status"])
         if b["malformed"]:
             return web.Response(text="<html>not json", content_type="text/html")
@@ -197,11 +204,13 @@ class Upstream:
             if chat
             else {"index": 0, "text": "", "finish_reason": "stop"}
         )
+        if not b["final_text"]:
+            final.pop("text", None)
         await response.write(event([final]))
         if include_usage and b["usage"]:
             await response.write(
                 event(
-                    [],
+                    b["usage_choices"],
                     {
                         "prompt_tokens": 11,
                         "completion_tokens": len(pieces),

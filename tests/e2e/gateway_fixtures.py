@@ -11,6 +11,7 @@ from typing import Any
 import openai
 
 from tests.e2e.fake_upstream import FakeUpstream
+from tests.identity_support import ADMIN_EMAIL, ADMIN_PASSWORD, CHEAP_ARGON2_ENV
 from tests.processes import InferiaServer, free_port, inferia_env, run_cli
 
 PLANES = ["--plane", "inference", "--plane", "filtration"]
@@ -61,6 +62,33 @@ def gateway(
             yield fake, server, env
     finally:
         fake.stop()
+
+
+@contextmanager
+def split_planes(tmp: Path) -> Iterator[tuple[InferiaServer, InferiaServer, dict[str, str]]]:
+    """The filtration and inference planes as two processes on one data dir (the
+    inference one with no database: it reads definitions over /internal/*); the
+    filtration plane's env. API-defined upstreams may be private (the fake's)."""
+    filtration_port = free_port()
+    common = {
+        "INFERIA_ADMIN_EMAIL": ADMIN_EMAIL,
+        "INFERIA_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        "INFERIA_INFERENCE__ALLOW_PRIVATE_API_UPSTREAMS": "true",
+        # Memory state carries no events between processes: the TTL backstop does.
+        "INFERIA_INFERENCE__ROUTING_REFRESH_S": "0.3",
+        **CHEAP_ARGON2_ENV,
+    }
+    filtration_env = inferia_env(tmp, **common)
+    inference_env = inferia_env(
+        tmp, INFERIA_REMOTE__FILTRATION_URL=f"http://127.0.0.1:{filtration_port}", **common
+    )
+    with (
+        InferiaServer(
+            filtration_env, ["--plane", "filtration"], port=filtration_port
+        ) as filtration,
+        InferiaServer(inference_env, ["--plane", "inference"]) as inference,
+    ):
+        yield filtration, inference, filtration_env
 
 
 def create_key(env: dict[str, str], *models: str) -> str:

@@ -11,8 +11,8 @@ import openai
 import pyotp
 import pytest
 
-from tests.identity_support import ADMIN_EMAIL, ADMIN_PASSWORD, CHEAP_ARGON2_ENV, PASSWORD
-from tests.processes import InferiaServer, inferia_env, run_cli
+from tests.identity_support import ADMIN_EMAIL, ADMIN_PASSWORD, PASSWORD, admin_env
+from tests.processes import InferiaServer, run_cli
 
 pytestmark = pytest.mark.e2e
 
@@ -24,12 +24,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def env(data_dir: Path) -> dict[str, str]:
-    return inferia_env(
-        data_dir,
-        INFERIA_ADMIN_EMAIL=ADMIN_EMAIL,
-        INFERIA_ADMIN_PASSWORD=ADMIN_PASSWORD,
-        **CHEAP_ARGON2_ENV,
-    )
+    return admin_env(data_dir)
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import openai
 import pytest
 
 from tests.e2e.fake_upstream import FakeUpstream
-from tests.e2e.gateway_fixtures import PLANES, client, create_key
+from tests.e2e.gateway_fixtures import PLANES, client, create_key, split_planes
 from tests.identity_support import ADMIN_EMAIL, ADMIN_PASSWORD, CHEAP_ARGON2_ENV
 from tests.processes import InferiaServer, free_port, inferia_env
 
@@ -185,26 +185,8 @@ def test_management_requires_a_session(stack: Stack) -> None:
 
 def test_split_mode_reads_models_over_the_internal_port(tmp_path: Path) -> None:
     fake = FakeUpstream([free_port()]).start()
-    filtration_port = free_port()
-    common = {
-        "INFERIA_ADMIN_EMAIL": ADMIN_EMAIL,
-        "INFERIA_ADMIN_PASSWORD": ADMIN_PASSWORD,
-        "INFERIA_INFERENCE__ALLOW_PRIVATE_API_UPSTREAMS": "true",
-        # Memory state carries no events between processes: the TTL backstop does.
-        "INFERIA_INFERENCE__ROUTING_REFRESH_S": "0.3",
-        **CHEAP_ARGON2_ENV,
-    }
-    filtration_env = inferia_env(tmp_path, **common)
-    inference_env = inferia_env(
-        tmp_path, INFERIA_REMOTE__FILTRATION_URL=f"http://127.0.0.1:{filtration_port}", **common
-    )
     try:
-        with (
-            InferiaServer(
-                filtration_env, ["--plane", "filtration"], port=filtration_port
-            ) as filtration,
-            InferiaServer(inference_env, ["--plane", "inference"]) as inference,
-        ):
+        with split_planes(tmp_path) as (filtration, inference, filtration_env):
             stack = Stack(fake, filtration, filtration_env, tmp_path)
             created = stack.api(
                 "POST",

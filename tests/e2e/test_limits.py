@@ -30,7 +30,7 @@ from tests.e2e.limits_cluster import (
 from tests.processes import free_port, inferia_env, wait_until
 
 pytestmark = pytest.mark.e2e
-REDIS_DB = 9
+REDIS_DB = 1  # a slot: INFERIA_TEST_REDIS_URL's database + 1 (tests/services.py)
 MAX_TOKENS = 40
 MESSAGES = [{"role": "user", "content": "hello"}]
 

@@ -23,10 +23,10 @@ from tests.e2e.limits_cluster import (
     write_config,
 )
 from tests.processes import InferiaServer, free_port, inferia_env, wait_until
-from tests.services import REDIS_URL
+from tests.services import REDIS_URL, redis_db
 
 pytestmark = pytest.mark.e2e
-REDIS_DB = 10
+REDIS_DB = 2  # a slot: INFERIA_TEST_REDIS_URL's database + 2 (tests/services.py)
 
 
 class Setup(NamedTuple):
@@ -53,7 +53,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
                 data_dir,
                 INFERIA_CONFIG=str(config),
                 INFERIA_DATABASE__URL=database_url,
-                INFERIA_STATE__URL=f"redis://127.0.0.1:{proxy.port}/{REDIS_DB}",
+                INFERIA_STATE__URL=f"redis://127.0.0.1:{proxy.port}/{redis_db(REDIS_DB)}",
                 INFERIA_DATABASE__MIGRATE_ON_START="true",
                 INFERIA_ADMIN_PASSWORD="limits admin password",
             )

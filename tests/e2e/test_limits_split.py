@@ -21,7 +21,7 @@ from tests.e2e.limits_cluster import (
 from tests.processes import free_port, inferia_env, wait_until
 
 pytestmark = pytest.mark.e2e
-REDIS_DB = 14
+REDIS_DB = 6  # a slot: INFERIA_TEST_REDIS_URL's database + 6 (tests/services.py)
 
 
 def test_limits_and_usage_across_split_planes(tmp_path: Path) -> None:

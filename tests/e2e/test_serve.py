@@ -88,10 +88,26 @@ def test_unknown_setting_stops_start_up(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_a_guardrails_typo_stops_start_up_before_listening(tmp_path: Path) -> None:
+    config = tmp_path / "inferia.toml"
+    config.write_text('[guardrails]\ninput = [{ scanner = "piii", action = "redact" }]\n')
+    env = inferia_env(tmp_path, INFERIA_SERVER__GRPC_PORT=str(free_port()))
+    shown = run_cli(["config", "show", "--config", str(config)], env)
+    assert shown.returncode == 2 and "unknown guardrail scanner 'piii'" in shown.stderr
+    result = run_cli(["serve", "--port", str(free_port()), "--config", str(config)], env)
+    assert result.returncode == 2
+    assert "unknown guardrail scanner 'piii'" in result.stderr
+    assert "Listening at" not in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_wrong_type_in_environment_stops_start_up(tmp_path: Path) -> None:
     result = run_cli(["serve"], inferia_env(tmp_path, INFERIA_SERVER__WORKERS="many"))
     assert result.returncode == 2
     assert "'server.workers'" in result.stderr
+    # Said to come from where it came from, not from inferia.toml.
+    assert "environment variable INFERIA_SERVER__WORKERS" in result.stderr
+    assert "inferia.toml" not in result.stderr
 
 
 def test_several_workers_need_a_shared_state_backend(tmp_path: Path) -> None:
@@ -149,6 +165,7 @@ def test_several_workers_share_postgres_and_redis(backend_pair: BackendPair) -> 
 
 def test_admin_create_user_cli(tmp_path: Path) -> None:
     env = inferia_env(tmp_path, INFERIA_ADMIN_PASSWORD="first admin password")
+    assert run_cli(["migrate"], env).returncode == 0
     created = run_cli(
         ["admin", "create-user", "--email", "Dev@Example.com", "--password", "a long password!"],
         env,

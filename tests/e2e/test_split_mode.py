@@ -63,8 +63,10 @@ def test_inference_plane_resolves_keys_through_the_remote_port(tmp_path: Path) -
         InferiaServer(inference_env, ["--plane", "inference"]) as inference,
     ):
         key = create_key(filtration_env)
-        # The inference process has no database: readiness checks its state backend only.
-        assert httpx.get(f"{inference.base_url}/ready").json()["checks"] == {"state": "ok"}
+        # The inference process has no database: readiness checks its state backend and
+        # the filtration plane it depends on.
+        ready = httpx.get(f"{inference.base_url}/ready").json()["checks"]
+        assert ready == {"state": "ok", "filtration": "ok"}
         # The inference plane serves /v1 only; the filtration plane's paths are not there.
         assert httpx.post(f"{inference.base_url}/internal/principals/resolve").status_code == 404
 
@@ -105,6 +107,10 @@ def test_unreachable_filtration_plane_is_a_503_not_a_500(tmp_path: Path) -> None
         )
         assert reply.status_code == 503
         assert reply.json()["error"]["type"] == "server_error"
+        # ... and the process says it is not ready, so a load balancer sends nothing.
+        ready = httpx.get(f"{inference.base_url}/ready")
+        assert ready.status_code == 503
+        assert ready.json()["checks"] == {"state": "ok", "filtration": "unavailable"}
 
 
 def test_one_process_makes_no_network_call_between_planes(

@@ -27,7 +27,7 @@ from tests.e2e.limits_cluster import (
 from tests.processes import InferiaServer, free_port, inferia_env, wait_until
 
 pytestmark = pytest.mark.e2e
-REDIS_DB = 11
+REDIS_DB = 3  # a slot: INFERIA_TEST_REDIS_URL's database + 3 (tests/services.py)
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "usage admin password"
 

@@ -21,7 +21,7 @@ from tests.processes import InferiaServer, inferia_env, wait_until
 from tests.state_support import pending_count
 
 pytestmark = pytest.mark.e2e
-REDIS_DB = 12
+REDIS_DB = 4  # a slot: INFERIA_TEST_REDIS_URL's database + 4 (tests/services.py)
 EVENTS = 6000
 
 

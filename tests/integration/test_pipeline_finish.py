@@ -1,7 +1,7 @@
 """The end of a request: every step's state writes go to the backend in one batch.
 
 The real admit step and usage sink run in a Pipeline on memory and on a real Redis
-(database 15 of INFERIA_TEST_REDIS_URL). On Redis, round trips are counted on the
+(INFERIA_TEST_REDIS_URL's database + 7, tests/services.py). On Redis, round trips are counted on the
 wire: every write of a packed request to a connection of the backend under test, with
 the command names it carried. The backend has two kinds of connection: redis-py's
 (whose writes are followed by reading their replies) and the multiplexed one the
@@ -46,7 +46,7 @@ from inferia.state import (
 from inferia.state.redis_wire import ReplyProtocol
 from tests.services import redis_db_url
 
-REDIS_DB = 15
+REDIS_DB = 7  # a slot: INFERIA_TEST_REDIS_URL's database + 7 (tests/services.py)
 TOKEN_LIMITS = LimitValues(rpm=1000, tpm=1000, daily_tokens=10**6, max_parallel=10)
 
 

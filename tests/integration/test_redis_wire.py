@@ -1,8 +1,8 @@
 """The multiplexed Redis connection that carries the per-request state calls.
 
-On a real Redis (INFERIA_TEST_REDIS_URL, database 14): directly, and through relays
-the tests control (cut, stalled, a unix socket, TLS), and against a server that
-accepts connections but never answers. Every test runs on asyncio's own loop and on
+On a real Redis (INFERIA_TEST_REDIS_URL's database + 6, tests/services.py): directly, and
+through relays the tests control (cut, stalled, a unix socket, TLS), and against a
+server that accepts connections but never answers. Every test runs on asyncio's own loop and on
 uvloop (the one the server runs on).
 """
 
@@ -29,10 +29,10 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from inferia.core.errors import StateError
 from inferia.state import SLIDING_WINDOW_ADMIT, RedisStateBackend, ScriptCall, StreamAppend
 from inferia.state.redis_wire import MultiplexedConnection, RedisEndpoint, pack_command
-from tests.services import redis_db_url
+from tests.services import redis_db, redis_db_url
 from tests.state_support import delete_keys
 
-REDIS_DB = 14
+REDIS_DB = 6  # a slot: INFERIA_TEST_REDIS_URL's database + 6 (tests/services.py)
 Runner = Callable[[Coroutine[Any, Any, None]], None]
 
 
@@ -145,7 +145,7 @@ def test_concurrent_callers_get_their_own_replies_over_one_connection(run: Runne
             assert replies[:300] == [f"one-{i}".encode() for i in range(300)]
             assert replies[300:] == [[f"{p}-{i}".encode() for p in "abc"] for i in range(100)]
             [client] = await _client_list(name)  # all of it on one connection
-            assert client["db"] == str(REDIS_DB)
+            assert client["db"] == str(redis_db(REDIS_DB))
         finally:
             await connection.close()
 
@@ -240,7 +240,9 @@ def test_redis_going_away_fails_pending_calls_and_the_next_call_reconnects(run: 
         relay = await Relay().start()
         prefix = f"inferia-test:{uuid.uuid4().hex}:"
         backend = RedisStateBackend(
-            f"redis://localhost:{relay.port}/{REDIS_DB}", socket_timeout_s=2, connect_timeout_s=1
+            f"redis://localhost:{relay.port}/{redis_db(REDIS_DB)}",
+            socket_timeout_s=2,
+            connect_timeout_s=1,
         )
         try:
             assert list(await backend.run_script(*_admit(f"{prefix}rl"))) == [1, 9, 0]
@@ -425,7 +427,7 @@ def test_credentials_database_and_client_name_come_from_the_url(run: Runner) -> 
             assert list(await backend.run_script(*_admit(key))) == [1, 9, 0]
             assert await admin.exists(key) == 1  # in the URL's database
             [client] = await _client_list(name)
-            assert (client["user"], client["db"]) == (user, str(REDIS_DB))
+            assert (client["user"], client["db"]) == (user, str(redis_db(REDIS_DB)))
             with pytest.raises(StateError, match="sliding_window_admit failed"):
                 await wrong.run_script(*_admit(key))
         finally:
@@ -443,7 +445,7 @@ def test_a_unix_socket_url(run: Runner, tmp_path: Path) -> None:
         path = str(tmp_path / "redis.sock")
         relay = await Relay(path=path).start()
         key = f"inferia-test:{uuid.uuid4().hex}:rl"
-        backend = RedisStateBackend(f"unix://{path}?db={REDIS_DB}")
+        backend = RedisStateBackend(f"unix://{path}?db={redis_db(REDIS_DB)}")
         try:
             assert list(await backend.run_script(*_admit(key))) == [1, 9, 0]
             assert await backend.incr(f"{key}:n") == 1  # and redis-py's connections
@@ -463,9 +465,9 @@ def test_a_rediss_url(run: Runner, tmp_path: Path) -> None:
     async def scenario() -> None:
         relay = await Relay(tls=server_tls).start()
         key = f"inferia-test:{uuid.uuid4().hex}:rl"
-        url = f"rediss://localhost:{relay.port}/{REDIS_DB}?ssl_ca_certs={certificate}"
+        url = f"rediss://localhost:{relay.port}/{redis_db(REDIS_DB)}?ssl_ca_certs={certificate}"
         backend = RedisStateBackend(url)
-        untrusted = RedisStateBackend(f"rediss://localhost:{relay.port}/{REDIS_DB}")
+        untrusted = RedisStateBackend(f"rediss://localhost:{relay.port}/{redis_db(REDIS_DB)}")
         try:
             assert list(await backend.run_script(*_admit(key))) == [1, 9, 0]
             assert await backend.incr(f"{key}:n") == 1  # and redis-py's connections

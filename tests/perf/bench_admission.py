@@ -1,7 +1,7 @@
 """Admission benchmark: the CPU and Redis round trips limits add to a request.
 
 Run (from the repository root):  python -m tests.perf.bench_admission
-Needs Redis (INFERIA_TEST_REDIS_URL, default redis://127.0.0.1:6379/0; db 13 is used).
+Needs Redis (INFERIA_TEST_REDIS_URL, default redis://127.0.0.1:6379/0; its database + 5 is used).
 ``--compare-redis-py`` adds every variant on a backend whose two per-request calls
 (``run_script``, ``run_batch``) go through redis-py, as they did before the
 multiplexed connection: the before/after of that change, measured side by side.
@@ -44,7 +44,6 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import redis.asyncio as aioredis
 import uvloop
@@ -79,7 +78,7 @@ from inferia.state import (
 )
 from inferia.state.redis_errors import REDIS_FAILURES, translate_errors
 from inferia.state.redis_streams import PAYLOAD_FIELD, stream_id
-from tests.services import REDIS_URL
+from tests.services import redis_db_url
 
 ORG, KEY = "00000000-0000-0000-0000-0000000000b1", "00000000-0000-0000-0000-0000000000b2"
 BODY = {"model": "bench", "messages": [{"role": "user", "content": "Hello, who are you?"}]}
@@ -395,7 +394,7 @@ def main() -> None:
     args = parser.parse_args()
     clients = ["", "redis-py"] if args.compare_redis_py else [""]
     install_encodings(Path("/tmp/inferia-bench-tiktoken"))
-    url = urlunsplit(urlsplit(REDIS_URL)._replace(path="/13"))
+    url = redis_db_url(5)
     print(f"redis-py reply parser: {'hiredis' if HIREDIS_AVAILABLE else 'python'}")
     # The server's event loop (granian --loop uvloop).
     results = uvloop.run(measure(url, args.requests, args.rounds, clients))

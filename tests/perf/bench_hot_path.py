@@ -129,7 +129,7 @@ class CannedCaller:
         return UpstreamReply(endpoint, response, events[0], 0.0)  # type: ignore[arg-type]
 
 
-async def run(scenario: str, requests: int, rounds: int, events: int, entry: str) -> dict[str, Any]:
+async def run(scenario: str, requests: int, rounds: int, events: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
         config = write_config(

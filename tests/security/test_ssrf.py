@@ -158,7 +158,9 @@ async def test_a_redirect_from_the_filtration_url_does_not_carry_the_internal_to
     sink_url, hostile_url = urls
     try:
         async with aiohttp.ClientSession() as session:
-            client = InternalClient(lambda: session, hostile_url, "internal-secret", 5.0)
+            client = InternalClient(
+                lambda: session, hostile_url, "internal-secret", 5.0, "filtration"
+            )
             with pytest.raises(RemoteServiceError):
                 await RemoteModelSource(client).load()
         assert seen == []

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from inferia.inference.api.sse import SseRelay
-from inferia.inference.pipeline import StreamBlocked
+from inferia.inference.pipeline import StreamBlocked, Usage
 from inferia.inference.tokens import TokenCounter, install_encodings
 
 
@@ -56,7 +56,7 @@ def test_strips_the_usage_chunk_the_client_did_not_ask_for() -> None:
 
 
 def test_crlf_and_comments() -> None:
-    relay = SseRelay(strip_usage=False, collect_text=True, transforms=[])
+    relay = SseRelay(strip_usage=True, collect_text=True, transforms=[])
     out = relay_all(relay, [b": keep-alive\r\n\r\n", chunk("x").replace(b"\n", b"\r\n"), DONE])
     assert out == b": keep-alive\n\n" + chunk("x") + DONE
     assert relay.text == ["x"]
@@ -97,3 +97,11 @@ def test_token_counting_offline(tmp_path: Path) -> None:
     body = {"messages": [{"role": "user", "content": "hello world"}]}
     assert counter.prompt_tokens("gpt-4o", "chat.completions", body) == 3 + 3 + 2 + 1
     assert counter.prompt_tokens("x", "completions", {"prompt": ["a b", "c"]}) == 3
+
+
+def test_done_waits_for_a_counted_usage_chunk_when_the_client_asked_and_none_came() -> None:
+    relay = SseRelay(strip_usage=False, collect_text=True, transforms=[])
+    out = relay_all(relay, [chunk("x"), DONE])
+    assert out == chunk("x") and relay.done_held
+    closing = relay.closing(Usage(3, 1))
+    assert closing.endswith(DONE) and b'"total_tokens":4' in closing

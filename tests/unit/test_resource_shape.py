@@ -22,6 +22,7 @@ RESOURCES = (
     "models",
     "policies",
     "guardrail_policies",
+    "templates",
     "usage",
 )
 SHAPE = ("routes.py", "service.py", "store.py", "tables.py", "schemas.py")

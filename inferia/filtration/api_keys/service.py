@@ -7,7 +7,7 @@ principal cache drops the key at once.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +19,7 @@ from inferia.filtration.api_keys.format import PREFIX, generate_api_key
 from inferia.filtration.api_keys.schemas import ApiKeyRecord, CreatedApiKey
 from inferia.filtration.api_keys.store import ApiKeyStore
 from inferia.filtration.audit import AuditContext
-from inferia.filtration.changes import Changes
+from inferia.filtration.changes import Change, Changes
 from inferia.filtration.members import store as members
 
 if TYPE_CHECKING:
@@ -45,12 +45,14 @@ class ApiKeyService:
         allowed_models: Sequence[str] = (),
         expires_at: datetime | None = None,
         caller: Caller | None = None,
+        also: Callable[[ApiKeyRecord, Change], Awaitable[object]] | None = None,
     ) -> CreatedApiKey:
         """A new key; it acts for ``user_id`` (a member of the organisation) if given,
         else for whoever creates it (``context.actor_id``; none from the CLI).
 
         Over HTTP (``caller`` given), a key for someone else takes ``members:write``:
-        it spends their limits and books usage to them."""
+        it spends their limits and books usage to them. ``also``: more writes in the
+        key's transaction (its own limits, from the CLI): a key never exists without them."""
         if (
             user_id is not None
             and caller is not None
@@ -87,6 +89,8 @@ class ApiKeyService:
                     "user_id": owner,
                 },
             )
+            if also is not None:
+                await also(record, change)
         return CreatedApiKey(record=record, key=issued.plaintext)
 
     async def list(

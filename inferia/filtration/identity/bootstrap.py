@@ -90,7 +90,7 @@ async def ensure_first_start(
     # Almost every start is not the first: answer without validating, hashing or
     # locking (a since-changed admin password in the environment must not block
     # restarts).
-    if await _has_users():
+    if await has_users():
         return None
     email = validate_email(admin_email)
     generated = None
@@ -112,7 +112,7 @@ async def ensure_first_start(
             ).save()
     except IntegrityViolation:
         # Another process bootstrapped concurrently and committed first.
-        if await _has_users():
+        if await has_users():
             return None
         raise
     return FirstStartResult(email=email, generated_password=generated)
@@ -155,7 +155,8 @@ async def create_user(
     return user
 
 
-async def _has_users() -> bool:
+async def has_users() -> bool:
+    """False on a database no ``inferia serve`` or ``inferia migrate`` has set up."""
     async with wrap_errors():
         return bool(await User.exists())
 

@@ -4,9 +4,9 @@ A login or switch-org with ``"refresh_cookie": true`` answers without the refres
 in the body and sets it as ``HttpOnly; Secure; SameSite=Strict`` cookie scoped to
 ``/auth/refresh``: no script of the page can read it, and the browser sends it to that
 one path only. Refreshing with it needs the ``X-Inferia-CSRF`` header (a cross-site page
-cannot send a custom header without a CORS preflight this server never grants), and an
-``Origin``, when the browser sends one, must be the server's own. The refresh rotates
-the cookie; logout clears it.
+cannot send a custom header without a CORS preflight, which this server grants on /v1/*
+at most: inferia/core/cors.py), and an ``Origin``, when the browser sends one, must be
+the server's own. The refresh rotates the cookie; logout clears it.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""``/auth/*``: login, token refresh and logout, switching organisation, the current user.
+"""``/auth/*``: login, token refresh and logout, switching organisation, the current
+user, changing one's password.
 
 Login and refresh are public and carry their own throttling; the rest need an access
 token (the ``caller`` dependency authenticates it). ``/auth/totp/*`` is served by
@@ -21,10 +22,12 @@ from inferia.filtration.identity.cookies import (
     refresh_cookie,
     refresh_token_from_cookie,
 )
+from inferia.filtration.identity.password_change import PasswordChanges
 from inferia.filtration.identity.schemas import (
     LoginRequest,
     LogoutRequest,
     MeResponse,
+    PasswordChangeRequest,
     RefreshRequest,
     SwitchOrgRequest,
     TokenResponse,
@@ -32,7 +35,7 @@ from inferia.filtration.identity.schemas import (
 from inferia.filtration.identity.service import AuthService
 
 
-def auth_controller(auth: AuthService) -> type[Controller]:
+def auth_controller(auth: AuthService, passwords: PasswordChanges) -> type[Controller]:
     def answer(tokens: TokenResponse, *, cookie: bool) -> Response[TokenResponse]:
         """The token pair, or (cookie mode) the access token with the refresh token
         moved into the HttpOnly cookie."""
@@ -80,6 +83,17 @@ def auth_controller(auth: AuthService) -> type[Controller]:
         @get("/me")
         async def me(self, caller: NamedDependency[Caller]) -> MeResponse:
             return await auth.me(caller)
+
+        @post("/password", status_code=204)
+        async def change_password(
+            self,
+            request: Request[Any, Any, Any],
+            caller: NamedDependency[Caller],
+            data: JSONBody[PasswordChangeRequest],
+        ) -> None:
+            await passwords.change(
+                caller, data.current_password, data.new_password, audit_context(request, caller)
+            )
 
         @post("/switch-org", status_code=200)
         async def switch_org(

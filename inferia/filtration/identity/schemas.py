@@ -45,6 +45,11 @@ class SwitchOrgRequest(Body, frozen=True):
     refresh_cookie: bool = False
 
 
+class PasswordChangeRequest(Body, frozen=True):
+    current_password: Password
+    new_password: Password
+
+
 class TokenResponse(msgspec.Struct, frozen=True, kw_only=True):
     access_token: str
     # None when it was set as the refresh cookie instead.

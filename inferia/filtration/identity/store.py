@@ -185,6 +185,12 @@ async def user_by_email(email: str) -> dict[str, Any] | None:
     return row
 
 
+async def user_by_id(user_id: str) -> dict[str, Any] | None:
+    async with wrap_errors():
+        row: dict[str, Any] | None = await User.select().where(User.id == user_id).first()
+    return row
+
+
 async def user_id_by_email(email: str) -> str | None:
     async with wrap_errors():
         row = await User.select(User.id).where(User.email == email).first()

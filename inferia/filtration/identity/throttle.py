@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from inferia.config import AuthSettings
@@ -101,6 +102,24 @@ class LoginThrottle:
                 retry_after_s=(window + 1) * self._window_s - now,
             )
         return attempt
+
+    @asynccontextmanager
+    async def guessing(
+        self, email: str, address: str | None, wrong: type[Exception]
+    ) -> AsyncIterator[None]:
+        """A credential check that is not a login (changing a password, disabling 2FA, ...):
+        counted before the check, kept when ``wrong`` (a wrong guess) is raised, given
+        back otherwise."""
+        attempt = await self.reserve(email, address)
+        wrong_guess = False
+        try:
+            yield
+        except wrong:
+            wrong_guess = True
+            raise
+        finally:
+            if not wrong_guess:
+                await self.release(attempt)
 
     async def release(self, attempt: Attempt) -> None:
         """The attempt was not a wrong guess: it does not count."""

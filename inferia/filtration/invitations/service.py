@@ -143,15 +143,10 @@ class InvitationService:
         factor = None
         if user is not None:
             # Counted before the password is checked, like a login.
-            attempt = await self._throttle.reserve(record.email, context.client_address)
-            try:
+            async with self._throttle.guessing(
+                record.email, context.client_address, _WrongCredentials
+            ):
                 factor = await self._authenticate(user, password, totp)
-            except _WrongCredentials:
-                raise  # a wrong guess: it stays counted
-            except Exception:
-                await self._throttle.release(attempt)
-                raise
-            await self._throttle.release(attempt)
         else:
             validate_password(password, record.email, self._password_min_length)
             password_hash = await asyncio.to_thread(self._hasher.hash, password)

@@ -11,6 +11,7 @@ from inferia.contracts.models import StrategyName
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"^\S+$")]
 Url = Annotated[str, msgspec.Meta(min_length=8, max_length=2000, pattern=r"^https?://")]
+TemplateName = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")]
 Seconds = Annotated[float, msgspec.Meta(gt=0, le=86400)]
 
 
@@ -29,6 +30,8 @@ class ModelCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     name: Name
     routing_strategy: StrategyName | None = None
     endpoints: Annotated[list[EndpointInput], msgspec.Meta(min_length=1, max_length=64)]
+    # The name of the organisation's prompt template requests get by default.
+    template: TemplateName | None = None
 
 
 class ModelUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -37,6 +40,7 @@ class ModelUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
         Annotated[list[EndpointInput], msgspec.Meta(min_length=1, max_length=64)]
         | msgspec.UnsetType
     ) = msgspec.UNSET
+    template: TemplateName | msgspec.UnsetType | None = msgspec.UNSET
 
 
 class EndpointRecord(msgspec.Struct, frozen=True, kw_only=True):
@@ -55,5 +59,6 @@ class ModelRecord(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     routing_strategy: StrategyName | None
     endpoints: list[EndpointRecord]
+    template: str | None
     created_at: datetime
     updated_at: datetime

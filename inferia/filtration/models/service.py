@@ -57,5 +57,6 @@ def _details(record: ModelRecord) -> dict[str, Any]:
     return {
         "name": record.name,
         "routing_strategy": record.routing_strategy,
+        "template": record.template,
         "endpoints": [e.base_url for e in record.endpoints],
     }

@@ -39,6 +39,7 @@ from inferia.filtration.models.schemas import (
     ModelUpdate,
 )
 from inferia.filtration.models.tables import ModelDeployment
+from inferia.filtration.templates.tables import PromptTemplate
 
 
 class ModelStore:
@@ -60,6 +61,7 @@ class ModelStore:
 
     async def create(self, organization_id: str, data: ModelCreate) -> ModelRecord:
         await self._check_endpoints(data.endpoints)
+        await _check_template(organization_id, data.template)
         async with wrap_errors():
             taken = await ModelDeployment.exists().where(
                 (ModelDeployment.organization == organization_id)
@@ -73,6 +75,7 @@ class ModelStore:
             organization=organization_id,
             name=data.name,
             routing_strategy=data.routing_strategy,
+            template=data.template,
             endpoints=json.dumps(self._seal(str(row_id), data.endpoints, [])),
         )
         async with wrap_errors():
@@ -84,6 +87,9 @@ class ModelStore:
         values: dict[Any, Any] = {ModelDeployment.updated_at: datetime.now(UTC)}
         if not isinstance(data.routing_strategy, msgspec.UnsetType):
             values[ModelDeployment.routing_strategy] = data.routing_strategy
+        if not isinstance(data.template, msgspec.UnsetType):
+            await _check_template(organization_id, data.template)
+            values[ModelDeployment.template] = data.template
         if not isinstance(data.endpoints, msgspec.UnsetType):
             await self._check_endpoints(data.endpoints)
             stored = json.loads(row["endpoints"])
@@ -125,6 +131,7 @@ class ModelStore:
             name=row["name"],
             routing_strategy=row["routing_strategy"],
             endpoints=tuple(endpoints),
+            template=row["template"],
         )
 
     def _seal(
@@ -220,6 +227,18 @@ class ModelStore:
         return row
 
 
+async def _check_template(organization_id: str, name: str | None) -> None:
+    """A default template must be one of the organisation's (deleting it is then refused)."""
+    if name is None:
+        return
+    async with wrap_errors():
+        exists = await PromptTemplate.exists().where(
+            (PromptTemplate.organization == organization_id) & (PromptTemplate.name == name)
+        )
+    if not exists:
+        raise ValidationError(f"the organisation has no template '{name}'", param="template")
+
+
 def _record(row: dict[str, Any]) -> ModelRecord:
     endpoints = []
     for stored in json.loads(row["endpoints"]):
@@ -239,6 +258,7 @@ def _record(row: dict[str, Any]) -> ModelRecord:
         name=row["name"],
         routing_strategy=row["routing_strategy"],
         endpoints=endpoints,
+        template=row["template"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
     )

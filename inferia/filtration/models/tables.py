@@ -18,5 +18,7 @@ class ModelDeployment(Table, tablename="model_deployments"):
     routing_strategy = Varchar(length=40, null=True, default=None)
     # JSON array of endpoints; each API key sealed with SecretBox (never stored in clear).
     endpoints = Text(default="[]")
+    # The prompt template requests for this model get unless they name one.
+    template = Varchar(length=100, null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())

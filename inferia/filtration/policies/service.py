@@ -13,9 +13,10 @@ import msgspec
 
 from inferia.contracts.policies import POLICY_CHANGES_CHANNEL
 from inferia.filtration.audit import AuditContext
-from inferia.filtration.changes import Changes
+from inferia.filtration.changes import Change, Changes
 from inferia.filtration.policies.schemas import PolicyCreate, PolicyRecord, PolicyUpdate
 from inferia.filtration.policies.store import PolicyStore, parse_limits
+from inferia.limits import LimitValues
 
 
 class PolicyService:
@@ -34,7 +35,8 @@ class PolicyService:
     ) -> PolicyRecord:
         limits = parse_limits(data.limits)
         async with self._changes.apply(context) as change:
-            record = await self._store.create(
+            return await self.add(
+                change,
                 organization_id,
                 scope=data.scope,
                 subject=data.subject,
@@ -42,8 +44,30 @@ class PolicyService:
                 limits=limits,
                 log_bodies=data.log_bodies,
             )
-            change.audit("policy.create", target=record.id, details=_details(record))
-            change.announce(POLICY_CHANGES_CHANNEL, organization_id)
+
+    async def add(
+        self,
+        change: Change,
+        organization_id: str,
+        *,
+        scope: str,
+        subject: str | None,
+        model: str,
+        limits: LimitValues,
+        log_bodies: bool | None = None,
+    ) -> PolicyRecord:
+        """``create``'s writes inside a change the caller opened (a new API key and its
+        own limits commit together)."""
+        record = await self._store.create(
+            organization_id,
+            scope=scope,
+            subject=subject,
+            model=model,
+            limits=limits,
+            log_bodies=log_bodies,
+        )
+        change.audit("policy.create", target=record.id, details=_details(record))
+        change.announce(POLICY_CHANGES_CHANNEL, organization_id)
         return record
 
     async def update(

@@ -89,7 +89,7 @@ class PolicyStore:
         checked_scope = _scope(scope)
         subject = subject or (organization_id if checked_scope == "organization" else "")
         model = model.strip() or ALL_MODELS
-        self._check_prices(model, limits)
+        self.check_prices(model, limits)
         await _check_subject(organization_id, checked_scope, subject)
         if log_bodies is not None and (checked_scope != "organization" or model != ALL_MODELS):
             raise ValidationError(
@@ -155,7 +155,7 @@ class PolicyStore:
         if "limits" in changes:
             limits = changes["limits"]
             assert isinstance(limits, LimitValues)
-            self._check_prices(current.model, limits)
+            self.check_prices(current.model, limits)
             values[LimitPolicy.limits] = msgspec.json.encode(limits).decode()
         if "log_bodies" in changes:
             if current.scope != "organization" or current.model != ALL_MODELS:
@@ -201,7 +201,8 @@ class PolicyStore:
         )
         return OrgPolicies(organization_id=organization_id, rules=rules, log_bodies=log_bodies)
 
-    def _check_prices(self, model: str, limits: LimitValues) -> None:
+    def check_prices(self, model: str, limits: LimitValues) -> None:
+        """A cost budget needs a price for every model it covers."""
         if not limits.has_budget() or ALL_MODELS in self._prices:
             return
         missing = {model} if model != ALL_MODELS else (self._configured_models or {ALL_MODELS})

@@ -60,7 +60,10 @@ class RoleService:
         """A role visible to the organisation by id or name; 404 for another's."""
         record = await store.find(organization_id, role_ref)
         if record is None:
-            raise NotFoundError("role not found", param="role")
+            names = ", ".join(r.name for r in await self.list(organization_id))
+            raise NotFoundError(
+                f"role {role_ref!r} not found; the roles are: {names}", param="role"
+            )
         return record
 
     async def create(

@@ -144,15 +144,8 @@ class TwoFactor:
         self, caller: Caller, password: str, code: str, context: AuditContext
     ) -> None:
         # Counted before the password is checked, like a login.
-        attempt = await self._throttle.reserve(caller.email, context.client_address)
-        try:
+        async with self._throttle.guessing(caller.email, context.client_address, _WrongCredentials):
             await self._disable(caller, password, code, context)
-        except _WrongCredentials:
-            raise  # a wrong guess: it stays counted
-        except Exception:
-            await self._throttle.release(attempt)
-            raise
-        await self._throttle.release(attempt)
 
     async def _disable(
         self, caller: Caller, password: str, code: str, context: AuditContext

@@ -14,7 +14,7 @@ from inferia.db.errors import wrap_errors
 from inferia.filtration.usage.schemas import LogEntry, LogPage, UsageReport, UsageRow
 from inferia.filtration.usage.tables import InferenceLog, UsageRecord
 
-_BUCKETS: dict[str, str] = {"minute": "%Y-%m-%dT%H:%M", "hour": "%Y-%m-%dT%H", "day": "%Y-%m-%d"}
+_BUCKETS = ("minute", "hour", "day")
 GROUP_COLUMNS = {"model": "model", "key": "key_id", "user": "user_id"}
 # Rows one aggregate may scan; narrow the time range for more.
 MAX_SCAN_ROWS = 200_000
@@ -72,11 +72,16 @@ async def usage_report(
 
 
 def _bucket_label(created_at: datetime, bucket: str) -> str:
+    """The bucket's start as an ISO 8601 UTC timestamp ("2026-12-07T23:00:00Z")."""
     aware = created_at if created_at.tzinfo else created_at.replace(tzinfo=UTC)
-    aware = aware.astimezone(UTC)
+    start = aware.astimezone(UTC).replace(second=0, microsecond=0)
+    if bucket != "minute":
+        start = start.replace(minute=0)
+    if bucket in ("day", "month"):
+        start = start.replace(hour=0)
     if bucket == "month":
-        return aware.strftime("%Y-%m")
-    return aware.strftime(_BUCKETS[bucket])
+        start = start.replace(day=1)
+    return start.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 async def log_page(

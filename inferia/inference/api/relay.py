@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 
 import aiohttp
 
 from inferia.config import InferenceSettings
 from inferia.inference.api.exchange import ClientExchange, ClientGone
+from inferia.inference.api.model_name import ModelRenamer
 from inferia.inference.api.schemas import EmbeddingRequest, RequestBody
 from inferia.inference.api.sse import SseRelay, error_event
 from inferia.inference.pipeline import RequestContext, StreamBlocked, StreamTransform
@@ -62,14 +64,16 @@ class StreamRelay:
         endpoint_id = reply.endpoint.id
         relay = SseRelay(
             strip_usage=not client_wants_usage,
-            collect_text=endpoint_id not in self._reports_usage,
+            # A client that asked for usage gets a counted one if the upstream sends none.
+            collect_text=client_wants_usage or endpoint_id not in self._reports_usage,
             transforms=transforms,
         )
         content = reply.response.content
+        renamer = ModelRenamer.for_reply(ctx, reply.first)
         await client.open_stream(
             ctx.response_headers, time.perf_counter() - arrived - reply.upstream_s
         )
-        send = client.send_event
+        send = client.send_event if renamer is None else _renaming(client, renamer)
         ctx.first_token_at = time.monotonic()
         failure: bytes | None = None
         data = reply.first
@@ -123,17 +127,36 @@ class StreamRelay:
             finished=relay.saw_done and failure is None,
             settings=self._settings,
         )
+        if relay.usage is not None:
+            self._reports_usage.add(endpoint_id)
+        elif relay.saw_done:
+            self._reports_usage.discard(endpoint_id)
         client.stop_watching()
-        # The client's response ends first: the accounting below may wait for a worker
-        # thread (token counting), and a client must never wait on that.
+        usage = None
+        if failure is None:
+            # A stream that ended well: its held [DONE] closes with the usage.
+            usage = relay.usage or await counted_usage(self._counter, ctx, "".join(relay.text))
+            ctx.usage = usage
+        # A failed stream ends first: the accounting below may wait for a worker thread
+        # (token counting), and a client must never wait on that.
         try:
+            if relay.done_held and usage is not None:
+                await send(relay.closing(usage))
             await client.end_stream(failure)
         except ClientGone:
             if failure:
                 ctx.status, ctx.error_code = 499, "client_disconnected"
-        if relay.usage is not None:
-            self._reports_usage.add(endpoint_id)
-        ctx.usage = relay.usage or await counted_usage(self._counter, ctx, "".join(relay.text))
+        if failure is not None:
+            ctx.usage = relay.usage or await counted_usage(self._counter, ctx, "".join(relay.text))
+
+
+def _renaming(client: ClientExchange, renamer: ModelRenamer) -> Callable[[bytes], Awaitable[None]]:
+    """``client.send_event`` with the events' model renamed."""
+
+    async def send(data: bytes) -> None:
+        await client.send_event(renamer(data))
+
+    return send
 
 
 class IdleGuard:

@@ -14,6 +14,7 @@ import msgspec
 
 from inferia.config import InferenceSettings
 from inferia.inference.api.exchange import ClientExchange
+from inferia.inference.api.model_name import ModelRenamer
 from inferia.inference.pipeline import Pipeline, RequestContext
 from inferia.inference.tokens import TokenCounter, reply_usage
 from inferia.inference.upstream.caller import UpstreamReply
@@ -48,6 +49,9 @@ class WholeReply:
             assert document is not None
             document = await self._pipeline.after_response(ctx, document, steps)
             body = _encode(document)
+        renamer = ModelRenamer.for_reply(ctx, body)
+        if renamer is not None:
+            body = renamer(body)
         ctx.reply = body
         reply.close(healthy=True, finished=True, settings=self._settings)
         client.stop_watching()

@@ -8,7 +8,7 @@ fields we know; unknown fields are ignored here and forwarded unchanged.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
 
@@ -25,8 +25,11 @@ Stop = str | list[str] | None
 
 
 class _Body(msgspec.Struct, forbid_unknown_fields=False, kw_only=True):
+    """Nullable where OpenAI's schema makes a field nullable (all of these; ``user`` is
+    not, but clients send null for "none" and it means just that)."""
+
     model: ModelName
-    stream: bool = False
+    stream: bool | None = False
     stream_options: dict[str, Any] | None = None
     temperature: Temperature | None = None
     top_p: Probability | None = None
@@ -89,6 +92,7 @@ SCHEMAS: dict[Api, type[RequestBody]] = {
 }
 _decode = msgspec.json.Decoder().decode
 _MISSING = re.compile(r"Object missing required field `(\w+)`")
+_UNKNOWN = re.compile(r"Object contains unknown field `(\w+)`")
 _AT = re.compile(r" - at `\$\.?(.*)`$")
 
 
@@ -104,6 +108,9 @@ def parse(raw: bytes, api: Api, max_tokens_limit: int) -> tuple[dict[str, Any], 
     except RecursionError:
         # msgspec decodes and converts recursively: a body nested ~1000 deep ends here.
         raise BadRequestError("The request body is nested too deeply.") from None
+    if isinstance(payload, dict) and "stream" in payload and payload["stream"] is None:
+        # "stream": null means the default (OpenAI's schema); not every upstream agrees.
+        del payload["stream"]
     return payload, parsed
 
 
@@ -111,20 +118,7 @@ def validate(payload: Any, schema: type[RequestBody], max_tokens_limit: int) -> 
     """Check ``payload`` against ``schema``; a 400 naming the offending ``param`` if not."""
     if not isinstance(payload, dict):
         raise BadRequestError("The request body must be a JSON object.")
-    try:
-        parsed = msgspec.convert(payload, schema)
-    except msgspec.ValidationError as exc:
-        message = str(exc)
-        where = _AT.search(message)
-        param = where.group(1) if where else None
-        missing = _MISSING.match(message)
-        if missing:
-            param = f"{param}.{missing.group(1)}" if param else missing.group(1)
-        reason = _AT.sub("", message)
-        raise BadRequestError(
-            f"Invalid value for '{param}': {reason}" if param else reason,
-            param=param,
-        ) from None
+    parsed = validate_struct(payload, schema)
     for name in ("max_tokens", "max_completion_tokens"):
         value = getattr(parsed, name, None)
         if value is not None and value > max_tokens_limit:
@@ -132,6 +126,32 @@ def validate(payload: Any, schema: type[RequestBody], max_tokens_limit: int) -> 
     if isinstance(parsed, EmbeddingRequest) and _empty_input(parsed.input):
         raise BadRequestError("'input' must not be empty.", param="input")
     return parsed
+
+
+S = TypeVar("S", bound=msgspec.Struct)
+
+
+def validate_struct(value: Any, schema: type[S], field: str | None = None) -> S:
+    """``value`` converted to ``schema``; a 400 naming the offending ``param`` (under
+    ``field`` when it is a part of the body) if it does not fit."""
+    if field is not None and not isinstance(value, dict):
+        raise BadRequestError(f"'{field}' must be an object.", param=field)
+    try:
+        return msgspec.convert(value, schema)
+    except msgspec.ValidationError as exc:
+        message = str(exc)
+        where = _AT.search(message)
+        param = where.group(1) if where else None
+        missing = _MISSING.match(message) or _UNKNOWN.match(message)
+        if missing:
+            param = f"{param}.{missing.group(1)}" if param else missing.group(1)
+        if field is not None:
+            param = f"{field}.{param}" if param else field
+        reason = _AT.sub("", message)
+        raise BadRequestError(
+            f"Invalid value for '{param}': {reason}" if param else reason,
+            param=param,
+        ) from None
 
 
 def _empty_input(value: object) -> bool:

@@ -8,6 +8,10 @@ partial event waits for its end, nothing else waits). Three paths, cheapest firs
 - the endpoint is not yet known to report usage: each event's text is also collected,
   so tokens can be counted with tiktoken if no usage arrives;
 - stream transforms (guardrails): each event is decoded, transformed, re-encoded.
+
+A client that asked for usage (``stream_options.include_usage``) gets a usage chunk
+even from an upstream that streams none: ``[DONE]`` is then held back until the relay
+has counted the tokens (``closing``).
 """
 
 from __future__ import annotations
@@ -42,7 +46,17 @@ class _Chunk(msgspec.Struct):
     usage: _Usage | None = None
 
 
+class _Head(msgspec.Struct):
+    """What a synthesised chunk repeats of the stream's first one."""
+
+    id: str | None = None
+    object: str | None = None
+    created: int | None = None
+    model: str | None = None
+
+
 _decode_chunk = msgspec.json.Decoder(_Chunk).decode
+_decode_head = msgspec.json.Decoder(_Head).decode
 _decode_any = msgspec.json.Decoder().decode
 _encode = msgspec.json.Encoder().encode
 
@@ -65,8 +79,11 @@ class SseRelay:
         self.transforms = transforms
         self.usage: Usage | None = None
         self.saw_done = False
+        # [DONE] arrived with no usage before it, for a client that asked for usage.
+        self.done_held = False
         self.text: list[str] = []
         self._tail = b""
+        self._head: _Head | None = None
 
     def feed(self, data: bytes) -> bytes:
         """Bytes to send to the client for this piece of upstream data (maybe empty)."""
@@ -84,7 +101,12 @@ class SseRelay:
         else:
             self._tail = data[cut:]
             block = data[:cut]
-        if not self.transforms and not self.collect_text and not _USAGE.search(block):
+        if (
+            not self.transforms
+            and not self.collect_text
+            and self._head is not None
+            and not _USAGE.search(block)
+        ):
             if block.endswith(DONE):
                 self.saw_done = True
             return block
@@ -101,6 +123,20 @@ class SseRelay:
             self._tail = b""
         return out
 
+    def closing(self, usage: Usage) -> bytes:
+        """After a held-back [DONE]: the usage chunk the upstream did not send, then [DONE]."""
+        head = self._head or _Head()
+        chunk = {
+            **{k: v for k in ("id", "object", "created", "model") if (v := getattr(head, k))},
+            "choices": [],
+            "usage": {
+                "prompt_tokens": usage.prompt_tokens,
+                "completion_tokens": usage.completion_tokens,
+                "total_tokens": usage.prompt_tokens + usage.completion_tokens,
+            },
+        }
+        return b"data: " + _encode(chunk) + b"\n\n" + DONE
+
     def _event(self, event: bytes) -> bytes:
         data = _data_of(event)
         if data is None:
@@ -112,7 +148,15 @@ class SseRelay:
                 for transform in self.transforms
                 for chunk in transform.on_end()
             )
+            if self.usage is None and not self.strip_usage:
+                self.done_held = True
+                return flushed
             return flushed + DONE
+        if self._head is None:
+            try:
+                self._head = _decode_head(data)
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                self._head = _Head()
         if self.transforms:
             return self._transformed(data)
         try:
@@ -123,7 +167,7 @@ class SseRelay:
             self._collect(chunk)
         if chunk.usage is not None:
             self.usage = Usage(chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
-            if self.strip_usage and not chunk.choices:
+            if self.strip_usage and (not chunk.choices or _only_usage(_decode_any(data))):
                 return b""
         return event + b"\n\n"
 
@@ -146,7 +190,7 @@ class SseRelay:
             self.usage = Usage(
                 int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
             )
-            if self.strip_usage and not parsed.get("choices"):
+            if self.strip_usage and _only_usage(parsed):
                 return b""
         if self.collect_text:
             self._collect(msgspec.convert(parsed, _Chunk, strict=False))
@@ -157,6 +201,22 @@ class SseRelay:
             if chunk is None:
                 return b""
         return b"data: " + _encode(chunk) + b"\n\n"
+
+
+def _only_usage(chunk: Any) -> bool:
+    """True for a usage chunk that says nothing else: ``choices`` empty, or choices with
+    an empty delta and no finish reason (LiteLLM sends ``[{"index": 0, "delta": {}}]``)."""
+    if not isinstance(chunk, dict):
+        return False
+    choices = chunk.get("choices") or []
+    return isinstance(choices, list) and all(
+        isinstance(c, dict)
+        and not c.get("delta")
+        and not c.get("text")
+        and c.get("finish_reason") is None
+        and not c.get("logprobs")
+        for c in choices
+    )
 
 
 def _data_of(event: bytes) -> bytes | None:

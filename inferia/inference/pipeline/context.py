@@ -46,6 +46,8 @@ class RequestContext(msgspec.Struct):
     # Model/deployment actually served (after fallbacks) and the upstream endpoint id used.
     deployment: str | None = None
     endpoint: str | None = None
+    # The routed model's default prompt template, if it has one (shape prompt).
+    default_template: str | None = None
     # Real usage once known (upstream-reported or tiktoken-counted).
     usage: Usage | None = None
     # Final status; 499 when the client went away.
@@ -59,6 +61,9 @@ class RequestContext(msgspec.Struct):
     finished_at: float | None = None
     # Added to the client response.
     response_headers: dict[str, str] = msgspec.field(default_factory=dict)
+    # Seconds spent waiting on upstreams (every attempt and back-off), for the overhead
+    # header of a failed request too.
+    upstream_s: float = 0.0
     # Per-step scratch space.
     extras: dict[str, Any] = msgspec.field(default_factory=dict)
     # State writes of the finish hooks, sent together once every hook ran.

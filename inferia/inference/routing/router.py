@@ -28,4 +28,5 @@ class Router:
         if deployment is None:
             raise NotFoundError(f"The model '{model}' does not exist.", param="model")
         ctx.deployment = deployment.name
+        ctx.default_template = deployment.template
         return deployment

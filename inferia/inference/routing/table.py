@@ -43,6 +43,8 @@ class Deployment:
     strategy_name: RoutingStrategy
     strategy: Strategy
     endpoints: list[Endpoint]
+    # The default prompt template (API-defined models only).
+    template: str | None = None
 
 
 @dataclass(slots=True, frozen=True)
@@ -95,6 +97,7 @@ class RoutingTableBuilder:
     ) -> RoutingTable:
         groups: dict[tuple[str | None, str], list[EndpointSpec]] = {}
         strategies: dict[tuple[str | None, str], RoutingStrategy] = {}
+        templates: dict[tuple[str | None, str], str] = {}
         key: tuple[str | None, str]
         for model in configured:
             key = (None, model.name)
@@ -120,6 +123,8 @@ class RoutingTableBuilder:
                 strict_hosts.add(hostname(defined_endpoint.base_url))
             if definition.routing_strategy:
                 strategies[key] = definition.routing_strategy
+            if definition.template:
+                templates[key] = definition.template
         # Model servers the orchestration plane started and probed: private addresses
         # (127.0.0.1 for the local adapter) are expected, like inferia.toml's.
         trusted: set[tuple[str | None, str]] = set()
@@ -165,6 +170,7 @@ class RoutingTableBuilder:
                         self._settings.prefix_affinity_chars,
                     ),
                     endpoints=endpoints,
+                    template=templates.get((org, name)),
                 )
             )
         return RoutingTable(deployments, frozenset(strict_hosts))

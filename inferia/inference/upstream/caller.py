@@ -114,10 +114,12 @@ class UpstreamCaller:
                 last = failed.error
                 continue
             reply.upstream_s += waited
+            ctx.upstream_s = reply.upstream_s
             ctx.deployment = deployment.name
             ctx.endpoint = reply.endpoint.id
             return reply
         assert last is not None
+        ctx.upstream_s = waited
         raise last
 
     async def _call_deployment(
@@ -137,10 +139,12 @@ class UpstreamCaller:
             if not candidates:
                 break
             endpoint = strategy.pick(candidates, key)
+            # A request retried on the same endpoint counts once toward its breaker.
+            first_try_here = endpoint.id not in tried
             tried.add(endpoint.id)
             started = time.perf_counter()
             try:
-                reply = await self._attempt(ctx, endpoint, path)
+                reply = await self._attempt(ctx, endpoint, path, first_try_here)
             except UpstreamError as exc:
                 waited += time.perf_counter() - started
                 error = exc
@@ -154,7 +158,9 @@ class UpstreamCaller:
             return reply
         raise _Failed(error or errors.no_endpoint(deployment.name), waited)
 
-    async def _attempt(self, ctx: RequestContext, endpoint: Endpoint, path: str) -> UpstreamReply:
+    async def _attempt(
+        self, ctx: RequestContext, endpoint: Endpoint, path: str, counts: bool = True
+    ) -> UpstreamReply:
         body = ctx.body
         body["model"] = endpoint.upstream_model
         payload = msgspec.json.encode(body)
@@ -198,13 +204,13 @@ class UpstreamCaller:
                 first = await _read_limited(response, self._settings.max_upstream_response_bytes)
                 usage = _reply_usage(first)
         except UpstreamError as exc:
-            self._failed(ctx, endpoint, response, exc.failure)
+            self._failed(ctx, endpoint, response, exc.failure, counts)
             raise
         except (TimeoutError, aiohttp.ServerTimeoutError):
-            self._failed(ctx, endpoint, response, "timeout")
+            self._failed(ctx, endpoint, response, "timeout", counts)
             raise errors.timeout_error() from None
         except (aiohttp.ClientError, OSError) as exc:
-            self._failed(ctx, endpoint, response, "connection")
+            self._failed(ctx, endpoint, response, "connection", counts)
             raise errors.connection_error(exc) from None
         except BaseException:
             # Cancelled (the client left) or anything unexpected: drop the connection.
@@ -223,7 +229,10 @@ class UpstreamCaller:
         endpoint: Endpoint,
         response: aiohttp.ClientResponse | None,
         failure: str,
+        counts: bool = True,
     ) -> None:
+        """``counts``: False for a retry of this request on an endpoint it already failed
+        on (the failure was counted then)."""
         health = endpoint.health
         health.release()
         status = response.status if response is not None else None
@@ -240,7 +249,9 @@ class UpstreamCaller:
             failure,
             status if status is not None else "-",
         )
-        if failure in errors.UNHEALTHY:
+        if failure not in errors.UNHEALTHY:
+            health.succeeded()
+        elif counts:
             was_open = health.open_until
             settings = self._settings
             health.failed(settings.circuit_failure_threshold, settings.circuit_cooldown_s)
@@ -254,8 +265,6 @@ class UpstreamCaller:
                     settings.circuit_cooldown_s,
                     health.consecutive_failures,
                 )
-        else:
-            health.succeeded()
 
 
 def _host_of(base_url: str) -> str:

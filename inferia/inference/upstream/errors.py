@@ -15,9 +15,39 @@ from inferia.core.errors import UpstreamError
 
 RETRYABLE = frozenset({"connection", "timeout", "rate_limit", "server_error", "unavailable"})
 # Failures that say an endpoint is unhealthy (feed its circuit breaker); 429 and client
-# errors do not: the endpoint works, it is busy or the request is wrong.
-UNHEALTHY = frozenset({"connection", "timeout", "server_error"})
-_CONTEXT_HINTS = ("context length", "context_length", "maximum context", "too many tokens")
+# errors do not: the endpoint works, it is busy or the request is wrong. A 500 whose body
+# blames the request ("invalid_request") counts once: it is not retried, so one client's
+# bad request cannot open the circuit by itself.
+UNHEALTHY = frozenset({"connection", "timeout", "server_error", "invalid_request"})
+# How servers word "the prompt does not fit": OpenAI and vLLM ("maximum context length",
+# "context length"), llama.cpp ("exceeds the available context size",
+# exceed_context_size_error), Anthropic through a proxy ("prompt is too long"), LiteLLM
+# (ContextWindowExceededError).
+_CONTEXT_HINTS = (
+    "context length",
+    "context_length",
+    "maximum context",
+    "too many tokens",
+    "context size",
+    "exceed_context_size",
+    "context window",
+    "contextwindowexceeded",
+    "prompt is too long",
+    "is too long and exceeds",
+    "reduce the length of the messages",
+)
+# A 500 whose body says the request is at fault (llama.cpp answers an unsupported
+# json_schema or tool_choice "required" so): another attempt would fail the same way.
+_INVALID_REQUEST_HINTS = (
+    "invalid",
+    "unsupported",
+    "not supported",
+    "bad request",
+    "validation error",
+    "failed to parse",
+    "could not parse",
+    "conversion failed",
+)
 
 
 class _ErrorBody(msgspec.Struct):
@@ -33,6 +63,9 @@ def _message_of(body: bytes) -> tuple[str, str | None]:
     error = parsed.error
     if isinstance(error, dict):
         code = error.get("code")
+        # llama.cpp puts its class in "type" (exceed_context_size_error) and a number in "code".
+        if isinstance(error.get("type"), str) and not isinstance(code, str):
+            code = error["type"]
         return str(error.get("message") or ""), str(code) if code is not None else None
     if isinstance(error, str):
         return error, None
@@ -50,19 +83,27 @@ def from_status(status: int, body: bytes, retry_after: str | None) -> UpstreamEr
             code="upstream_rate_limited",
             retry_after_s=_seconds(retry_after),
         )
-    if status in (400, 413, 422) and any(hint in lowered for hint in _CONTEXT_HINTS):
+    if status in (400, 413, 422, 500) and any(hint in lowered for hint in _CONTEXT_HINTS):
         return UpstreamError(
             message or "The prompt exceeds the model's context length.",
             status=400,
             failure="context_length",
             code="context_length_exceeded",
         )
+    if status == 500 and any(hint in lowered for hint in _INVALID_REQUEST_HINTS):
+        return UpstreamError(
+            f"The upstream model server could not handle this request: {message}",
+            status=400,
+            failure="invalid_request",
+            code="upstream_rejected_request",
+        )
     if status in (400, 413, 422):
         return UpstreamError(
             message or "The upstream model server rejected the request.",
             status=status,
             failure="client_error",
-            code=code or "invalid_request",
+            # Some servers put the HTTP status there ("400"): no code a client can match on.
+            code=code if code and not code.isdigit() else "invalid_request",
         )
     if 300 <= status < 400:
         # Never followed (the target could be anywhere, see inferia.core.ssrf): the

@@ -17,6 +17,7 @@ import uuid
 from inferia.config import OrchestrationSettings
 from inferia.contracts.endpoints import ENDPOINT_CHANGES_CHANNEL
 from inferia.core.errors import InferiaError
+from inferia.core.tasks import cancel_and_wait
 from inferia.orchestration.adapters.discovery import AdapterRegistry
 from inferia.orchestration.deployments.lifecycle import ACTIVE_STATES, DeploymentState
 from inferia.orchestration.deployments.service import DEPLOYMENT_CHANGES_CHANNEL
@@ -66,9 +67,7 @@ class Reconciler:
         if self._subscription is not None:
             await self._subscription.close()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
         # Our model servers stop with us; the lease goes at once to another process.
         await self._adapters.close()
         with contextlib.suppress(InferiaError):
@@ -111,6 +110,9 @@ class Reconciler:
                 raise
             except InferiaError as exc:
                 log.warning("deployment %s: %s", row["id"], exc.message)
+            except Exception:
+                # An adapter's bug fails its own deployment's pass, not everyone's.
+                log.exception("deployment %s: reconciliation failed", row["id"])
         if routing_changed:
             await self._state.publish(ENDPOINT_CHANGES_CHANNEL, b"*")
 

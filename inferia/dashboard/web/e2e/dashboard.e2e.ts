@@ -16,6 +16,15 @@ let page: Page;
 let viewer: Page;
 let totpSecret = "";
 let apiKey = "";
+// One of the admin's recovery codes: signs the API client in (a TOTP step works once).
+let recoveryCode = "";
+
+interface DeploymentStatus {
+  state: string;
+  replicas: { desired: number; ready: number };
+  error: string | null;
+  events: unknown[];
+}
 
 const gateway = (key: string) => new OpenAI({ baseURL: `${server.url}/v1`, apiKey: key, maxRetries: 0 });
 
@@ -31,6 +40,10 @@ async function signIn(target: Page, email: string, password: string, code?: stri
 
 async function nav(target: Page, label: string) {
   await target.getByRole("navigation", { name: "Main" }).getByRole("link", { name: label, exact: true }).click();
+}
+
+async function organizationOf(token: string): Promise<string> {
+  return (await callApi<{ organization_id: string }>("/auth/me", token)).organization_id;
 }
 
 const visible = (target: Page, text: string | RegExp) => target.getByText(text).first().waitFor({ state: "visible" });
@@ -83,6 +96,7 @@ describe("the dashboard", () => {
     const codes = page.getByRole("list", { name: "Recovery codes" }).getByRole("listitem");
     await codes.first().waitFor();
     expect(await codes.count()).toBeGreaterThan(3);
+    recoveryCode = (await codes.last().textContent())?.trim() ?? "";
     await page.getByRole("button", { name: "I have saved them" }).click();
     await page.getByRole("button", { name: "Sign out" }).click();
     await page.getByRole("heading", { name: "Sign in to Inferia" }).waitFor();
@@ -205,6 +219,121 @@ describe("the dashboard", () => {
     await expect.poll(status, { timeout: 10_000, interval: 300 }).toBe(429);
   });
 
+  it("creates a compute pool, registers a model and deploys it; the pages show what the API says", async () => {
+    // The API, read with a session of its own, is what the pages are compared with.
+    const adminToken = await apiLogin(server.adminEmail, server.adminPassword, recoveryCode);
+    await nav(page, "Compute pools");
+    await page.getByRole("button", { name: "Create pool" }).click();
+    let dialog = page.getByRole("dialog");
+    await dialog.getByLabel("Pool name").fill("e2e-pool");
+    await dialog.getByLabel("Provider").fill("local");
+    await dialog.getByLabel("Configuration (JSON)").fill("{");
+    await dialog.getByRole("button", { name: "Create pool" }).click();
+    await dialog.getByText("Enter a JSON object").waitFor();
+    // The adapter checks its settings: its refusal is shown in words.
+    await dialog.getByLabel("Configuration (JSON)").fill('{"bogus": 1}');
+    await dialog.getByRole("button", { name: "Create pool" }).click();
+    await dialog.getByText(/unknown local pool settings: bogus/).waitFor();
+    await dialog.getByLabel("Configuration (JSON)").fill('{"max_replicas": 2}');
+    await dialog.getByRole("button", { name: "Create pool" }).click();
+    await page.getByRole("cell", { name: "e2e-pool", exact: true }).waitFor();
+    await page.getByRole("cell", { name: "local", exact: true }).waitFor();
+
+    await nav(page, "Model registry");
+    await page.getByRole("button", { name: "Register model" }).click();
+    dialog = page.getByRole("dialog");
+    await dialog.getByLabel("Model name").fill("e2e-served");
+    await dialog.getByLabel("Version").fill("1");
+    await dialog.getByLabel("Artifact URI").fill("hf://example/e2e-served");
+    await dialog.getByLabel("Engine", { exact: true }).selectOption("openai-compatible");
+    await dialog.getByRole("button", { name: "Register" }).click();
+    await dialog.getByText("The openai-compatible engine needs the server's command.").waitFor();
+    // A server that says one line and exits: the deployment cannot become ready.
+    await dialog.getByLabel("Server command").fill("{python}\n-c\nprint('e2e model server says hi'); raise SystemExit(3)");
+    await dialog.getByRole("button", { name: "Register" }).click();
+    await page.getByRole("cell", { name: "hf://example/e2e-served" }).waitFor();
+
+    await nav(page, "Deployments");
+    await page.getByRole("button", { name: "Deploy a model" }).click();
+    dialog = page.getByRole("dialog");
+    await dialog.getByLabel("Model version").selectOption({ label: "e2e-served 1 (openai-compatible)" });
+    await dialog.getByLabel("Pool").selectOption({ label: "e2e-pool (local)" });
+    await dialog.getByLabel("Served name").fill("e2e-deployed");
+    await dialog.getByRole("button", { name: "Deploy" }).click();
+    await page.getByRole("heading", { name: "e2e-deployed" }).waitFor();
+    const deploymentId = decodeURIComponent(page.url().split("/").pop() ?? "");
+
+    // The detail page polls while the state settles: it ends up saying what the API says.
+    const fact = (term: string) => page.locator(`dl.facts dt:text-is("${term}") + dd`);
+    const agrees = async () => {
+      const status = await callApi<DeploymentStatus>(`/deployment/status/${deploymentId}`, adminToken);
+      const shown = {
+        state: await fact("State").textContent(),
+        replicas: await fact("Replicas").textContent(),
+        error: await fact("Last error").textContent(),
+        events: await page.getByRole("list", { name: /State history/ }).getByRole("listitem").count(),
+      };
+      const expected = {
+        state: status.state,
+        replicas: `${status.replicas.ready} ready of ${status.replicas.desired} desired`,
+        error: status.error ?? "-",
+        events: status.events.length,
+      };
+      return JSON.stringify(shown) === JSON.stringify(expected) ? "same" : `${JSON.stringify(shown)} != ${JSON.stringify(expected)}`;
+    };
+    await expect.poll(agrees, { timeout: 30_000, interval: 500 }).toBe("same");
+    expect(await page.getByRole("list", { name: /State history/ }).getByRole("listitem").count()).toBeGreaterThan(0);
+    await visible(page, "PENDING");
+    // The model server's output, in the log viewer.
+    await page.locator("pre.logs", { hasText: "e2e model server says hi" }).waitFor({ timeout: 15_000 });
+
+    await page.getByRole("button", { name: "Scale" }).click();
+    await page.getByRole("dialog").getByLabel("Replicas").fill("2");
+    await page.getByRole("dialog").getByRole("button", { name: "Scale" }).click();
+    await expect.poll(async () => (await callApi<DeploymentStatus>(`/deployment/status/${deploymentId}`, adminToken)).replicas.desired).toBe(2);
+    await expect.poll(agrees, { timeout: 30_000, interval: 500 }).toBe("same");
+
+    // A server that keeps talking: its page follows the output as it is written, and
+    // terminating it through the page ends it.
+    await callApi("/deployment/registerModel", adminToken, "POST", {
+      name: "e2e-served",
+      version: "2",
+      artifact_uri: "hf://example/e2e-served",
+      engine: "openai-compatible",
+      command: ["{python}", "-c", "import time\nfor i in range(100000):\n    print('tick', i, flush=True)\n    time.sleep(0.3)"],
+    });
+    const pools = await callApi<{ data: { id: string; name: string }[] }>(`/deployment/listPools/${await organizationOf(adminToken)}`, adminToken);
+    const talking = await callApi<{ id: string }>("/deployment/deploy", adminToken, "POST", {
+      model: "e2e-served",
+      version: "2",
+      pool_id: pools.data.find((pool) => pool.name === "e2e-pool")?.id,
+      served_name: "e2e-talking",
+    });
+    await page.goto(dashboard(`/deployments/${talking.id}`));
+    await page.getByText("Following").waitFor();
+    const tick = async () => Number(/tick (\d+)\s*$/.exec((await page.locator("pre.logs").textContent()) ?? "")?.[1] ?? -1);
+    await expect.poll(tick, { timeout: 15_000 }).toBeGreaterThan(2);
+    const seen = await tick();
+    // New lines arrive without a reload.
+    await expect.poll(tick, { timeout: 10_000 }).toBeGreaterThan(seen + 2);
+    await page.getByRole("button", { name: "Terminate" }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Terminate" }).click();
+    await expect
+      .poll(async () => (await callApi<DeploymentStatus>(`/deployment/status/${talking.id}`, adminToken)).state, { timeout: 30_000 })
+      .toBe("TERMINATED");
+    await page.locator(`dl.facts dt:text-is("State") + dd`, { hasText: "TERMINATED" }).waitFor({ timeout: 10_000 });
+    expect(await page.getByRole("button", { name: /Scale|Terminate/ }).count()).toBe(0);
+
+    await nav(page, "Deployments");
+    const row = page.getByRole("row", { name: /e2e-deployed/ });
+    await expect
+      .poll(async () => {
+        const status = await callApi<DeploymentStatus>(`/deployment/status/${deploymentId}`, adminToken);
+        return (await row.getByRole("cell").nth(2).textContent()) === status.state;
+      }, { timeout: 30_000, interval: 500 })
+      .toBe(true);
+  });
+
   it("invites a user who signs in as a viewer and sees no create or delete controls", async () => {
     await nav(page, "Members");
     await page.getByRole("button", { name: "Invite someone" }).click();
@@ -232,11 +361,32 @@ describe("the dashboard", () => {
       ["Limits", /Add policy|Edit|Delete/],
       ["Guardrails", /Add policy|Edit|Delete/],
       ["Members", /Invite|Remove|Revoke|Add role|Delete/],
+      ["Compute pools", /Create pool|Delete/],
+      ["Model registry", /Register|New version|Delete/],
+      ["Deployments", /Deploy/],
     ] as const) {
       await nav(viewer, label);
       await viewer.locator("tbody tr").first().waitFor();
       expect(await viewer.getByRole("button", { name: controls }).count(), label).toBe(0);
     }
+
+    // The viewer turns 2FA on, then off again (password and a current code): later
+    // scenarios sign the viewer in with the password alone.
+    await viewer.getByRole("link", { name: /viewer@example\.com/ }).click();
+    await viewer.getByRole("button", { name: "Set up two-factor authentication" }).click();
+    const secret = (await viewer.getByTestId("totp-secret").textContent()) ?? "";
+    await viewer.getByLabel("Code from the app").fill(totp(secret));
+    await viewer.getByRole("button", { name: "Turn on" }).click();
+    await viewer.getByRole("button", { name: "I have saved them" }).click();
+    await viewer.getByRole("button", { name: "Turn off two-factor authentication" }).click();
+    await viewer.getByLabel("Password", { exact: true }).fill(VIEWER.password);
+    await viewer.getByLabel("Authentication code").fill("000000");
+    await viewer.getByRole("button", { name: "Turn off", exact: true }).click();
+    await viewer.getByRole("alert").filter({ hasText: "Wrong password or code." }).waitFor();
+    await viewer.getByLabel("Authentication code").fill(totp(secret, 1));
+    await viewer.getByRole("button", { name: "Turn off", exact: true }).click();
+    await viewer.getByRole("button", { name: "Set up two-factor authentication" }).waitFor();
+    expect(await viewer.locator("dl.facts dt:text-is('Two-factor authentication') + dd").textContent()).toBe("Off");
   });
 
   it("refreshes an expired access token silently, keeps the session over a reload, and sends an ended one to login and back", async () => {
@@ -324,6 +474,9 @@ describe("the dashboard", () => {
       ["Inference logs", "logs"],
       ["Members", "members"],
       ["Audit log", "audit"],
+      ["Deployments", "deployments"],
+      ["Model registry", "registry"],
+      ["Compute pools", "pools"],
     ] as const;
     const problems: string[] = [];
     for (const theme of ["light", "dark"] as const) {

@@ -4,6 +4,7 @@ import { AcceptInvitePage } from "./pages/AcceptInvitePage";
 import { AccountPage } from "./pages/AccountPage";
 import { ApiKeysPage } from "./pages/ApiKeysPage";
 import { AuditPage } from "./pages/AuditPage";
+import { DeploymentPage, DeploymentsPage } from "./pages/DeploymentsPage";
 import { GuardrailsPage } from "./pages/GuardrailsPage";
 import { LimitsPage } from "./pages/LimitsPage";
 import { LoginPage } from "./pages/LoginPage";
@@ -13,6 +14,8 @@ import { ModelPage, ModelsPage } from "./pages/ModelsPage";
 import { NotFoundPage } from "./pages/NotFoundPage";
 import { OverviewPage } from "./pages/OverviewPage";
 import { PlaygroundPage } from "./pages/PlaygroundPage";
+import { PoolsPage } from "./pages/PoolsPage";
+import { RegistryPage } from "./pages/RegistryPage";
 import { UsagePage } from "./pages/UsagePage";
 import { Layout } from "./ui/Layout";
 
@@ -33,6 +36,10 @@ export function App() {
         <Route path="api-keys" element={<ApiKeysPage />} />
         <Route path="models" element={<ModelsPage />} />
         <Route path="models/:modelId" element={<ModelPage />} />
+        <Route path="deployments" element={<DeploymentsPage />} />
+        <Route path="deployments/:deploymentId" element={<DeploymentPage />} />
+        <Route path="registry" element={<RegistryPage />} />
+        <Route path="pools" element={<PoolsPage />} />
         <Route path="limits" element={<LimitsPage />} />
         <Route path="guardrails" element={<GuardrailsPage />} />
         <Route path="usage" element={<UsagePage />} />

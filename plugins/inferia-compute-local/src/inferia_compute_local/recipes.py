@@ -66,7 +66,15 @@ def command(spec: ReplicaSpec, host: str, port: int) -> list[str]:
         "served_name": spec.served_name,
         "python": sys.executable,
     }
-    return [part.format(**values) for part in spec.command] + args
+    return [_fill(part, values) for part in spec.command] + args
+
+
+def _fill(part: str, values: dict[str, str]) -> str:
+    """The known placeholders replaced, every other brace kept: a command may carry
+    JSON or a shell's ``${VAR}``, which ``str.format`` would refuse (KeyError)."""
+    for name, value in values.items():
+        part = part.replace("{" + name + "}", value)
+    return part
 
 
 def environment(gpus: list[int], wanted: int, extra: dict[str, str]) -> dict[str, str]:

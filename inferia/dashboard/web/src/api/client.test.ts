@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
 import { ApiClient, withQuery } from "./client";
+import { endpoints } from "./endpoints";
 import { ApiError } from "./errors";
 import { SessionTokens } from "./session";
 
@@ -108,5 +109,65 @@ describe("ApiClient", () => {
 
   it("builds query strings without empty values", () => {
     expect(withQuery("/audit/logs", { action: "api_key.*", actor: "", cursor: null, limit: 50 })).toBe("/audit/logs?action=api_key.*&limit=50");
+  });
+});
+
+describe("endpoints", () => {
+  it("sends the TOTP code with an invitation only when there is one", async () => {
+    const { client, calls } = setup(() => json(200, { email: "a@b.c", created_account: false }), false);
+    const api = endpoints(client);
+    await api.acceptInvite("t", "password-123456");
+    await api.acceptInvite("t", "password-123456", "123456");
+    expect(calls.map((c) => JSON.parse(String(c.init.body)) as unknown)).toEqual([
+      { token: "t", password: "password-123456" },
+      { token: "t", password: "password-123456", totp: "123456" },
+    ]);
+  });
+
+  it("calls the control plane's routes with escaped ids", async () => {
+    const { client, calls } = setup(() => new Response(null, { status: 204 }));
+    const api = endpoints(client);
+    await api.pools("org/1");
+    await api.deleteRegisteredModel("m", "1.0+cpu");
+    await api.scaleDeployment("d1", 2);
+    expect(calls.map((c) => `${c.init.method ?? "GET"} ${c.url}`)).toEqual([
+      "GET /deployment/listPools/org%2F1",
+      "DELETE /deployment/deleteModel/m/1.0%2Bcpu",
+      "POST /deployment/scale/d1",
+    ]);
+    expect(JSON.parse(String(calls[2]?.init.body))).toEqual({ replicas: 2 });
+  });
+});
+
+describe("streamed calls", () => {
+  it("refreshes once, then hands over the body as a stream; an error is an ApiError", async () => {
+    let first = true;
+    const { client, calls } = setup((url) => {
+      if (url === "/auth/refresh") return json(200, { access_token: "a2", refresh_token: "r2", expires_in: 900, organization_id: "o" });
+      if (first) {
+        first = false;
+        return json(401, { error: { message: "expired", code: "unauthenticated" } });
+      }
+      return new Response("line 1\nline 2\n", { status: 200, headers: { "content-type": "text/plain" } });
+    });
+    const response = await client.stream("/deployment/logs/d1", { query: { follow: true } });
+    expect(await response.text()).toBe("line 1\nline 2\n");
+    expect(calls.map((c) => c.url)).toEqual(["/deployment/logs/d1?follow=true", "/auth/refresh", "/deployment/logs/d1?follow=true"]);
+
+    const failing = setup(() => json(404, { error: { message: "deployment not found" } }));
+    await expect(failing.client.stream("/deployment/logs/x")).rejects.toMatchObject({ status: 404 });
+  });
+
+  it("ends the call when the caller aborts", async () => {
+    const { client } = setup(
+      (_url, init) =>
+        new Promise<Response>((_resolve, reject) => {
+          init.signal?.addEventListener("abort", () => reject(new DOMException("aborted", "AbortError")));
+        }),
+    );
+    const controller = new AbortController();
+    const call = client.stream("/deployment/logs/d1", { signal: controller.signal });
+    controller.abort();
+    await expect(call).rejects.toMatchObject({ name: "AbortError" });
   });
 });

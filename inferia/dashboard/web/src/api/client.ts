@@ -13,7 +13,10 @@ export interface RequestOptions {
   /** Calls that must not trigger a refresh (login, the refresh itself). */
   anonymous?: boolean;
   headers?: Record<string, string>;
+  /** Time to the response's headers; a streamed body may take longer. */
   timeoutMs?: number;
+  /** Ends the call (and a streamed body) when the caller no longer needs it. */
+  signal?: AbortSignal;
 }
 
 export interface ClientOptions {
@@ -69,6 +72,16 @@ export class ApiClient {
     return this.parse<T>(first);
   }
 
+  /** A call whose body is read as a stream (a log that follows): the response once its
+   * status is OK, after the same silent refresh as request(); an ApiError otherwise. */
+  async stream(path: string, options: RequestOptions = {}): Promise<Response> {
+    let response = await this.send(path, options);
+    if (response.status === 401 && (await this.refreshOnce())) response = await this.send(path, options);
+    else if (response.status === 401) this.expire();
+    if (!response.ok) return this.parse<never>(response);
+    return response;
+  }
+
   /** Exchanges the refresh token for a new pair; concurrent callers share one call
    * (the server treats two refreshes with one token as reuse and ends the session). */
   refreshOnce(): Promise<boolean> {
@@ -114,6 +127,8 @@ export class ApiClient {
     const controller = new AbortController();
     const timeoutMs = options.timeoutMs ?? this.options.timeoutMs ?? 15_000;
     const timer = setTimeout(() => controller.abort(), timeoutMs);
+    const cancel = () => controller.abort();
+    options.signal?.addEventListener("abort", cancel, { once: true });
     try {
       return await this.fetchImpl(this.options.apiBase + withQuery(path, options.query), {
         method: options.method ?? "GET",
@@ -123,6 +138,7 @@ export class ApiClient {
         credentials: "same-origin",
       });
     } catch (error) {
+      if (options.signal?.aborted) throw error;
       if (controller.signal.aborted) {
         throw new ApiError("timeout", 0, `no answer within ${timeoutMs / 1000} s`);
       }

@@ -8,6 +8,9 @@ import type {
   CreatedInvitation,
   CreatedKey,
   CursorPage,
+  DeployInput,
+  DeploymentEvent,
+  DeploymentRecord,
   EndpointInput,
   GuardrailEvent,
   GuardrailPolicies,
@@ -19,6 +22,10 @@ import type {
   ListResponse,
   LogEntry,
   Me,
+  PoolInput,
+  PoolRecord,
+  RegisteredModel,
+  RegisteredModelInput,
   MemberRecord,
   ModelRecord,
   PolicyScope,
@@ -34,6 +41,9 @@ export interface LoginInput {
   totp?: string;
   organization?: string;
 }
+
+/** How long a followed log may wait for its first line. */
+const FOLLOW_TIMEOUT_MS = 10 * 60_000;
 
 export function endpoints(client: ApiClient) {
   const get = <T>(path: string, query?: Query) => client.request<T>(path, { query });
@@ -56,10 +66,13 @@ export function endpoints(client: ApiClient) {
     totpSetup: () => post<TotpSetup>("/auth/totp/setup", {}),
     totpVerify: (code: string) =>
       post<{ enabled: boolean; recovery_codes: string[] }>("/auth/totp/verify", { code }),
-    acceptInvite: (token: string, password: string) =>
+    totpDisable: (password: string, code: string) =>
+      client.request<undefined>("/auth/totp/disable", { method: "POST", body: { password, code } }),
+    // totp: the existing account's code (or a recovery code) when it has 2FA.
+    acceptInvite: (token: string, password: string, totp?: string) =>
       client.request<{ email: string; created_account: boolean }>("/auth/accept-invite", {
         method: "POST",
-        body: { token, password },
+        body: { token, password, ...(totp ? { totp } : {}) },
         anonymous: true,
       }),
 
@@ -105,6 +118,31 @@ export function endpoints(client: ApiClient) {
     invitations: () => get<ListResponse<InvitationRecord>>("/management/members/invitations"),
     invite: (body: { email: string; role: string }) => post<CreatedInvitation>("/management/members/invitations", body),
     revokeInvitation: (invitationId: string) => del(`/management/members/invitations/${id(invitationId)}`),
+
+    // The control plane.
+    pools: (organizationId: string) => get<ListResponse<PoolRecord>>(`/deployment/listPools/${id(organizationId)}`),
+    createPool: (body: PoolInput) => post<PoolRecord>("/deployment/createpool", body),
+    deletePool: (poolId: string) => del(`/deployment/pool/${id(poolId)}`),
+    registry: () => get<ListResponse<RegisteredModel>>("/deployment/listModels"),
+    registerModel: (body: RegisteredModelInput) => post<RegisteredModel>("/deployment/registerModel", body),
+    deleteRegisteredModel: (name: string, version: string) => del(`/deployment/deleteModel/${id(name)}/${id(version)}`),
+    deployments: () => get<ListResponse<DeploymentRecord>>("/deployment/deployments"),
+    deployment: (deploymentId: string) => get<DeploymentRecord>(`/deployment/status/${id(deploymentId)}`),
+    deploymentEvents: (deploymentId: string) => get<ListResponse<DeploymentEvent>>(`/deployment/events/${id(deploymentId)}`),
+    deploymentLogs: (deploymentId: string, tail = 200) => get<string | null>(`/deployment/logs/${id(deploymentId)}`, { tail }),
+    /** The model servers' output as it is written: the last `tail` lines, then new ones. */
+    followDeploymentLogs: (deploymentId: string, signal: AbortSignal, tail = 200) =>
+      client.stream(`/deployment/logs/${id(deploymentId)}`, {
+        query: { tail, follow: true },
+        signal,
+        headers: { accept: "text/plain" },
+        // The server may hold the headers until the first line is written.
+        timeoutMs: FOLLOW_TIMEOUT_MS,
+      }),
+    deploy: (body: DeployInput) => post<DeploymentRecord>("/deployment/deploy", body),
+    scaleDeployment: (deploymentId: string, replicas: number) =>
+      post<DeploymentRecord>(`/deployment/scale/${id(deploymentId)}`, { replicas }),
+    terminateDeployment: (deploymentId: string) => post<DeploymentRecord>(`/deployment/terminate/${id(deploymentId)}`, {}),
 
     audit: (query: Query) => get<CursorPage<AuditRecord>>("/audit/logs", query),
   };

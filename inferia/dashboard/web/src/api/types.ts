@@ -238,3 +238,110 @@ export interface TotpSetup {
   secret: string;
   otpauth_uri: string;
 }
+
+// The control plane (/deployment/*).
+
+export const ENGINES = ["vllm", "llama.cpp", "sglang", "ollama", "openai-compatible"] as const;
+export type Engine = (typeof ENGINES)[number];
+
+export interface Resources {
+  gpus: number;
+  gpu_memory_gb: number;
+  cpus: number;
+  memory_gb: number;
+}
+
+export interface PoolRecord {
+  id: string;
+  owner_id: string;
+  name: string;
+  provider: string;
+  config: Record<string, unknown>;
+  has_credentials: boolean;
+  allowed_gpu_types: string[];
+  min_nodes: number;
+  max_nodes: number;
+  max_cost_per_hour: number | null;
+  regions: string[];
+  state: string;
+  created_at: string;
+}
+
+export interface PoolInput {
+  name: string;
+  provider: string;
+  config: Record<string, unknown>;
+  credentials?: Record<string, string>;
+  allowed_gpu_types: string[];
+  min_nodes: number;
+  max_nodes: number;
+  max_cost_per_hour?: number;
+  regions: string[];
+}
+
+export interface RegisteredModel {
+  id: string;
+  name: string;
+  version: string;
+  artifact_uri: string;
+  engine: string;
+  engine_args: string[];
+  command: string[];
+  resources: Resources;
+  created_at: string;
+}
+
+export interface RegisteredModelInput {
+  name: string;
+  version: string;
+  artifact_uri: string;
+  engine: Engine;
+  engine_args: string[];
+  command: string[];
+  resources: Resources;
+}
+
+export type DeploymentState =
+  | "PENDING"
+  | "PROVISIONING"
+  | "STARTING"
+  | "RUNNING"
+  | "DEGRADED"
+  | "FAILED"
+  | "TERMINATING"
+  | "TERMINATED";
+
+export interface DeploymentEvent {
+  at: string;
+  from: string | null;
+  to: string;
+  reason: string;
+  actor: string;
+}
+
+export interface DeploymentRecord {
+  id: string;
+  state: string;
+  model: string;
+  version: string;
+  pool_id: string;
+  served_name: string;
+  replicas: { desired: number; ready: number };
+  endpoints: string[];
+  error: string | null;
+  engine_args: string[];
+  resources: Resources;
+  routing_strategy: string | null;
+  created_at: string;
+  updated_at: string;
+  events: DeploymentEvent[];
+}
+
+export interface DeployInput {
+  model: string;
+  version: string;
+  pool_id: string;
+  replicas: number;
+  served_name?: string;
+  routing_strategy?: RoutingStrategy;
+}

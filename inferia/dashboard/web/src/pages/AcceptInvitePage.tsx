@@ -1,8 +1,8 @@
 import { useState, type FormEvent } from "react";
 import { Link, useSearchParams } from "react-router";
-import { describeError } from "../api/errors";
+import { ApiError, describeError } from "../api/errors";
 import { useApi } from "../auth/session";
-import { checkPassword } from "../lib/validation";
+import { checkPassword, checkTotp } from "../lib/validation";
 import { Field } from "../ui/Field";
 
 /** /accept-invite?token=...: the link an invitation's token is sent in. */
@@ -12,13 +12,19 @@ export function AcceptInvitePage() {
   const [token, setToken] = useState(params.get("token") ?? "");
   const [password, setPassword] = useState("");
   const [confirm, setConfirm] = useState("");
+  const [totp, setTotp] = useState("");
+  // Shown once the server says the existing account has 2FA.
+  const [needsTotp, setNeedsTotp] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [accepted, setAccepted] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
-    const problem = (token.trim() ? undefined : "Paste the invitation token.") ?? checkPassword(password, confirm);
+    const problem =
+      (token.trim() ? undefined : "Paste the invitation token.") ??
+      (needsTotp ? (password ? undefined : "Enter your password.") : checkPassword(password, confirm)) ??
+      (needsTotp ? checkTotp(totp) : undefined);
     if (problem) {
       setError(problem);
       return;
@@ -26,10 +32,15 @@ export function AcceptInvitePage() {
     setBusy(true);
     setError(null);
     try {
-      const result = await api.acceptInvite(token.trim(), password);
+      const result = await api.acceptInvite(token.trim(), password, needsTotp ? totp.replace(/\s/g, "") : undefined);
       setAccepted(result.email);
     } catch (failure) {
-      setError(describeError(failure));
+      if (failure instanceof ApiError && failure.code === "totp_required") {
+        setNeedsTotp(true);
+        setError("This account has two-factor authentication: enter the code from your authenticator app.");
+      } else {
+        setError(describeError(failure));
+      }
     } finally {
       setBusy(false);
     }
@@ -55,7 +66,18 @@ export function AcceptInvitePage() {
               value={password}
               onChange={(e) => setPassword(e.target.value)}
             />
-            <Field label="Repeat the password" type="password" autoComplete="new-password" value={confirm} onChange={(e) => setConfirm(e.target.value)} />
+            {needsTotp ? (
+              <Field
+                label="Authentication code"
+                hint="The 6-digit code from your authenticator app, or a recovery code."
+                inputMode="numeric"
+                autoComplete="one-time-code"
+                value={totp}
+                onChange={(e) => setTotp(e.target.value)}
+              />
+            ) : (
+              <Field label="Repeat the password" type="password" autoComplete="new-password" value={confirm} onChange={(e) => setConfirm(e.target.value)} />
+            )}
             {error ? (
               <p className="field-error" role="alert">
                 {error}

@@ -1,6 +1,6 @@
 import { QRCodeSVG } from "qrcode.react";
 import { useState, type FormEvent } from "react";
-import { describeError } from "../api/errors";
+import { ApiError, describeError } from "../api/errors";
 import type { TotpSetup } from "../api/types";
 import { useApi, useSession } from "../auth/session";
 import { checkTotp } from "../lib/validation";
@@ -98,6 +98,70 @@ function TwoFactorEnrolment({ onEnabled }: { onEnabled: () => void }) {
   );
 }
 
+/** Turning 2FA off asks for the password and a current code (or a recovery code). */
+function TwoFactorDisable({ onDisabled }: { onDisabled: () => void }) {
+  const api = useApi();
+  const [open, setOpen] = useState(false);
+  const [password, setPassword] = useState("");
+  const [code, setCode] = useState("");
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    const problem = (password ? undefined : "Enter your password.") ?? checkTotp(code);
+    if (problem) return setError(problem);
+    setBusy(true);
+    setError(null);
+    try {
+      await api.totpDisable(password, code.replace(/\s/g, ""));
+      setOpen(false);
+      onDisabled();
+    } catch (failure) {
+      // The API answers a wrong password or code with 403: say which, not "permission".
+      setError(failure instanceof ApiError && failure.status === 403 ? `${failure.message.replace(/^./, (c) => c.toUpperCase())}.` : describeError(failure));
+    } finally {
+      setBusy(false);
+    }
+  };
+  if (!open) {
+    return (
+      <div className="card">
+        <h2>Two-factor authentication is on</h2>
+        <p>Each sign-in asks for a code from your authenticator app.</p>
+        <button type="button" className="danger" onClick={() => setOpen(true)}>
+          Turn off two-factor authentication
+        </button>
+      </div>
+    );
+  }
+  return (
+    <div className="card">
+      <h2>Turn off two-factor authentication</h2>
+      <p>Your account will be protected by its password only. Confirm with your password and a current code.</p>
+      <form onSubmit={(event) => void submit(event)} noValidate>
+        <Field label="Password" type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} />
+        <Field
+          label="Authentication code"
+          hint="The 6-digit code from your authenticator app, or a recovery code."
+          inputMode="numeric"
+          autoComplete="one-time-code"
+          value={code}
+          onChange={(e) => setCode(e.target.value)}
+        />
+        {error ? <p className="field-error" role="alert">{error}</p> : null}
+        <div className="actions">
+          <button type="button" onClick={() => (setOpen(false), setError(null))}>
+            Cancel
+          </button>
+          <button type="submit" className="danger" disabled={busy}>
+            Turn off
+          </button>
+        </div>
+      </form>
+    </div>
+  );
+}
+
 export function AccountPage() {
   const { me, reloadMe } = useSession();
   const [enrolling, setEnrolling] = useState(false);
@@ -120,7 +184,9 @@ export function AccountPage() {
             void reloadMe();
           }}
         />
-      ) : null}
+      ) : (
+        <TwoFactorDisable onDisabled={() => void reloadMe()} />
+      )}
     </section>
   );
 }

@@ -1,18 +1,23 @@
-import { useId, type InputHTMLAttributes } from "react";
+import { useId, type InputHTMLAttributes, type ReactNode, type TextareaHTMLAttributes } from "react";
 
-/** A labelled input with its error announced and tied to it. */
-export function Field({
+/** Label, control, hint and error, tied together for screen readers. */
+function Labelled({
   label,
   error,
   hint,
-  ...input
-}: { label: string; error?: string | undefined; hint?: string } & InputHTMLAttributes<HTMLInputElement>) {
+  control,
+}: {
+  label: string;
+  error?: string | undefined;
+  hint?: string | undefined;
+  control: (props: { id: string; "aria-invalid": true | undefined; "aria-describedby": string | undefined }) => ReactNode;
+}) {
   const id = useId();
   const describedBy = [error ? `${id}-error` : "", hint ? `${id}-hint` : ""].filter(Boolean).join(" ");
   return (
     <div className="field">
       <label htmlFor={id}>{label}</label>
-      <input id={id} aria-invalid={error ? true : undefined} aria-describedby={describedBy || undefined} {...input} />
+      {control({ id, "aria-invalid": error ? true : undefined, "aria-describedby": describedBy || undefined })}
       {hint ? (
         <small id={`${id}-hint`} className="muted">
           {hint}
@@ -25,6 +30,16 @@ export function Field({
       ) : null}
     </div>
   );
+}
+
+/** A labelled input with its error announced and tied to it. */
+export function Field({
+  label,
+  error,
+  hint,
+  ...input
+}: { label: string; error?: string | undefined; hint?: string } & InputHTMLAttributes<HTMLInputElement>) {
+  return <Labelled label={label} error={error} hint={hint} control={(aria) => <input {...aria} {...input} />} />;
 }
 
 export function Select({
@@ -54,4 +69,14 @@ export function Select({
       </select>
     </div>
   );
+}
+
+/** A labelled text area (JSON, lists of arguments), with its error tied to it. */
+export function TextArea({
+  label,
+  error,
+  hint,
+  ...area
+}: { label: string; error?: string | undefined; hint?: string } & TextareaHTMLAttributes<HTMLTextAreaElement>) {
+  return <Labelled label={label} error={error} hint={hint} control={(aria) => <textarea rows={3} {...aria} {...area} />} />;
 }

@@ -1,0 +1,1 @@
+"""Prompt templates: store, service, API and the port's server side."""
