@@ -18,7 +18,11 @@ from inferia.config import Settings, settings_from_env
 from inferia.contracts import FiltrationPorts, remote_ports
 from inferia.contracts.access import CallerVerifier
 from inferia.contracts.endpoints import LiveEndpointSource
-from inferia.contracts.port_set import remote_caller_verifier, remote_live_endpoints
+from inferia.contracts.port_set import (
+    remote_caller_verifier,
+    remote_embedder,
+    remote_live_endpoints,
+)
 from inferia.core.cors import Cors
 from inferia.core.http_entry import DIRECT_ROUTES_STATE_KEY, AsgiHandler, HttpEntry
 from inferia.core.http_errors import EXCEPTION_HANDLERS
@@ -93,6 +97,12 @@ def build_app(settings: Settings, *, server: bool = False) -> Litestar:
         inference = InferencePlane(runtime, ports, endpoints)
         handlers += inference.routes()
         direct_routes.update(inference.direct_routes())
+        if "filtration" in planes:
+            # Knowledge-base ingestion embeds through the gateway's routing, in process.
+            filtration.knowledge_embedder.bind(inference.embedder)
+    elif "filtration" in planes:
+        # No gateway here: knowledge-base text is embedded by the inference plane's process.
+        filtration.knowledge_embedder.bind(remote_embedder(runtime))
     if "dashboard" in planes:
         from inferia.dashboard.plane import dashboard_routes
 

@@ -137,6 +137,16 @@ def check_settings(settings: Settings) -> None:
         from inferia.guardrails import build_engine, platform_policy
 
         platform_policy(settings.guardrails, build_engine(settings.guardrails))
+        for model in settings.models:
+            # Not an error (a key-less local server is fine), but every call would
+            # otherwise go out without the key the operator meant to give.
+            if model.api_key_env and not os.environ.get(model.api_key_env):
+                log.warning(
+                    "model %r: api_key_env names %s, which is not set: calls go out "
+                    "without an API key",
+                    model.name,
+                    model.api_key_env,
+                )
 
 
 def main() -> None:

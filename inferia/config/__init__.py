@@ -7,6 +7,7 @@ those names (one declaration each).
 """
 
 from inferia.config.guardrails import FailMode, GuardrailAction, PolicyEntry
+from inferia.config.knowledge import KnowledgeSettings
 from inferia.config.limits import NO_LIMITS, LimitValues, ModelPrice
 from inferia.config.loader import (
     ENV_PREFIX,
@@ -65,6 +66,7 @@ __all__ = [
     "GuardrailAction",
     "GuardrailSettings",
     "InferenceSettings",
+    "KnowledgeSettings",
     "LimitValues",
     "LimitsSettings",
     "LoggingSettings",

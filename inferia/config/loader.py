@@ -18,6 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import msgspec
 
+from inferia.config.knowledge import KnowledgeSettings
 from inferia.config.limits import NO_LIMITS
 from inferia.config.sections import (
     AuthSettings,
@@ -61,6 +62,7 @@ SECTIONS: dict[str, type[msgspec.Struct]] = {
     "guardrails": GuardrailSettings,
     "templates": TemplateSettings,
     "orchestration": OrchestrationSettings,
+    "knowledge": KnowledgeSettings,
 }
 TOP_LEVEL_KEYS = ("data_dir", "planes", "models")
 SECRET_KEYS = frozenset(

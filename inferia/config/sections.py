@@ -13,6 +13,7 @@ import msgspec
 import platformdirs
 
 from inferia.config.guardrails import PolicyEntry
+from inferia.config.knowledge import KnowledgeSettings
 from inferia.config.limits import NO_LIMITS, LimitValues, ModelPrice
 
 PlaneName = Literal["inference", "filtration", "orchestration", "dashboard"]
@@ -191,6 +192,7 @@ class TemplateSettings(_Section, frozen=True):
 
 class RemoteSettings(_Section, frozen=True):
     filtration_url: str = "http://127.0.0.1:8000"
+    inference_url: str = "http://127.0.0.1:8001"
     orchestration_url: str = "http://127.0.0.1:8080"
     timeout_s: float = 5.0
 
@@ -278,6 +280,7 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     guardrails: GuardrailSettings = msgspec.field(default_factory=GuardrailSettings)
     templates: TemplateSettings = msgspec.field(default_factory=TemplateSettings)
     orchestration: OrchestrationSettings = msgspec.field(default_factory=OrchestrationSettings)
+    knowledge: KnowledgeSettings = msgspec.field(default_factory=KnowledgeSettings)
 
     @property
     def data_path(self) -> Path:

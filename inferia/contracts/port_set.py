@@ -18,6 +18,7 @@ from inferia.contracts.access import CallerVerifier, RemoteCallerVerifier
 from inferia.contracts.endpoints import LiveEndpointSource, RemoteLiveEndpointSource
 from inferia.contracts.guardrails import GuardrailPolicySource, RemoteGuardrailSource
 from inferia.contracts.internal_client import InternalClient
+from inferia.contracts.knowledge import Embedder, RemoteEmbedder, RemoteRetriever, Retriever
 from inferia.contracts.models import ModelDefinitionSource, RemoteModelSource
 from inferia.contracts.policies import PolicySource, RemotePolicySource
 from inferia.contracts.principal_cache import principal_cache_for
@@ -33,6 +34,7 @@ class FiltrationPorts:
     models: ModelDefinitionSource
     policies: PolicySource
     guardrails: GuardrailPolicySource
+    knowledge: Retriever
     templates: TemplateSource
 
 
@@ -53,12 +55,16 @@ class ProcessServices(Protocol):
 
 
 def _internal_client(
-    process: ProcessServices, plane: Literal["filtration", "orchestration"]
+    process: ProcessServices, plane: Literal["filtration", "orchestration", "inference"]
 ) -> InternalClient:
     """A client of ``plane``'s ``/internal/*`` with the internal service credential."""
     settings = process.settings
     remote = settings.remote
-    base_url = remote.filtration_url if plane == "filtration" else remote.orchestration_url
+    base_url = {
+        "filtration": remote.filtration_url,
+        "orchestration": remote.orchestration_url,
+        "inference": remote.inference_url,
+    }[plane]
     return InternalClient(
         lambda: process.http,
         base_url,
@@ -88,6 +94,7 @@ def remote_ports(process: ProcessServices) -> FiltrationPorts:
         models=RemoteModelSource(client),
         policies=RemotePolicySource(client),
         guardrails=RemoteGuardrailSource(client),
+        knowledge=RemoteRetriever(client),
         templates=RemoteTemplateSource(client),
     )
 
@@ -102,3 +109,9 @@ def remote_live_endpoints(process: ProcessServices) -> LiveEndpointSource:
     """The orchestration plane's live endpoints, from another process (split mode)."""
     client = _internal_client(process, "orchestration")
     return RemoteLiveEndpointSource(client)
+
+
+def remote_embedder(process: ProcessServices) -> Embedder:
+    """The inference plane's embeddings, from another process (split mode)."""
+    client = _internal_client(process, "inference")
+    return RemoteEmbedder(client)

@@ -97,8 +97,10 @@ def configure_logging(settings: LoggingSettings) -> None:
     # In a worker, granian configured these before the app was built: same handler.
     for name in _SERVER_LOGGERS:
         logging.getLogger(name).handlers[:] = [handler]
-    # Third-party chatter stays at WARNING unless we debug.
-    for noisy in ("aiosqlite", "asyncio"):
+    # Third-party chatter stays at WARNING unless we debug. piccolo's engine logs
+    # "Running Sqlite version 3.4" in every process, on PostgreSQL too (its check runs
+    # on the configuration's default engine), which misleads more than it tells.
+    for noisy in ("aiosqlite", "asyncio", "piccolo.engine"):
         logging.getLogger(noisy).setLevel(
             logging.DEBUG if settings.level == "DEBUG" else logging.WARNING
         )

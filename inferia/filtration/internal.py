@@ -6,12 +6,9 @@ credential is never accepted from, nor sent to, anything but Inferia's own plane
 
 from __future__ import annotations
 
-import hmac
 from typing import Any
 
 from litestar import Controller, Response, post
-from litestar.connection import ASGIConnection
-from litestar.handlers import BaseRouteHandler
 from litestar.params import JSONBody
 
 from inferia.contracts.access import (
@@ -28,18 +25,12 @@ from inferia.contracts.principals import (
     PrincipalResolver,
     ResolveRequest,
 )
-from inferia.core.errors import AuthenticationError, InferiaError
+from inferia.core import internal_guard
+from inferia.core.errors import InferiaError
 
 
 def internal_token_guard(expected: str) -> Any:
-    expected_bytes = expected.encode()
-
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-        presented = connection.headers.get(INTERNAL_TOKEN_HEADER, "").encode()
-        if not expected_bytes or not hmac.compare_digest(presented, expected_bytes):
-            raise AuthenticationError("internal endpoint: missing or invalid service credential")
-
-    return guard
+    return internal_guard.internal_token_guard(expected, INTERNAL_TOKEN_HEADER)
 
 
 def internal_controller(

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from litestar.types import ControllerRouterHandler
 
+from inferia.contracts.knowledge import EmbedderSlot
 from inferia.contracts.port_set import FiltrationPorts
 from inferia.contracts.principal_cache import principal_cache_for
 from inferia.contracts.resolvers import CachedPrincipalResolver
 from inferia.core.crypto import SecretBox
+from inferia.core.tiktoken_files import install_encodings
 from inferia.filtration.access import AccessControl
 from inferia.filtration.api_keys.routes import api_keys_controller
 from inferia.filtration.audit import AuditTrail
@@ -25,6 +27,17 @@ from inferia.filtration.invitations.routes import (
     accept_invitation_controller,
     invitations_controller,
 )
+from inferia.filtration.knowledge_bases.ingestion import (
+    DocumentIngester,
+    IngestionConsumer,
+    start_knowledge,
+)
+from inferia.filtration.knowledge_bases.internal import internal_knowledge_controller
+from inferia.filtration.knowledge_bases.retrieval import KnowledgeRetriever
+from inferia.filtration.knowledge_bases.routes import knowledge_bases_controller
+from inferia.filtration.knowledge_bases.service import KnowledgeBaseService
+from inferia.filtration.knowledge_bases.store import KnowledgeStore
+from inferia.filtration.knowledge_bases.vector_index import build_vector_index
 from inferia.filtration.members.routes import members_controller
 from inferia.filtration.models.internal import internal_models_controller
 from inferia.filtration.models.routes import model_definitions_controller
@@ -67,6 +80,7 @@ class FiltrationPlane:
         runtime.on_stop(self.principals.close)
         self._init_policy(runtime)
         self._init_guardrails(runtime)
+        self._init_knowledge(runtime)
 
     def _init_policy(self, runtime: Runtime) -> None:
         """Limit policies (the in-process policy port) and the usage stream's consumer."""
@@ -108,6 +122,25 @@ class FiltrationPlane:
         runtime.on_start(self.guardrail_events.start)
         runtime.on_stop(self.guardrail_events.close)
 
+    def _init_knowledge(self, runtime: Runtime) -> None:
+        """Knowledge bases: the vector index, the ingestion consumer, retrieval. Embedding
+        goes through ``knowledge_embedder``, bound by the app factory."""
+        assert runtime.database is not None
+        settings = runtime.settings.knowledge
+        # Chunking counts tokens with tiktoken, whose files ship with Inferia.
+        install_encodings(runtime.settings.data_path / "tiktoken")
+        self.knowledge_embedder = EmbedderSlot()
+        store = KnowledgeStore(build_vector_index(runtime.database))
+        self.knowledge_retriever = KnowledgeRetriever(store, self.knowledge_embedder, settings)
+        self.knowledge = KnowledgeBaseService(
+            store, self.changes, runtime.state, self.knowledge_retriever, settings
+        )
+        ingester = DocumentIngester(store, runtime.database, self.knowledge_embedder, settings)
+        self.ingestion = IngestionConsumer(runtime.state, ingester, store, settings)
+        self._max_upload_bytes = settings.max_upload_bytes
+        runtime.on_start(lambda: start_knowledge(store, self.ingestion, runtime.state))
+        runtime.on_stop(self.ingestion.close)
+
     def ports(self) -> FiltrationPorts:
         """The in-process implementations of the ports the inference plane uses."""
         return FiltrationPorts(
@@ -115,6 +148,7 @@ class FiltrationPlane:
             models=self.models,
             policies=self.policies,
             guardrails=self.guardrails,
+            knowledge=self.knowledge_retriever,
             templates=self.templates,
         )
 
@@ -138,6 +172,8 @@ class FiltrationPlane:
             internal_guardrails_controller(self.guardrails, self._internal_token),
             model_definitions_controller(self.model_service),
             internal_models_controller(self.models, self._internal_token),
+            knowledge_bases_controller(self.knowledge, self._max_upload_bytes),
+            internal_knowledge_controller(self.knowledge_retriever, self._internal_token),
             templates_controller(self.template_service),
             internal_templates_controller(self.templates, self._internal_token),
         ]

@@ -9,6 +9,7 @@ from inferia.filtration.audit.tables import AuditLog
 from inferia.filtration.guardrail_policies.tables import GuardrailEvent, GuardrailPolicyRow
 from inferia.filtration.identity.tables import AuthSession, Organization, RefreshToken, User
 from inferia.filtration.invitations.tables import Invitation
+from inferia.filtration.knowledge_bases.tables import KnowledgeBase, KnowledgeDocument
 from inferia.filtration.members.tables import Membership
 from inferia.filtration.models.tables import ModelDeployment
 from inferia.filtration.policies.tables import LimitPolicy
@@ -32,6 +33,8 @@ TABLES: tuple[type[Table], ...] = (
     GuardrailPolicyRow,
     GuardrailEvent,
     ModelDeployment,
+    KnowledgeBase,
+    KnowledgeDocument,
     PromptTemplate,
     PromptTemplateVersion,
 )

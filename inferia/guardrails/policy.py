@@ -19,8 +19,9 @@ from inferia.config.guardrails import PolicyEntry as PolicyEntry
 class GuardrailPolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     input: list[PolicyEntry] = msgspec.field(default_factory=list)
     output: list[PolicyEntry] = msgspec.field(default_factory=list)
-    # No effect: there is no prompt-shaping step yet. Kept because stored policies carry
-    # the key and unknown keys are refused (docs/guardrails.md).
+    # No effect: input scanning runs after prompt shaping, so the shaped prompt is always
+    # the one scanned. Kept because stored policies carry the key and unknown keys are
+    # refused (docs/guardrails.md).
     rescan_shaped_prompt: bool = False
 
     @property

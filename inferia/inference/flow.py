@@ -5,7 +5,9 @@
 
 Shape prompt runs before guard input (DESIGN.md lists it after): a template's
 variables are the caller's text, so the input guardrails scan the rendered messages,
-exactly what goes upstream.
+exactly what goes upstream. Knowledge-base retrieval, the other half of shaping the
+prompt, runs right after it, before guard input too when
+``knowledge.guard_retrieved_text`` is on (the default), so the guard scans the chunks.
 
 Each stage is an object with one job, built by ``InferencePlane`` and handed in here.
 Admit, guard input, guard output and settle are pipeline ``Step``s
@@ -32,6 +34,7 @@ from inferia.inference.api.reply import WholeReply
 from inferia.inference.api.schemas import parse
 from inferia.inference.api.sse import error_event
 from inferia.inference.auth import Authenticator
+from inferia.inference.local_reply import LocalEmbeddingsReply
 from inferia.inference.pipeline import Api, Pipeline, RequestContext, Step
 from inferia.inference.routing.router import Router
 from inferia.inference.tokens import TokenCounter
@@ -57,18 +60,29 @@ class RequestFlow:
         admit: Step,
         shape_prompt: Step,
         guard_input: Step,
+        retrieve_context: Step | None = None,
         call_upstream: UpstreamCaller,
         guard_output: Step,
         settle: Step,
+        local_embeddings: LocalEmbeddingsReply | None = None,
     ) -> None:
         self._settings = settings.inference
         self._authenticate = authenticate
         self._route = route
         self._call_upstream = call_upstream
+        # /v1/embeddings of in-process models (the local embeddings plugin).
+        self._local_embeddings = local_embeddings
         self.pipeline = Pipeline()
         self.pipeline.append(admit)  # limits, quotas, budgets
         self.pipeline.append(shape_prompt)  # the `inferia` field, templates
+        # Retrieved chunks pass the input guardrails when configured so: then retrieval
+        # runs before them, and the guard scans the injected system message too.
+        retrieve_first = settings.knowledge.guard_retrieved_text
+        if retrieve_context is not None and retrieve_first:
+            self.pipeline.append(retrieve_context)
         self.pipeline.append(guard_input)  # every message (rendered ones too), tool calls
+        if retrieve_context is not None and not retrieve_first:
+            self.pipeline.append(retrieve_context)
         self.pipeline.append(guard_output)  # whole replies and streams
         # settle: admission's finish hook, then the usage event and inference log
         self.pipeline.append(settle)
@@ -104,6 +118,15 @@ class RequestFlow:
             ctx.body, parsed = parse(raw, api, self._settings.max_tokens_limit)
             ctx.body_size = len(raw)
             ctx.model = parsed.model
+            local = self._local_embeddings
+            if local is not None and api == "embeddings" and local.serves(ctx.model):
+                await pipeline.before_upstream(ctx)  # admit, guard input
+                body = await local.answer(ctx)
+                ctx.first_token_at = time.monotonic()
+                ctx.reply = body
+                client.stop_watching()
+                await client.answer(body, ctx.response_headers, time.perf_counter() - arrived)
+                return
             deployment = self._route.route(ctx)
             client_wants_usage = ask_for_usage(ctx, parsed)
             await pipeline.before_upstream(ctx)  # admit, shape prompt, guard input

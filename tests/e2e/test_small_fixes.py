@@ -13,6 +13,7 @@ import openai
 import pytest
 
 import inferia
+from tests.e2e.gateway_fixtures import write_config
 from tests.identity_support import ADMIN_EMAIL, ADMIN_PASSWORD, admin_env
 from tests.processes import InferiaServer, free_port, inferia_env, run_cli, wait_until
 
@@ -84,3 +85,20 @@ def test_usage_buckets_are_iso_8601_timestamps(server: InferiaServer, env: dict[
     bucket = str(rows()[0]["bucket"])
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:00:00Z", bucket), bucket
     assert datetime.fromisoformat(bucket).minute == 0
+
+
+def test_no_misleading_database_engine_line(server: InferiaServer) -> None:
+    # piccolo logged "Running Sqlite version 3.4" in every process, on PostgreSQL too.
+    assert "Started worker" in server.output or "Listening at" in server.output
+    assert "Running Sqlite" not in server.output
+
+
+def test_an_unset_api_key_env_is_warned_about(tmp_path: Path) -> None:
+    config = write_config(
+        tmp_path / "inferia.toml",
+        [{"name": "m", "base_url": "http://127.0.0.1:9/v1", "api_key_env": "NO_SUCH_KEY_VAR"}],
+    )
+    env = inferia_env(tmp_path / "data", INFERIA_CONFIG=str(config))
+    env.pop("NO_SUCH_KEY_VAR", None)
+    with InferiaServer(env) as running:
+        assert "api_key_env names NO_SUCH_KEY_VAR, which is not set" in running.output

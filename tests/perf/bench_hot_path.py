@@ -32,7 +32,7 @@ from inferia.config import load_settings
 from inferia.core.http_entry import DIRECT_ROUTES_STATE_KEY, HttpEntry
 from inferia.core.secrets import resolve_secrets
 from inferia.inference.flow import RequestFlow
-from inferia.inference.pipeline import RequestContext, Usage
+from inferia.inference.pipeline import Pipeline, RequestContext, Step, Usage
 from inferia.inference.routing.table import Deployment
 from inferia.inference.upstream.caller import UpstreamReply
 from tests.e2e.gateway_fixtures import create_key, write_config
@@ -129,7 +129,16 @@ class CannedCaller:
         return UpstreamReply(endpoint, response, events[0], 0.0)  # type: ignore[arg-type]
 
 
-async def run(scenario: str, requests: int, rounds: int, events: int) -> dict[str, Any]:
+def _set_steps(pipeline: Pipeline, steps: list[Step]) -> None:
+    """Rebuild ``pipeline`` in place (the reply paths hold it) with ``steps``."""
+    pipeline.steps = []
+    for step in steps:
+        pipeline.append(step)
+
+
+async def run(
+    scenario: str, requests: int, rounds: int, events: int, toggle: str | None = None
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
         config = write_config(
@@ -162,16 +171,35 @@ async def run(scenario: str, requests: int, rounds: int, events: int) -> dict[st
                 client.statuses = statuses
                 await entry(asgi_scope(headers), client.receive, client.send)
 
+            pipeline = _flow_of(handler).pipeline
+            all_steps = list(pipeline.steps)
+            without = [step for step in all_steps if step.name != toggle]
+            assert toggle is None or len(without) < len(all_steps), f"no step named {toggle}"
             per_request: list[float] = []
-            for _ in range(rounds):
+            per_request_without: list[float] = []
+            for index in range(rounds * (2 if toggle else 1)):
+                # --toggle-step: rounds alternate with and without the step, side by side.
+                dropped = toggle is not None and index % 2 == 1
+                _set_steps(pipeline, without if dropped else all_steps)
                 started = time.process_time()
                 for _ in range(requests):
                     await one()
                 # Let the usage consumer drain what this round enqueued (its CPU counts).
                 await asyncio.sleep(settings.usage.flush_interval_ms / 1000 + 0.2)
-                per_request.append((time.process_time() - started) / requests)
+                spent = (time.process_time() - started) / requests
+                (per_request_without if dropped else per_request).append(spent)
             assert set(statuses) == {200}, set(statuses)
+    extra: dict[str, Any] = {}
+    if toggle:
+        extra = {
+            "without_step": toggle,
+            "cpu_us_per_request_without_step_median": 1e6 * statistics.median(per_request_without),
+            "cpu_us_per_request_without_step_rounds": [
+                round(1e6 * p, 1) for p in per_request_without
+            ],
+        }
     return {
+        **extra,
         "scenario": scenario,
         "events_per_request": events,
         "cpu_us_per_request_median": 1e6 * statistics.median(per_request),
@@ -195,9 +223,15 @@ def main() -> None:
     parser.add_argument(
         "--stream-events", type=int, default=0, help="streamed requests of this many events"
     )
+    parser.add_argument(
+        "--toggle-step",
+        help="also measure without this pipeline step (e.g. retrieve_context), rounds alternating",
+    )
     args = parser.parse_args()
     for scenario in args.scenario or ("gateway", "full"):
-        result = uvloop.run(run(scenario, args.requests, args.rounds, args.stream_events))
+        result = uvloop.run(
+            run(scenario, args.requests, args.rounds, args.stream_events, args.toggle_step)
+        )
         print(msgspec.json.encode(result).decode())
 
 

@@ -24,6 +24,7 @@ RESOURCES = (
     "guardrail_policies",
     "templates",
     "usage",
+    "knowledge_bases",
 )
 SHAPE = ("routes.py", "service.py", "store.py", "tables.py", "schemas.py")
 # What only a service (through Changes) or a store may do.

@@ -1,0 +1,1 @@
+"""Knowledge bases: organisation-scoped documents, chunked, embedded and searched."""
