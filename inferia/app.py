@@ -28,7 +28,7 @@ from inferia.core.http_entry import DIRECT_ROUTES_STATE_KEY, AsgiHandler, HttpEn
 from inferia.core.http_errors import EXCEPTION_HANDLERS
 from inferia.core.logging import configure_logging
 from inferia.core.metrics import METRICS_ROUTES
-from inferia.core.openapi import openapi_asset_routes, openapi_config
+from inferia.core.openapi import add_operations, openapi_asset_routes, openapi_config
 from inferia.core.process import exit_with_parent
 from inferia.core.request_id import RequestIdMiddleware
 from inferia.health import HEALTH_ROUTES
@@ -109,7 +109,7 @@ def build_app(settings: Settings, *, server: bool = False) -> Litestar:
         handlers += dashboard_routes()
     app_state[DIRECT_ROUTES_STATE_KEY] = direct_routes
 
-    return _Litestar(
+    app = _Litestar(
         route_handlers=handlers,
         lifespan=[runtime.lifespan],
         state=app_state,
@@ -120,6 +120,12 @@ def build_app(settings: Settings, *, server: bool = False) -> Litestar:
         openapi_config=openapi_config(),
         logging_config=None,
     )
+    if "inference" in planes:
+        from inferia.inference.api.openapi import v1_openapi
+
+        paths, schemas = v1_openapi()
+        add_operations(app, paths, schemas, {"ApiKey": {"type": "http", "scheme": "bearer"}})
+    return app
 
 
 class _Litestar(Litestar):

@@ -101,12 +101,14 @@ class Runtime:
         finally:
             # Stop hooks are idempotent: they run even if a later start hook failed.
             # Each gets a bounded time: shutdown must finish even if one of them hangs.
+            # (Consumers that drain an in-memory queue take up to drain_timeout_s.)
+            limit = max(_STOP_HOOK_TIMEOUT_S, self.settings.server.drain_timeout_s + 1)
             for stop in reversed(self._on_stop):
                 try:
-                    async with asyncio.timeout(_STOP_HOOK_TIMEOUT_S):
+                    async with asyncio.timeout(limit):
                         await stop()
                 except TimeoutError:
-                    log.error("stop hook %s did not finish in %.0f s", stop, _STOP_HOOK_TIMEOUT_S)
+                    log.error("stop hook %s did not finish in %.0f s", stop, limit)
                 except Exception:
                     log.exception("error while stopping")
             await self._http.close()

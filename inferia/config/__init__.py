@@ -18,6 +18,7 @@ from inferia.config.loader import (
     default_config_path,
     load_settings,
     masked,
+    masked_url,
     replace_section,
     settings_from_env,
 )
@@ -88,6 +89,7 @@ __all__ = [
     "default_data_dir",
     "load_settings",
     "masked",
+    "masked_url",
     "replace_section",
     "settings_from_env",
 ]

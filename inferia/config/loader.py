@@ -39,6 +39,13 @@ from inferia.config.sections import (
 )
 from inferia.core.client_address import parse_networks
 from inferia.core.errors import ConfigError
+from inferia.core.upstream_headers import (
+    MASK,
+    HeaderRefused,
+    check_header_value,
+    check_upstream_headers,
+    is_credential_name,
+)
 
 SECTIONS: dict[str, type[msgspec.Struct]] = {
     "server": ServerSettings,
@@ -243,11 +250,18 @@ def _validate(settings: Settings, source: str) -> None:
             raise ConfigError(f"{source}: 'models[{index}]' needs a name and an http(s) base_url")
         if model.weight < 1:
             raise ConfigError(f"{source}: 'models[{index}].weight' must be >= 1")
+        try:
+            check_upstream_headers(model.headers)
+            check_header_value("api_key", model.api_key)
+        except HeaderRefused as exc:
+            raise ConfigError(f"{source}: 'models[{index}]': {exc}") from None
     if settings.inference.max_retries < 0:
         raise ConfigError(f"{source}: 'inference.max_retries' must be >= 0")
     _validate_auth(settings.auth, source)
     if settings.guardrails.max_scan_chars < 1:
         raise ConfigError(f"{source}: 'guardrails.max_scan_chars' must be >= 1")
+    if not 0 < settings.guardrails.pattern_budget_ms <= 10_000:
+        raise ConfigError(f"{source}: 'guardrails.pattern_budget_ms' must be in (0, 10000]")
     _validate_limits(settings, source)
     orchestration = settings.orchestration
     if not 0 < orchestration.heartbeat_timeout_s < orchestration.node_lost_after_s:
@@ -299,9 +313,14 @@ def _validate_limits(settings: Settings, source: str) -> None:
                 f'price for model(s) {", ".join(unpriced) or "*"}; add [pricing."<model>"] '
                 'prompt/completion (USD per million tokens) or [pricing."*"]'
             )
-    if settings.usage.batch_size < 1 or settings.usage.flush_interval_ms < 1:
+    if (
+        settings.usage.batch_size < 1
+        or settings.usage.flush_interval_ms < 1
+        or settings.usage.backlog_max_events < 1
+    ):
         raise ConfigError(
-            f"{source}: 'usage.batch_size' and 'usage.flush_interval_ms' must be >= 1"
+            f"{source}: 'usage.batch_size', 'usage.flush_interval_ms' and "
+            "'usage.backlog_max_events' must be >= 1"
         )
 
 
@@ -326,21 +345,11 @@ def _mask(value: Any, key: str = "", parent: str = "") -> Any:
     if isinstance(value, list):
         return [_mask(v, key, parent) for v in value]
     if isinstance(value, str) and value:
-        if key in SECRET_KEYS or (parent == "headers" and _is_credential_name(key)):
+        if key in SECRET_KEYS or (parent == "headers" and is_credential_name(key)):
             return MASK
         if key.endswith("url"):
             return masked_url(value)
     return value
-
-
-MASK = "********"
-# Header and query parameter names that carry credentials (Authorization, Azure's
-# api-key, x-api-key, cookies, tokens...).
-_CREDENTIAL_NAME = re.compile(r"auth|key|token|secret|passw|cookie|session|signature", re.I)
-
-
-def _is_credential_name(name: str) -> bool:
-    return bool(_CREDENTIAL_NAME.search(name))
 
 
 def masked_url(url: str) -> str:
@@ -358,7 +367,7 @@ def masked_url(url: str) -> str:
         user, colon, _password = userinfo.partition(":")
         netloc = f"{user}:{MASK}@{host}" if colon else f"{MASK}@{host}"
     query = "&".join(
-        f"{name}={MASK}" if _is_credential_name(name) else f"{name}={value}" if sep else name
+        f"{name}={MASK}" if is_credential_name(name) else f"{name}={value}" if sep else name
         for name, sep, value in (item.partition("=") for item in parts.query.split("&") if item)
     )
     return urlunsplit(parts._replace(netloc=netloc, query=query))

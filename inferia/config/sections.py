@@ -134,6 +134,9 @@ class UsageSettings(_Section, frozen=True):
     log_bodies: bool = False
     # Longest body kept in an inference log, in characters.
     max_body_chars: int = 65536
+    # Usage events a gateway process keeps in memory while the state backend cannot
+    # take them (an outage); past it the oldest are dropped (and counted).
+    backlog_max_events: int = 100_000
 
 
 class DetoxifySettings(_Section, frozen=True):
@@ -170,6 +173,9 @@ class GuardrailSettings(_Section, frozen=True):
     # "truncate" (scan only the first max_scan_chars, and record that).
     max_scan_chars: int = 200_000
     oversize: Literal["refuse", "truncate"] = "refuse"
+    # Time one request's deny-list patterns (tenant regexes) may take in total, all
+    # scans of its input and output together; past it they count as timed out.
+    pattern_budget_ms: float = 100.0
     # Backstop refresh of cached per-organisation policies (changes are also pushed).
     policy_cache_ttl_s: float = 60.0
     detoxify: DetoxifySettings = msgspec.field(default_factory=DetoxifySettings)

@@ -100,9 +100,7 @@ def handle_http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Resp
     )
 
 
-def handle_recursion_error(
-    request: Request[Any, Any, Any], exc: RecursionError
-) -> Response[bytes]:
+def handle_recursion_error(request: Request[Any, Any, Any], exc: RecursionError) -> Response[bytes]:
     """msgspec refuses a body nested deeper than it can decode with a RecursionError:
     the client's fault (400). Any other RecursionError is ours (500)."""
     if "deserializing" in str(exc):

@@ -154,5 +154,13 @@ class GuardedResolver(AbstractResolver):
             await self._inner.close()
 
 
+def has_userinfo(url: str) -> bool:
+    """Whether ``url`` carries ``user[:password]@`` (a credential in a URL)."""
+    try:
+        return "@" in urlsplit(url).netloc
+    except ValueError:
+        return False
+
+
 def hostname(url: str) -> str:
     return urlsplit(url).hostname or ""

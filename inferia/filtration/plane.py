@@ -88,7 +88,13 @@ class FiltrationPlane:
         assert runtime.database is not None  # the filtration plane owns tables
         self.policies = PolicyStore(settings.pricing, [m.name for m in settings.models])
         self.policy_service = PolicyService(self.policies, self.changes)
-        self.usage_consumer = UsageConsumer(runtime.state, runtime.database, settings.usage)
+        # Embedded mode: SIGTERM writes what is still queued in memory (bounded).
+        self.usage_consumer = UsageConsumer(
+            runtime.state,
+            runtime.database,
+            settings.usage,
+            drain_s=settings.server.drain_timeout_s,
+        )
         runtime.on_start(self.usage_consumer.start)
         runtime.on_stop(self.usage_consumer.close)
         key = settings.security.encryption_key
@@ -110,7 +116,9 @@ class FiltrationPlane:
         self.guardrail_service = GuardrailPolicyService(
             self.guardrails, self.changes, platform_policy(settings, engine)
         )
-        self.guardrail_events = GuardrailEventConsumer(runtime.state, runtime.database)
+        self.guardrail_events = GuardrailEventConsumer(
+            runtime.state, runtime.database, drain_s=runtime.settings.server.drain_timeout_s
+        )
         runtime.on_start(self.guardrail_events.start)
         runtime.on_stop(self.guardrail_events.close)
 

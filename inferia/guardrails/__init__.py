@@ -6,6 +6,7 @@ windows. Policies themselves are definitions owned by the filtration plane and r
 the inference plane as cached snapshots.
 """
 
+from inferia.guardrails.budget import ScanBudget, current_scan_budget, start_scan_budget
 from inferia.guardrails.engine import CompiledPolicy, GuardrailEngine, Rule, RuleSet
 from inferia.guardrails.events import GuardrailEventSink
 from inferia.guardrails.findings import ACTIONS, Action, Detection, Direction, Finding
@@ -48,6 +49,7 @@ __all__ = [
     "Redactor",
     "Rule",
     "RuleSet",
+    "ScanBudget",
     "ScanLimits",
     "Scanner",
     "ScannerFactory",
@@ -56,6 +58,7 @@ __all__ = [
     "StreamWindow",
     "TextSlot",
     "build_engine",
+    "current_scan_budget",
     "discover_factories",
     "guard_slots",
     "normalise",
@@ -64,4 +67,5 @@ __all__ = [
     "reply_slots",
     "request_slots",
     "scan_limits",
+    "start_scan_budget",
 ]

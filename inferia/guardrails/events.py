@@ -8,18 +8,14 @@ No event holds matched text.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 import uuid
-from collections import deque
 from collections.abc import Sequence
 
 import msgspec
 
-from inferia.core.errors import InferiaError
-from inferia.core.tasks import cancel_and_wait
-from inferia.state import StateBackend
+from inferia.state import StateBackend, StreamBacklog
 
 log = logging.getLogger(__name__)
 EVENTS_STREAM = "inferia:guardrail-events"
@@ -44,12 +40,14 @@ class GuardrailEventRecord(msgspec.Struct, frozen=True, kw_only=True):
 
 class GuardrailEventSink:
     def __init__(self, state: StateBackend, *, stream: str = EVENTS_STREAM) -> None:
-        self._state = state
-        self._stream = stream
-        self._buffer: deque[bytes] = deque(maxlen=_MAX_BUFFERED)
+        self._backlog = StreamBacklog(
+            state, stream, _MAX_BUFFERED, interval_s=_FLUSH_INTERVAL_S, label="guardrail events"
+        )
         self._encoder = msgspec.json.Encoder()
-        self._task: asyncio.Task[None] | None = None
-        self.dropped = 0
+
+    @property
+    def dropped(self) -> int:
+        return self._backlog.dropped
 
     def add(
         self,
@@ -62,9 +60,7 @@ class GuardrailEventSink:
     ) -> None:
         now = time.time()
         for finding in findings:
-            if len(self._buffer) == self._buffer.maxlen:
-                self.dropped += 1
-            self._buffer.append(
+            self._backlog.keep(
                 self._encoder.encode(
                     GuardrailEventRecord(
                         id=str(uuid.uuid4()),
@@ -84,25 +80,10 @@ class GuardrailEventSink:
             )
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="guardrail-event-sink")
+        await self._backlog.start()
 
     async def close(self) -> None:
-        if self._task is not None:
-            await cancel_and_wait(self._task)
-            self._task = None
-        await self.flush()
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(_FLUSH_INTERVAL_S)
-            await self.flush()
+        await self._backlog.close()
 
     async def flush(self) -> None:
-        while self._buffer:
-            payload = self._buffer[0]
-            try:
-                await self._state.stream_add(self._stream, payload)
-            except InferiaError as exc:
-                log.warning("guardrail events not enqueued yet: %s", exc.message)
-                return
-            self._buffer.popleft()
+        await self._backlog.flush()

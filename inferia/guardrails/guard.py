@@ -37,6 +37,8 @@ class GuardrailBlocked(BadRequestError):
 class ScanLimits:
     max_scan_chars: int = 200_000
     oversize: Literal["refuse", "truncate"] = "refuse"
+    # Total time one request's tenant patterns may take (``budget.ScanBudget``).
+    pattern_budget_s: float = 0.1
 
 
 async def guard_slots(

@@ -30,4 +30,6 @@ def platform_policy(settings: GuardrailSettings, engine: GuardrailEngine) -> Gua
 
 
 def scan_limits(settings: GuardrailSettings) -> ScanLimits:
-    return ScanLimits(settings.max_scan_chars, settings.oversize)
+    return ScanLimits(
+        settings.max_scan_chars, settings.oversize, settings.pattern_budget_ms / 1000
+    )

@@ -278,4 +278,6 @@ def policy_steps(
     sink = UsageSink(
         runtime.state, snapshots, prices, settings.usage, settings.security.encryption_key
     )
+    runtime.on_start(sink.backlog.start)
+    runtime.on_stop(sink.backlog.close)
     return admission, sink

@@ -21,6 +21,7 @@ once per authenticated request, after the reply is complete.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import Counter
@@ -31,6 +32,7 @@ from inferia.inference.api.exchange import ClientExchange, ClientGone
 from inferia.inference.api.relay import StreamRelay, ask_for_usage, internal_error_message
 from inferia.inference.api.reply import WholeReply
 from inferia.inference.api.schemas import parse
+from inferia.inference.api.sse import error_event
 from inferia.inference.auth import Authenticator
 from inferia.inference.local_reply import LocalEmbeddingsReply
 from inferia.inference.pipeline import Api, Pipeline, RequestContext, Step
@@ -151,6 +153,8 @@ class RequestFlow:
                 # Inferia's own time: the upstream wait (failed attempts included) is not.
                 overhead_s = time.perf_counter() - arrived - ctx.upstream_s
                 await client.answer_error(exc, ctx.response_headers, overhead_s)
+            else:
+                await _end_stream(client, error_event(exc.message, exc.code))
         except ClientGone:
             ctx.status, ctx.error_code = 499, "client_disconnected"
             if reply is not None:
@@ -163,6 +167,8 @@ class RequestFlow:
             if task is not None and client.disconnected:
                 task.uncancel()
             else:
+                if started:  # shutting down: the client learns why its stream ends
+                    await _end_stream(client, error_event("The server is stopping.", "cancelled"))
                 raise
         except Exception:
             # A bug: log it, free the upstream, and answer like any other error.
@@ -170,11 +176,21 @@ class RequestFlow:
             ctx.status, ctx.error_code = 500, "internal_error"
             if reply is not None:
                 reply.abort()
-            if not started:  # once started, the relay reports failures in the stream
+            message = internal_error_message(ctx.request_id)
+            if not started:
                 client.stop_watching()
-                await client.answer_error(InferiaError(internal_error_message(ctx.request_id)))
+                await client.answer_error(InferiaError(message))
+            else:
+                await _end_stream(client, error_event(message, "internal_error"))
         finally:
             client.stop_watching()
             ctx.finished_at = time.monotonic()
             self.requests[api, ctx.status] += 1
             await pipeline.finish(ctx)  # settle
+
+
+async def _end_stream(client: ClientExchange, event: bytes) -> None:
+    """A started stream is always ended, whatever failed after it started: else the
+    client waits for its own timeout. Once the relay ended it, this does nothing."""
+    with contextlib.suppress(ClientGone):
+        await client.end_stream(event)

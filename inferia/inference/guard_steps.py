@@ -30,6 +30,7 @@ from inferia.guardrails import (
     reply_slots,
     request_slots,
     scan_limits,
+    start_scan_budget,
 )
 from inferia.inference.pipeline import RequestContext, Step, StreamBlocked, StreamTransform
 from inferia.runtime import Runtime
@@ -80,6 +81,8 @@ class _Guard:
             policy = await self.policies.policy_for(ctx.principal.organization_id, ctx.model)
             state = _GuardState(policy)
             ctx.extras[_STATE_KEY] = state
+            # The request's task: every later scan of this request draws on it.
+            start_scan_budget(self.limits.pattern_budget_s)
         return state
 
     def recorder(self, state: _GuardState, ctx: RequestContext) -> Recorder:

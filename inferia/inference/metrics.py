@@ -49,8 +49,19 @@ def inference_metrics(
         )
         yield CounterMetricFamily(
             "inferia_usage_events_dropped",
-            "Usage events (usage records, inference logs) that could not be enqueued.",
+            "Usage events (usage records, inference logs) lost: the in-memory backlog "
+            "for a state-backend outage was full (usage.backlog_max_events).",
             value=usage_sink.dropped,
+        )
+        yield CounterMetricFamily(
+            "inferia_usage_events_deferred",
+            "Usage events the state backend could not take at once, kept in the backlog.",
+            value=usage_sink.backlog.deferred,
+        )
+        yield GaugeMetricFamily(
+            "inferia_usage_events_backlog",
+            "Usage events waiting in memory for the state backend.",
+            value=len(usage_sink.backlog),
         )
         findings = CounterMetricFamily(
             "inferia_guardrail_findings",

@@ -23,7 +23,7 @@ from inferia.core.errors import InferiaError
 from inferia.core.ids import IdSource
 from inferia.inference.pipeline import RequestContext, Step, StreamedText, StreamTransform
 from inferia.limits import ModelPrice, price_for
-from inferia.state import StateBackend, StreamAppend
+from inferia.state import StateBackend, StreamAppend, StreamBacklog
 
 log = logging.getLogger(__name__)
 _STREAM_TEXT_KEY = "usage_sink.stream_text"
@@ -47,7 +47,17 @@ class UsageSink(Step):
         self._box = SecretBox(encryption_key) if encryption_key else None
         self._encoder = msgspec.json.Encoder()
         self._ids = IdSource()
-        self.dropped = 0
+        # Events that could not even be encoded (lost).
+        self.unencodable = 0
+        # Events the state backend could not take (an outage), appended once it is back.
+        self.backlog = StreamBacklog(
+            state, USAGE_STREAM, settings.backlog_max_events, label="usage events"
+        )
+
+    @property
+    def dropped(self) -> int:
+        """Usage events lost for good: unencodable, or pushed out of a full backlog."""
+        return self.unencodable + self.backlog.dropped
 
     def _keeps_bodies(self, ctx: RequestContext) -> bool:
         setting = self._snapshots.log_bodies(ctx.principal.organization_id)
@@ -64,18 +74,19 @@ class UsageSink(Step):
         try:
             payload = self._encoder.encode(self._event(ctx))
         except InferiaError as exc:
-            self._drop(ctx, exc)
+            self.unencodable += 1
+            log.warning("usage event of request %s not built: %s", ctx.request_id, exc.message)
             return
-        ctx.defer(self._state, StreamAppend(USAGE_STREAM, payload), self._enqueued)
 
-    def _enqueued(self, ctx: RequestContext, result: Any) -> None:
-        if isinstance(result, InferiaError):
-            self._drop(ctx, result)
+        def enqueued(ctx: RequestContext, result: Any) -> None:
+            if isinstance(result, InferiaError):
+                # The state backend is down: keep the event until it is back.
+                self.backlog.keep(payload)
+                log.warning(
+                    "usage event of request %s kept for later: %s", ctx.request_id, result.message
+                )
 
-    def _drop(self, ctx: RequestContext, exc: InferiaError) -> None:
-        # The state backend is down: count and warn; the request itself is done.
-        self.dropped += 1
-        log.warning("usage event of request %s not enqueued: %s", ctx.request_id, exc.message)
+        ctx.defer(self._state, StreamAppend(USAGE_STREAM, payload), enqueued)
 
     def _event(self, ctx: RequestContext) -> UsageEvent:
         event_id = self._ids.uuid()

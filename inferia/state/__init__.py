@@ -1,5 +1,6 @@
 """Counters, pub/sub and streams: Redis when shared, memory when embedded."""
 
+from inferia.state.backlog import StreamBacklog
 from inferia.state.base import (
     EVERYTHING_CHANGED,
     AtomicScript,
@@ -32,6 +33,7 @@ __all__ = [
     "StateBackend",
     "StateOp",
     "StreamAppend",
+    "StreamBacklog",
     "StreamConsumer",
     "StreamMessage",
     "Subscription",

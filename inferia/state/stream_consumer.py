@@ -8,6 +8,12 @@ loses nothing: the entries stay pending and another consumer claims them. A cras
 between ``write`` and the acknowledgement duplicates nothing as long as ``write`` is
 idempotent (the consumers insert with ``ON CONFLICT (id) DO NOTHING``).
 
+Closing stops the loop at once on a shared (Redis) backend: what is left waits in
+Redis for the next consumer. On the in-process backend (embedded mode) what is left
+dies with the process, so ``close`` first lets the loop write everything already in the
+stream, for at most ``drain_s`` (``server.drain_timeout_s``). A kill -9 loses what was
+not written yet: at most one ``flush_interval_ms`` of records plus the batch in flight.
+
 The configured consumers: the usage records (``inferia.filtration.usage.consumer``) and
 the guardrail findings (``inferia.filtration.guardrail_policies.consumer``).
 """
@@ -46,6 +52,7 @@ class StreamConsumer:
         block_ms: int = 500,
         fill_ms: int = 0,
         claim_idle_ms: int = 30_000,
+        drain_s: float = 0.0,
     ) -> None:
         self._state = state
         self._write = write
@@ -59,21 +66,31 @@ class StreamConsumer:
         # > 0: a partial batch waits this long for more before it is written.
         self._fill_ms = fill_ms
         self._claim_idle_ms = claim_idle_ms
+        self._drain_s = drain_s
+        self._draining = False  # write what is left, then end (close, in-process stream)
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
 
     async def start(self) -> None:
-        self._stopping = False
+        self._stopping = self._draining = False
         self._task = asyncio.create_task(self._run(), name=self._label)
 
     async def close(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            # Unacknowledged entries stay pending: the next consumer claims them.
-            # The flag ends the loop even when a cancellation is lost (see
-            # cancel_and_wait).
-            self._stopping = True
-            await cancel_and_wait(task)
+        if task is None:
+            return
+        if self._drain_s > 0 and not self._state.shared:
+            # The loop ends by itself once a round finds the stream empty.
+            self._draining = True
+            done, _ = await asyncio.wait({task}, timeout=self._drain_s)
+            if not done:
+                log.error(
+                    "%s: stopped after %.0f s with entries unwritten", self._label, self._drain_s
+                )
+        # Unacknowledged entries stay pending: the next consumer claims them. The flag
+        # ends the loop even when a cancellation is lost (see cancel_and_wait).
+        self._stopping = True
+        await cancel_and_wait(task)
 
     async def _run(self) -> None:
         ready = False
@@ -82,7 +99,8 @@ class StreamConsumer:
                 if not ready:
                     await self._state.stream_ensure_group(self._stream, self._group)
                     ready = True
-                await self.run_once()
+                if not await self.run_once(0 if self._draining else None) and self._draining:
+                    return
             except InferiaError as exc:
                 # Database or state backend down: the entries wait in the stream. The
                 # group is made sure of again: a Redis restarted without persistence

@@ -47,15 +47,18 @@ def gateway(
     upstream_ports: int,
     models: Any,
     inference: dict[str, Any] | None = None,
+    *,
+    every_plane: bool = False,
     **settings: str,
 ) -> Iterator[tuple[FakeUpstream, InferiaServer, dict[str, str]]]:
     """``models(fake)`` returns the [[models]] tables once the fake's URLs are known;
-    ``settings``: more INFERIA_* variables."""
+    ``settings``: more INFERIA_* variables; ``every_plane``: the control plane and the
+    dashboard too (else inference and filtration)."""
     fake = FakeUpstream([free_port() for _ in range(upstream_ports)]).start()
     try:
         config = write_config(tmp / "inferia.toml", models(fake), inference)
         env = inferia_env(tmp / "data", INFERIA_CONFIG=str(config), **settings)
-        with InferiaServer(env, PLANES) as server:
+        with InferiaServer(env, None if every_plane else PLANES) as server:
             yield fake, server, env
     finally:
         fake.stop()

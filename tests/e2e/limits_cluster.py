@@ -50,6 +50,21 @@ class ScratchPostgres:
             await connection.close()
 
 
+def usage_rows(database_url: str) -> int:
+    """How many usage records the database at ``database_url`` holds."""
+
+    async def count() -> int:
+        import asyncpg
+
+        connection = await asyncpg.connect(database_url)
+        try:
+            return int(await connection.fetchval("SELECT count(*) FROM usage_records"))
+        finally:
+            await connection.close()
+
+    return asyncio.run(count())
+
+
 def fresh_redis(db: int) -> str:
     import redis
 

@@ -3,10 +3,8 @@ limits in the shared Redis, and its usage events reach the filtration plane's da
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
 
@@ -17,20 +15,13 @@ from tests.e2e.limits_cluster import (
     fresh_redis,
     run_chat,
     serving,
+    usage_rows,
     write_config,
 )
 from tests.processes import free_port, inferia_env, wait_until
 
 pytestmark = pytest.mark.e2e
 REDIS_DB = 6  # a slot: INFERIA_TEST_REDIS_URL's database + 6 (tests/services.py)
-
-
-async def _usage_rows(database_url: str) -> int:
-    connection = await asyncpg.connect(database_url)
-    try:
-        return int(await connection.fetchval("SELECT count(*) FROM usage_records"))
-    finally:
-        await connection.close()
 
 
 def test_limits_and_usage_across_split_planes(tmp_path: Path) -> None:
@@ -58,6 +49,6 @@ def test_limits_and_usage_across_split_planes(tmp_path: Path) -> None:
                 key = create_key(env, "split", "--rpm", "3")
                 statuses = [run_chat(inference.base_url, key)[0] for _ in range(5)]
                 assert statuses == [200, 200, 200, 429, 429]
-                wait_until(lambda: asyncio.run(_usage_rows(database_url)) == 5, timeout=10)
+                wait_until(lambda: usage_rows(database_url) == 5, timeout=10)
     finally:
         upstream.stop()

@@ -33,3 +33,22 @@ def test_the_docs_page_loads_every_asset_from_the_server_itself(tmp_path: Path) 
         assert {"/inventory/nodes", "/inventory/heartbeat", "/deployment/deploy"} <= set(
             schema["paths"]
         )
+
+
+def test_the_schema_describes_the_v1_posts(tmp_path: Path) -> None:
+    """They are served beside Litestar; the schema still has them, with their bodies and
+    the OpenAI error envelope."""
+    with InferiaServer(inferia_env(tmp_path)) as server:
+        schema = httpx.get(f"{server.base_url}/docs/openapi.json").json()
+    for path in ("/v1/chat/completions", "/v1/completions", "/v1/embeddings"):
+        post = schema["paths"][path]["post"]
+        ref = post["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        body = schema["components"]["schemas"][ref.rsplit("/", 1)[-1]]
+        assert "model" in body["required"]
+        assert {"200", "400", "401", "429", "502"} <= set(post["responses"])
+        error = post["responses"]["400"]["content"]["application/json"]["schema"]
+        assert error["required"] == ["error"]
+    chat = schema["components"]["schemas"]["V1ChatCompletionRequest"]
+    assert chat["properties"]["messages"]["items"]["$ref"].endswith("V1Message")
+    assert schema["components"]["securitySchemes"]["ApiKey"]["scheme"] == "bearer"
+    assert "/v1/models" in schema["paths"]

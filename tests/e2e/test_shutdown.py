@@ -1,7 +1,10 @@
-"""SIGTERM drains: a request already in flight is answered before the server exits."""
+"""SIGTERM drains: a request already in flight is answered before the server exits, and
+in embedded mode the usage records still queued in memory are written."""
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -46,3 +49,41 @@ def test_sigterm_lets_in_flight_requests_finish(tmp_path: Path) -> None:
         # And it no longer accepts new connections.
         with pytest.raises(httpx.ConnectError):
             httpx.get(f"{server.base_url}/health", timeout=1)
+
+
+def _usage_rows(data_dir: Path) -> int:
+    with sqlite3.connect(data_dir / "inferia.sqlite3") as connection:
+        return int(connection.execute("SELECT count(*) FROM usage_records").fetchone()[0])
+
+
+async def _burst(base_url: str, key: str, count: int) -> list[int]:
+    async with httpx.AsyncClient(
+        base_url=f"{base_url}/v1", headers={"authorization": f"Bearer {key}"}, timeout=60
+    ) as http:
+        gate = asyncio.Semaphore(20)
+        body = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+
+        async def one() -> int:
+            async with gate:
+                return (await http.post("/chat/completions", json=body)).status_code
+
+        return await asyncio.gather(*(one() for _ in range(count)))
+
+
+def test_sigterm_right_after_a_burst_writes_every_usage_record(tmp_path: Path) -> None:
+    """Embedded mode (SQLite + memory): the usage queue lives in the process, so SIGTERM
+    drains it into the database before exit; every answered request has its record."""
+
+    def models(fake: Any) -> list[dict[str, Any]]:
+        return [{"name": "m", "base_url": fake.url("a")}]
+
+    # Records wait up to 3 s in the queue: without the drain most of them would be lost.
+    with gateway(tmp_path, 1, models, None, INFERIA_USAGE__FLUSH_INTERVAL_MS="3000") as (
+        _,
+        server,
+        env,
+    ):
+        statuses = asyncio.run(_burst(server.base_url, create_key(env), 300))
+        assert statuses.count(200) == 300
+        assert server.stop(timeout=40) == 0
+    assert _usage_rows(tmp_path / "data") == 300

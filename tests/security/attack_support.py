@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -12,6 +13,8 @@ import openai
 import pyotp
 
 from tests.conftest import BackendPair
+from tests.e2e.fake_upstream import FakeUpstream
+from tests.e2e.gateway_fixtures import gateway
 from tests.identity_support import (
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
@@ -32,6 +35,26 @@ def server_env(backend_pair: BackendPair, **settings: str) -> dict[str, str]:
         **backend_pair.env(),
         **settings,
     )
+
+
+@contextmanager
+def attacked_gateway(
+    tmp: Path, *, every_plane: bool = False, **settings: str
+) -> Iterator[tuple[FakeUpstream, InferiaServer, dict[str, str]]]:
+    """A gateway whose one model ``m`` (inferia.toml) is a fake upstream's ``a``, with
+    the first-start operator of ``Api.login``."""
+    with gateway(
+        tmp,
+        1,
+        lambda fake: [{"name": "m", "base_url": fake.url("a")}],
+        None,
+        every_plane=every_plane,
+        INFERIA_ADMIN_EMAIL=ADMIN_EMAIL,
+        INFERIA_ADMIN_PASSWORD=ADMIN_PASSWORD,
+        **CHEAP_ARGON2_ENV,
+        **settings,
+    ) as running:
+        yield running
 
 
 @contextmanager

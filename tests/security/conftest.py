@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Iterator
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
 from tests.conftest import BACKEND_PAIRS, BackendPair
+from tests.security.attack_support import attacked_gateway
 from tests.services import redis_db_url, require_postgres
 
 
@@ -41,3 +43,17 @@ def module_pair(
         yield BackendPair(request.param, database_url, redis_db_url(), data_dir)
     finally:
         asyncio.run(_postgres(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="module")
+def api_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """A gateway (``attacked_gateway``) where models defined through the API may use
+    the fake upstream on the loopback: ``fake``, ``server``, ``env``, ``data`` (its
+    data directory)."""
+    tmp = tmp_path_factory.mktemp("api-gateway")
+    with attacked_gateway(tmp, INFERIA_INFERENCE__ALLOW_PRIVATE_API_UPSTREAMS="true") as (
+        fake,
+        server,
+        env,
+    ):
+        yield {"fake": fake, "server": server, "env": env, "data": tmp / "data"}

@@ -31,6 +31,7 @@ class GuardrailEventConsumer:
         *,
         name: str | None = None,
         stream: str = EVENTS_STREAM,
+        drain_s: float = 0.0,
     ) -> None:
         self._database = database
         self._decoder = msgspec.json.Decoder(GuardrailEventRecord)
@@ -41,6 +42,7 @@ class GuardrailEventConsumer:
             group=EVENTS_GROUP,
             label="guardrail event consumer",
             name=name,
+            drain_s=drain_s,
         )
         self.name = self._loop.name
 

@@ -1,7 +1,11 @@
 """ModelStore: organisation-scoped model definitions, and the in-process port.
 
-Upstream API keys are sealed with the platform's SecretBox (bound to the row id) and
-only opened for the inference plane (``load``). Changes go through ``ModelService``,
+Upstream API keys, and endpoint headers whose names say they carry a credential
+(``api-key``, ``x-api-key``, ``x-auth-token``...), are sealed with the platform's
+SecretBox (bound to the row id) and only opened for the inference plane (``load``):
+answers show such headers as ``********`` (sending ``********`` back keeps the stored
+value). URLs with user-info (``https://user:pass@host``) are refused: credentials go in
+``api_key`` or a header. Changes go through ``ModelService``,
 which audits them and announces them so each process rebuilds its routing table.
 """
 
@@ -18,7 +22,14 @@ import msgspec
 from inferia.contracts.models import ModelDefinition, ModelEndpointDefinition
 from inferia.core.crypto import SecretBox
 from inferia.core.errors import ConflictError, NotFoundError, ValidationError
-from inferia.core.ssrf import SsrfRefused, check_url
+from inferia.core.ssrf import SsrfRefused, check_url, has_userinfo
+from inferia.core.upstream_headers import (
+    MASK,
+    HeaderRefused,
+    check_header_value,
+    check_upstream_headers,
+    is_credential_name,
+)
 from inferia.db.errors import wrap_errors
 from inferia.filtration.models.schemas import (
     EndpointInput,
@@ -49,7 +60,7 @@ class ModelStore:
         return _record(await self._row(organization_id, model_id))
 
     async def create(self, organization_id: str, data: ModelCreate) -> ModelRecord:
-        await self._check_urls(data.endpoints)
+        await self._check_endpoints(data.endpoints)
         await _check_template(organization_id, data.template)
         async with wrap_errors():
             taken = await ModelDeployment.exists().where(
@@ -80,7 +91,7 @@ class ModelStore:
             await _check_template(organization_id, data.template)
             values[ModelDeployment.template] = data.template
         if not isinstance(data.endpoints, msgspec.UnsetType):
-            await self._check_urls(data.endpoints)
+            await self._check_endpoints(data.endpoints)
             stored = json.loads(row["endpoints"])
             values[ModelDeployment.endpoints] = json.dumps(
                 self._seal(model_id, data.endpoints, stored)
@@ -103,11 +114,16 @@ class ModelStore:
 
     def _definition(self, row: dict[str, Any]) -> ModelDefinition:
         endpoints = []
+        context = f"model:{row['id']}"
         for stored in json.loads(row["endpoints"]):
             sealed = stored.pop("api_key_sealed", None)
             api_key = ""
             if sealed and self._box is not None:
-                api_key = self._box.decrypt(sealed, f"model:{row['id']}")
+                api_key = self._box.decrypt(sealed, context)
+            opened = self._opened_headers(stored, context)
+            stored.pop("headers_sealed", None)
+            stored.pop("sealed_header_names", None)
+            stored["headers"] = {**stored.get("headers", {}), **opened}
             endpoints.append(ModelEndpointDefinition(api_key=api_key, **stored))
         return ModelDefinition(
             id=str(row["id"]),
@@ -121,22 +137,68 @@ class ModelStore:
     def _seal(
         self, model_id: str, endpoints: list[EndpointInput], stored: list[dict[str, Any]]
     ) -> list[dict[str, Any]]:
-        previous = {e["base_url"]: e.get("api_key_sealed") for e in stored}
+        context = f"model:{model_id}"
+        previous = {e["base_url"]: e for e in stored}
         out = []
         for endpoint in endpoints:
             item = msgspec.to_builtins(endpoint)
+            before = previous.get(endpoint.base_url, {})
             api_key = item.pop("api_key")
             if api_key:
-                if self._box is None:
-                    raise ValidationError("no encryption key is configured", param="api_key")
-                item["api_key_sealed"] = self._box.encrypt(api_key, f"model:{model_id}")
-            elif api_key is None and previous.get(endpoint.base_url):
-                item["api_key_sealed"] = previous[endpoint.base_url]
+                item["api_key_sealed"] = self._box_for("api_key").encrypt(api_key, context)
+            elif api_key is None and before.get("api_key_sealed"):
+                item["api_key_sealed"] = before["api_key_sealed"]
+            # Credential headers: write-only like api_key; "********" keeps the stored one.
+            kept = self._opened_headers(before, context) if before else {}
+            plain: dict[str, str] = {}
+            secret: dict[str, str] = {}
+            for name, value in item.pop("headers").items():
+                if not is_credential_name(name):
+                    plain[name] = value
+                elif value != MASK:
+                    secret[name] = value
+                elif name in kept:
+                    secret[name] = kept[name]
+                else:
+                    raise ValidationError(
+                        f"header {name!r}: no stored value to keep", param="headers"
+                    )
+            item["headers"] = plain
+            if secret:
+                blob = json.dumps(secret)
+                item["headers_sealed"] = self._box_for("headers").encrypt(blob, context)
+                item["sealed_header_names"] = sorted(secret)
             out.append(item)
         return out
 
-    async def _check_urls(self, endpoints: list[EndpointInput]) -> None:
+    def _box_for(self, param: str) -> SecretBox:
+        if self._box is None:
+            raise ValidationError("no encryption key is configured", param=param)
+        return self._box
+
+    def _opened_headers(self, stored: dict[str, Any], context: str) -> dict[str, str]:
+        """The sealed credential headers of a stored endpoint, opened."""
+        sealed = stored.get("headers_sealed")
+        if not sealed or self._box is None:
+            return {}
+        opened: dict[str, str] = json.loads(self._box.decrypt(sealed, context))
+        return opened
+
+    async def _check_endpoints(self, endpoints: list[EndpointInput]) -> None:
         for index, endpoint in enumerate(endpoints):
+            if has_userinfo(endpoint.base_url):
+                raise ValidationError(
+                    "upstream URL refused: credentials in the URL; use api_key or a header",
+                    param=f"endpoints[{index}].base_url",
+                )
+            try:
+                check_upstream_headers(endpoint.headers)
+            except HeaderRefused as exc:
+                raise ValidationError(str(exc), param=f"endpoints[{index}].headers") from None
+            try:
+                check_header_value("api_key", endpoint.api_key or "")
+            except HeaderRefused as exc:
+                raise ValidationError(str(exc), param=f"endpoints[{index}].api_key") from None
             try:
                 await asyncio.to_thread(
                     check_url, endpoint.base_url, allow_private=self._allow_private
@@ -181,7 +243,15 @@ def _record(row: dict[str, Any]) -> ModelRecord:
     endpoints = []
     for stored in json.loads(row["endpoints"]):
         has_key = bool(stored.pop("api_key_sealed", None))
-        endpoints.append(EndpointRecord(has_api_key=has_key, **stored))
+        stored.pop("headers_sealed", None)
+        sealed_names = stored.pop("sealed_header_names", [])
+        # Masked by name, also in rows stored before credential headers were sealed.
+        headers = {
+            name: MASK if is_credential_name(name) else value
+            for name, value in stored.pop("headers", {}).items()
+        }
+        headers.update(dict.fromkeys(sealed_names, MASK))
+        endpoints.append(EndpointRecord(has_api_key=has_key, headers=headers, **stored))
     return ModelRecord(
         id=str(row["id"]),
         organization_id=str(row["organization"]),

@@ -36,6 +36,7 @@ class UsageConsumer:
         *,
         name: str | None = None,
         stream: str = USAGE_STREAM,
+        drain_s: float = 0.0,
     ) -> None:
         self._decoder = msgspec.json.Decoder(UsageEvent)
         self._writer = batch_writer(database)
@@ -53,6 +54,7 @@ class UsageConsumer:
             block_ms=flush_ms,
             fill_ms=flush_ms,
             claim_idle_ms=int(settings.claim_idle_s * 1000),
+            drain_s=drain_s,
         )
         self.name = self._loop.name
 

@@ -18,6 +18,9 @@ from inferia.core.request_id import RequestIds
 
 # How old a request must be before client disconnects are watched (see DisconnectWatch).
 WATCH_GRACE_S = 0.02
+# How long the last event and the end of a stream may wait on a client that does not
+# read; past it the request gives the connection up (the server closes it).
+STREAM_END_TIMEOUT_S = 10.0
 
 
 class ClientGone(Exception):
@@ -70,7 +73,11 @@ class ClientExchange(Protocol):
         """Bytes of the stream; raises ClientGone when the server says the client left."""
         ...
 
-    async def close_stream(self) -> None: ...
+    async def end_stream(self, event: bytes | None = None) -> None:
+        """Sends ``event`` (an error event, if any) and ends the stream; does nothing
+        once the stream ended. Bounded by ``STREAM_END_TIMEOUT_S``: a client that does
+        not take the end in time is treated as gone (ClientGone)."""
+        ...
 
 
 def too_large(limit: int) -> PayloadTooLargeError:
@@ -99,6 +106,7 @@ class AsgiExchange:
         "_receive",
         "_send",
         "_started",
+        "_streaming",
         "_watch",
         "authorization",
         "client_address",
@@ -120,6 +128,7 @@ class AsgiExchange:
         self._send = send
         self._max_body = max_body
         self._started = False  # the response started: errors go in the stream, if any
+        self._streaming = False  # a stream is open: it must be ended (end_stream)
         self._watch: DisconnectWatch | None = None
         self.request_id = request_ids.choose(_latin1(headers.get(REQUEST_ID_HEADER)))
         client = scope.get("client")
@@ -203,6 +212,7 @@ class AsgiExchange:
 
     async def open_stream(self, headers: dict[str, str], overhead_s: float) -> None:
         self._started = True
+        self._streaming = True
         await self._send(
             {
                 "type": "http.response.start",
@@ -217,10 +227,17 @@ class AsgiExchange:
         except OSError as exc:  # servers that report a gone client on send
             raise ClientGone from exc
 
-    async def close_stream(self) -> None:
+    async def end_stream(self, event: bytes | None = None) -> None:
+        if not self._streaming:
+            return
+        self._streaming = False
+        send = self._send
         try:
-            await self._send({"type": "http.response.body", "body": b"", "more_body": False})
-        except OSError as exc:
+            async with asyncio.timeout(STREAM_END_TIMEOUT_S):
+                if event:
+                    await send({"type": "http.response.body", "body": event, "more_body": True})
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except (OSError, TimeoutError) as exc:
             raise ClientGone from exc
 
 

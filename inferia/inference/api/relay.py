@@ -131,17 +131,23 @@ class StreamRelay:
             self._reports_usage.add(endpoint_id)
         elif relay.saw_done:
             self._reports_usage.discard(endpoint_id)
-        ctx.usage = relay.usage or await counted_usage(self._counter, ctx, "".join(relay.text))
         client.stop_watching()
+        usage = None
+        if failure is None:
+            # A stream that ended well: its held [DONE] closes with the usage.
+            usage = relay.usage or await counted_usage(self._counter, ctx, "".join(relay.text))
+            ctx.usage = usage
+        # A failed stream ends first: the accounting below may wait for a worker thread
+        # (token counting), and a client must never wait on that.
         try:
-            if relay.done_held and failure is None:
-                await send(relay.closing(ctx.usage))
-            if failure:
-                await send(failure)
-            await client.close_stream()
+            if relay.done_held and usage is not None:
+                await send(relay.closing(usage))
+            await client.end_stream(failure)
         except ClientGone:
             if failure:
                 ctx.status, ctx.error_code = 499, "client_disconnected"
+        if failure is not None:
+            ctx.usage = relay.usage or await counted_usage(self._counter, ctx, "".join(relay.text))
 
 
 def _renaming(client: ClientExchange, renamer: ModelRenamer) -> Callable[[bytes], Awaitable[None]]:

@@ -100,11 +100,14 @@ def parse(raw: bytes, api: Api, max_tokens_limit: int) -> tuple[dict[str, Any], 
     """The body decoded once (what goes upstream) and its known fields validated."""
     try:
         payload = _decode(raw)
+        parsed = validate(payload, SCHEMAS[api], max_tokens_limit)
     except msgspec.DecodeError as exc:
         raise BadRequestError(f"The request body is not valid JSON: {exc}.") from None
     except UnicodeDecodeError:
         raise BadRequestError("The request body is not valid UTF-8.") from None
-    parsed = validate(payload, SCHEMAS[api], max_tokens_limit)
+    except RecursionError:
+        # msgspec decodes and converts recursively: a body nested ~1000 deep ends here.
+        raise BadRequestError("The request body is nested too deeply.") from None
     if isinstance(payload, dict) and "stream" in payload and payload["stream"] is None:
         # "stream": null means the default (OpenAI's schema); not every upstream agrees.
         del payload["stream"]

@@ -14,10 +14,20 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from inferia.config import InferenceSettings, ModelEndpointSettings, RoutingStrategy
+from inferia.config import (
+    InferenceSettings,
+    ModelEndpointSettings,
+    RoutingStrategy,
+    masked_url,
+)
 from inferia.contracts import ModelDefinition
 from inferia.contracts.endpoints import LiveDeployment
 from inferia.core.ssrf import SsrfRefused, check_url, hostname
+from inferia.core.upstream_headers import (
+    HeaderRefused,
+    check_header_value,
+    check_upstream_headers,
+)
 from inferia.inference.routing.endpoint import Endpoint, EndpointHealth
 from inferia.inference.routing.strategies import Strategy, build_strategy
 
@@ -174,8 +184,11 @@ class RoutingTableBuilder:
                 spec.base_url,
                 allow_private=trusted or org is None or self._settings.allow_private_api_upstreams,
             )
-        except SsrfRefused as exc:
-            log.error("model %r: upstream %s refused: %s", name, spec.base_url, exc)
+            check_upstream_headers(dict(spec.headers))
+            check_header_value("api_key", spec.api_key)  # also api_key_env's value
+        except (SsrfRefused, HeaderRefused) as exc:
+            # Headers: rows stored before they were checked skip the endpoint, not the table.
+            log.error("model %r: upstream %s refused: %s", name, masked_url(spec.base_url), exc)
             return None
         identity = f"{org}|{name}|{index}|{spec!r}"
         endpoint_id = hashlib.blake2b(identity.encode(), digest_size=6).hexdigest()
@@ -183,7 +196,8 @@ class RoutingTableBuilder:
         headers = {
             "content-type": "application/json",
             "user-agent": "inferia",
-            **dict(spec.headers),
+            # Lower-cased: one value per name (ours or the endpoint's), never both.
+            **{header.lower(): value for header, value in spec.headers},
         }
         if spec.api_key:
             headers["authorization"] = f"Bearer {spec.api_key}"
