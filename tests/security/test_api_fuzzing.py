@@ -8,9 +8,10 @@ turn the rest of the run into 401s.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -19,17 +20,20 @@ from tests.e2e.gateway_fixtures import create_key
 from tests.identity_support import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.processes import InferiaServer
 from tests.security.attack_support import attacked_gateway
+from tests.services import unavailable
 
 pytestmark = pytest.mark.e2e
 
+# schemathesis' CLI, installed by the [test] extra beside this interpreter.
+ST = Path(sys.executable).with_name("st")
 # Examples per operation: the CI budget (a release run raises it, docs/reliability.md).
 MAX_EXAMPLES = "5"
 
 
 @pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[InferiaServer, str]]:
-    if shutil.which("st") is None:
-        pytest.skip("schemathesis is not installed (pip install -e '.[test]')")
+    if not ST.exists():
+        unavailable("schemathesis is not installed (pip install -e '.[test]')")
     tmp = tmp_path_factory.mktemp("fuzzing")
     # Every plane: the control plane's routes too.
     with attacked_gateway(tmp, every_plane=True) as (_, server, env):
@@ -40,7 +44,7 @@ def _schemathesis(server: InferiaServer, token: str, *selection: str) -> str:
     # Its cache (.schemathesis/) goes to the server's temporary directory, not the repo.
     result = subprocess.run(
         [
-            "st",
+            str(ST),
             "run",
             f"{server.base_url}/docs/openapi.json",
             "--checks",
