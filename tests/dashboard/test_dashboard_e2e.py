@@ -1,7 +1,8 @@
 """The dashboard in a real browser: a real ``inferia serve`` (one process, every plane)
 with a fake upstream, driven by the scenarios in inferia/dashboard/web/e2e (vitest +
 playwright-core on Debian's Chromium, axe for accessibility). Screenshots of the main
-pages go to docs/dashboard/.
+pages are taken every run; they replace docs/dashboard/'s only with
+INFERIA_UPDATE_SCREENSHOTS=1 (a test run leaves the tree as it found it).
 
 Needs Node.js, ``npm ci`` in inferia/dashboard/web, and ``chromium``: locally a missing
 one skips, in CI (CI=true) it fails.
@@ -26,7 +27,7 @@ pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB = ROOT / "inferia" / "dashboard" / "web"
-SCREENSHOTS = ROOT / "docs" / "dashboard"
+DOCS_SCREENSHOTS = ROOT / "docs" / "dashboard"
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "correct horse battery"
 
@@ -78,7 +79,11 @@ def test_dashboard_in_chromium(tmp_path: Path) -> None:
                     "INFERIA_E2E_ADMIN_EMAIL": ADMIN_EMAIL,
                     "INFERIA_E2E_ADMIN_PASSWORD": ADMIN_PASSWORD,
                     "INFERIA_E2E_UPSTREAM_URL": fake.url(),
-                    "INFERIA_E2E_SCREENSHOTS": str(SCREENSHOTS),
+                    "INFERIA_E2E_SCREENSHOTS": str(
+                        DOCS_SCREENSHOTS
+                        if os.environ.get("INFERIA_UPDATE_SCREENSHOTS") == "1"
+                        else tmp_path / "screenshots"
+                    ),
                     "INFERIA_E2E_ARTIFACTS": str(tmp_path),
                     "NO_COLOR": "1",
                 },
