@@ -37,6 +37,8 @@ class ModelDefinition(msgspec.Struct, frozen=True, kw_only=True):
     endpoints: tuple[ModelEndpointDefinition, ...] = ()
     # The organisation's prompt template requests for this model get by default.
     template: str | None = None
+    # The organisation's knowledge bases searched for requests that name none.
+    knowledge_bases: tuple[str, ...] = ()
 
 
 class ModelDefinitionSource(Protocol):
