@@ -20,6 +20,7 @@ from granian.server import Server
 
 from inferia.config import SETTINGS_ENV, Settings
 from inferia.core.errors import ConfigError
+from inferia.core.logging import granian_log_config
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +94,7 @@ def serve(settings: Settings) -> None:
         loop=Loops.uvloop,
         factory=True,
         log_access=settings.logging.access_log,
+        log_dictconfig=granian_log_config(settings.logging),
         workers_kill_timeout=max(1, round(settings.server.drain_timeout_s)),
         # A worker that dies (OOM killer, a crash in native code) is started again while
         # the others keep serving; granian gives up on a crash loop (docs/operations.md).

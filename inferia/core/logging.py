@@ -104,3 +104,28 @@ def configure_logging(settings: LoggingSettings) -> None:
         logging.getLogger(noisy).setLevel(
             logging.DEBUG if settings.level == "DEBUG" else logging.WARNING
         )
+
+
+def granian_log_config(settings: LoggingSettings) -> dict[str, Any]:
+    """granian's own logging (its supervisor's lines, the access log) in our format on
+    stderr: with ``format = "json"`` they were plain text on stdout, among JSON lines."""
+    formatter = "inferia.core.logging." + (
+        "JsonFormatter" if settings.format == "json" else "PlainFormatter"
+    )
+    handler = {
+        "class": "logging.StreamHandler",
+        "stream": "ext://sys.stderr",
+        "formatter": "inferia",
+        "filters": ["request_id"],
+    }
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"inferia": {"()": formatter}},
+        "filters": {"request_id": {"()": "inferia.core.logging.RequestIdFilter"}},
+        "handlers": {"inferia": handler},
+        "loggers": {
+            name: {"handlers": ["inferia"], "level": "INFO", "propagate": False}
+            for name in _SERVER_LOGGERS
+        },
+    }

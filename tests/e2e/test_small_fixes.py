@@ -3,6 +3,7 @@ the CLI as a subprocess, a real ``inferia serve --demo``, plain HTTP."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from datetime import datetime
@@ -102,3 +103,18 @@ def test_an_unset_api_key_env_is_warned_about(tmp_path: Path) -> None:
     env.pop("NO_SUCH_KEY_VAR", None)
     with InferiaServer(env) as running:
         assert "api_key_env names NO_SUCH_KEY_VAR, which is not set" in running.output
+
+
+def test_json_logging_covers_granian_and_the_access_log(tmp_path: Path) -> None:
+    env = inferia_env(
+        tmp_path / "data", INFERIA_LOGGING__FORMAT="json", INFERIA_LOGGING__ACCESS_LOG="true"
+    )
+    with InferiaServer(env) as running:
+        httpx.get(f"{running.base_url}/health")
+        wait_until(lambda: "/health" in running.output, timeout=10)
+        output = running.output
+    # granian's supervisor and its access log wrote plain text among the JSON lines.
+    for line in output.splitlines():
+        if "Listening at" in line or "Started worker" in line or "/health" in line:
+            assert json.loads(line)["message"], line
+    assert "Listening at" in output and "[INFO]" not in output
