@@ -186,7 +186,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     admin = commands.add_parser("admin", help="operator actions on users")
     admin_commands = admin.add_subparsers(dest="admin_command", required=True)
-    create_user = admin_commands.add_parser("create-user", parents=[common])
+    create_user = admin_commands.add_parser(
+        "create-user", parents=[common], help="add an account to an organisation"
+    )
     create_user.add_argument("--email", required=True)
     create_user.add_argument("--password", required=True)
     create_user.add_argument("--org", default="default")
@@ -208,11 +210,11 @@ def build_parser() -> argparse.ArgumentParser:
     key_create.add_argument("--daily-tokens", type=int, help="tokens per day")
     key_create.add_argument("--monthly-budget", type=float, help="USD per 30 days")
     key_create.set_defaults(handler=cmd_keys_create)
-    key_list = key_commands.add_parser("list", parents=[common])
+    key_list = key_commands.add_parser("list", parents=[common], help="keys of an organisation")
     key_list.add_argument("--org", default="default")
     key_list.add_argument("--all", action="store_true", help="include revoked keys")
     key_list.set_defaults(handler=cmd_keys_list)
-    key_revoke = key_commands.add_parser("revoke", parents=[common])
+    key_revoke = key_commands.add_parser("revoke", parents=[common], help="revoke a key")
     key_revoke.add_argument("key", help="key id or prefix (sk-inf-<public id>)")
     key_revoke.set_defaults(handler=cmd_keys_revoke)
     add_key_commands(key_commands, common, _existing_settings)

@@ -207,7 +207,9 @@ def add_control_commands(commands: Any) -> None:
 
     models = group("models", "the model registry (control plane)")
     command(models, "list", _path("GET", "/deployment/listModels"), "registered models")
-    get = command(models, "get", _path("GET", "/deployment/getModel/{}/{}", "name", "version"), "")
+    get = command(
+        models, "get", _path("GET", "/deployment/getModel/{}/{}", "name", "version"), "one version"
+    )
     get.add_argument("name")
     get.add_argument("version")
     register = command(models, "register", _models_register, "register a model version")
