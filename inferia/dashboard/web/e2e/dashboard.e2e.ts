@@ -351,6 +351,8 @@ describe("the dashboard", () => {
     await dialog.getByRole("button", { name: "Add variable" }).click();
     await dialog.getByLabel("Variable 2 name").fill("persona");
     await dialog.getByLabel("Variable 2 default").fill("a helpful bot");
+    // The editor (messages, variables) and the template's page: axe, as on the main pages.
+    expect(await accessibilityProblems(page)).toEqual([]);
     await dialog.getByRole("button", { name: "Create template" }).click();
     await page.getByRole("heading", { name: "e2e-greeting" }).waitFor();
     const templateId = decodeURIComponent(page.url().split("/").pop() ?? "");
@@ -359,6 +361,7 @@ describe("the dashboard", () => {
     await page.getByRole("button", { name: "Render" }).click();
     const rendered = page.getByRole("list", { name: "Rendered messages" });
     await rendered.getByText("Hello Ada!").waitFor();
+    expect(await accessibilityProblems(page)).toEqual([]);
     const expected = await callApi<{ messages: { content: string }[] }>(`/management/templates/${templateId}/render`, adminToken, "POST", {
       variables: { name: "Ada" },
     });
@@ -431,6 +434,7 @@ describe("the dashboard", () => {
       // The search answers in words either way: passages, none, or the API's refusal.
       await page.getByRole("search").locator("table, .muted, .field-error").first().waitFor();
     }
+    expect(await accessibilityProblems(page)).toEqual([]);
   });
 
   it("registers a compute node, shows its token once, and the token sends heartbeats", async () => {
@@ -442,6 +446,7 @@ describe("the dashboard", () => {
     await dialog.getByText(/type=count/).first().waitFor();
     await dialog.getByLabel("GPUs").fill("A100=2");
     await dialog.getByLabel("CPUs").fill("8");
+    expect(await accessibilityProblems(page)).toEqual([]);
     await dialog.getByRole("button", { name: "Register node" }).click();
     const token = (await dialog.getByTestId("node-token").textContent()) ?? "";
     expect(token.length).toBeGreaterThan(16);

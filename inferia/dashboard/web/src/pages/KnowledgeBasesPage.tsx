@@ -85,6 +85,11 @@ function UploadForm({ baseId, onUploaded }: { baseId: string; onUploaded: () => 
       <button type="submit" className="primary" disabled={busy}>
         Upload
       </button>
+      {busy ? (
+        <span role="status" className="muted">
+          Uploading {file?.name}…
+        </span>
+      ) : null}
       {failure ? (
         <p className="field-error" role="alert">
           {describeError(failure)}
