@@ -438,7 +438,11 @@ describe("the dashboard", () => {
   });
 
   it("registers a compute node, shows its token once, and the token sends heartbeats", async () => {
-    await nav(page, "Compute nodes");
+    // A pool's nodes are a link away from the pools page.
+    await nav(page, "Compute pools");
+    await page.getByRole("link", { name: "Nodes of e2e-pool" }).click();
+    await page.getByRole("heading", { name: "Compute nodes" }).waitFor();
+    expect(await page.getByLabel("Pool", { exact: true }).locator("option:checked").textContent()).toBe("e2e-pool");
     await page.getByRole("button", { name: "Register node" }).click();
     const dialog = page.getByRole("dialog");
     await dialog.getByLabel("GPUs").fill("A100");

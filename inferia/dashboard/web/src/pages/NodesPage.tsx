@@ -1,5 +1,6 @@
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
+import { useSearchParams } from "react-router";
 import type { PoolRecord, RegisteredNode } from "../api/types";
 import { useApi, useCan, useSession } from "../auth/session";
 import { formatTime } from "../lib/format";
@@ -84,7 +85,10 @@ export function NodesPage() {
   const can = useCan();
   const { me } = useSession();
   const queryClient = useQueryClient();
-  const [poolId, setPoolId] = useState("");
+  // /nodes?pool=<id>: the pools page links each pool's nodes.
+  const [params, setParams] = useSearchParams();
+  const poolId = params.get("pool") ?? "";
+  const setPoolId = (value: string) => setParams(value ? { pool: value } : {}, { replace: true });
   const [filter, setFilter] = useState("");
   const [page, setPage] = useState(1);
   const [registering, setRegistering] = useState(false);
