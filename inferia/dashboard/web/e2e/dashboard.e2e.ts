@@ -603,7 +603,7 @@ describe("the dashboard", () => {
 
   it("has an audit entry for each action", async () => {
     await nav(page, "Audit log");
-    for (const action of ["auth.login", "api_key.create", "model.create", "policy.create", "policy.update", "invitation.create", "invitation.accept"]) {
+    for (const action of ["auth.login", "api_key.create", "model.create", "policy.create", "policy.update", "invitation.create", "invitation.accept", "template.create", "template.version.create", "template.activate", "knowledge_base.create", "knowledge_base.document.upload"]) {
       await page.getByLabel("Action").fill(action);
       await page.getByRole("cell", { name: action, exact: true }).first().waitFor();
     }
