@@ -18,6 +18,8 @@ let totpSecret = "";
 let apiKey = "";
 // One of the admin's recovery codes: signs the API client in (a TOTP step works once).
 let recoveryCode = "";
+// The admin's API session (recovery codes work once): set by the deployment scenario.
+let adminToken = "";
 
 interface DeploymentStatus {
   state: string;
@@ -221,7 +223,7 @@ describe("the dashboard", () => {
 
   it("creates a compute pool, registers a model and deploys it; the pages show what the API says", async () => {
     // The API, read with a session of its own, is what the pages are compared with.
-    const adminToken = await apiLogin(server.adminEmail, server.adminPassword, recoveryCode);
+    adminToken = await apiLogin(server.adminEmail, server.adminPassword, recoveryCode);
     await nav(page, "Compute pools");
     await page.getByRole("button", { name: "Create pool" }).click();
     let dialog = page.getByRole("dialog");
@@ -334,6 +336,150 @@ describe("the dashboard", () => {
       .toBe(true);
   });
 
+  it("creates a prompt template, previews it, adds a version and activates it", async () => {
+    await nav(page, "Prompt templates");
+    await page.getByRole("button", { name: "Create template" }).click();
+    const dialog = page.getByRole("dialog");
+    await dialog.getByLabel("Template name").fill("e2e-greeting");
+    await dialog.getByLabel("Content of message 1").fill("You are {{ persona }}.");
+    await dialog.getByLabel("Content of message 2").fill("Hello {{ name }}!");
+    await dialog.getByRole("button", { name: "Add variable" }).click();
+    await dialog.getByLabel("Variable 1 name").fill("1st");
+    await dialog.getByRole("button", { name: "Create template" }).click();
+    await dialog.getByText(/"1st" is not a variable name/).waitFor();
+    await dialog.getByLabel("Variable 1 name").fill("name");
+    await dialog.getByRole("button", { name: "Add variable" }).click();
+    await dialog.getByLabel("Variable 2 name").fill("persona");
+    await dialog.getByLabel("Variable 2 default").fill("a helpful bot");
+    // The editor (messages, variables) and the template's page: axe, as on the main pages.
+    expect(await accessibilityProblems(page)).toEqual([]);
+    await dialog.getByRole("button", { name: "Create template" }).click();
+    await page.getByRole("heading", { name: "e2e-greeting" }).waitFor();
+    const templateId = decodeURIComponent(page.url().split("/").pop() ?? "");
+
+    await page.getByLabel("Variables (JSON)").fill('{"name": "Ada"}');
+    await page.getByRole("button", { name: "Render" }).click();
+    const rendered = page.getByRole("list", { name: "Rendered messages" });
+    await rendered.getByText("Hello Ada!").waitFor();
+    expect(await accessibilityProblems(page)).toEqual([]);
+    const expected = await callApi<{ messages: { content: string }[] }>(`/management/templates/${templateId}/render`, adminToken, "POST", {
+      variables: { name: "Ada" },
+    });
+    expect(expected.messages.map((m) => m.content)).toEqual(["You are a helpful bot.", "Hello Ada!"]);
+    expect(await rendered.locator(".content").allTextContents()).toEqual(expected.messages.map((m) => m.content));
+    await page.getByLabel("Variables (JSON)").fill("[1]");
+    await page.getByRole("button", { name: "Render" }).click();
+    await visible(page, "Enter a JSON object");
+
+    await page.getByRole("button", { name: "Add version" }).click();
+    await dialog.getByLabel("Content of message 2").fill("Hi {{ name }}, again.");
+    await dialog.getByRole("button", { name: "Add version" }).click();
+    await page.getByRole("button", { name: "Activate version 2" }).click();
+    await expect.poll(() => page.getByTestId("active-version").textContent()).toBe("v2");
+    expect((await callApi<{ active_version: number }>(`/management/templates/${templateId}`, adminToken)).active_version).toBe(2);
+    await page.getByLabel("Variables (JSON)").fill('{"name": "Ada"}');
+    await page.getByRole("button", { name: "Render" }).click();
+    await rendered.getByText("Hi Ada, again.").waitFor();
+  });
+
+  it("creates a knowledge base, uploads a text file and shows the state the API reports", async () => {
+    await nav(page, "Knowledge bases");
+    await page.getByRole("button", { name: "Create knowledge base" }).click();
+    const dialog = page.getByRole("dialog");
+    await dialog.getByLabel("Knowledge base name").fill("e2e docs");
+    await dialog.getByLabel("Embedding model").fill("fake-model");
+    await dialog.getByRole("button", { name: "Create knowledge base" }).click();
+    await dialog.getByText(/may hold only letters/).waitFor();
+    await dialog.getByLabel("Knowledge base name").fill("e2e-docs");
+    await dialog.getByRole("button", { name: "Create knowledge base" }).click();
+    await page.getByRole("heading", { name: "e2e-docs" }).waitFor();
+    const baseId = decodeURIComponent(page.url().split("/").pop() ?? "");
+
+    await page.getByLabel("Document", { exact: true }).setInputFiles({
+      name: "notes.txt",
+      mimeType: "text/plain",
+      buffer: Buffer.from("Inferia routes each request to the least busy endpoint of a model.\n"),
+    });
+    await page.getByLabel("Title", { exact: true }).fill("Routing notes");
+    await page.getByRole("button", { name: "Upload" }).click();
+    const row = page.getByRole("table", { name: "Documents" }).getByRole("row", { name: /Routing notes/ });
+    await row.waitFor();
+    // Ingestion runs in the background; the e2e server may have no working embeddings:
+    // the page must show whatever the API settles on, and the failure's reason.
+    let settled: { state: string; error: string | null } = { state: "", error: null };
+    await expect
+      .poll(async () => {
+        const docs = await callApi<{ data: { state: string; error: string | null }[] }>(`/management/knowledge-bases/${baseId}/documents`, adminToken);
+        settled = docs.data[0] ?? settled;
+        return settled.state;
+      }, { timeout: 60_000, interval: 500 })
+      .toMatch(/^(ready|failed)$/);
+    await row.getByText(settled.state, { exact: true }).waitFor({ timeout: 10_000 });
+    if (settled.error) await row.getByText(settled.error).waitFor();
+
+    await page.getByLabel("Query").fill("which endpoint gets a request?");
+    await page.getByRole("button", { name: "Search" }).click();
+    if (settled.state === "ready") {
+      const hits = await callApi<{ data: unknown[] }>(`/management/knowledge-bases/${baseId}/search`, adminToken, "POST", {
+        query: "which endpoint gets a request?",
+      });
+      if (hits.data.length) {
+        const results = page.getByRole("table", { name: "Search results" });
+        await results.getByText(/least busy endpoint/).first().waitFor();
+        expect(await results.getByRole("row").count()).toBe(hits.data.length + 1);
+      } else {
+        await visible(page, "No passages found.");
+      }
+    } else {
+      // The search answers in words either way: passages, none, or the API's refusal.
+      await page.getByRole("search").locator("table, .muted, .field-error").first().waitFor();
+    }
+    expect(await accessibilityProblems(page)).toEqual([]);
+  });
+
+  it("registers a compute node, shows its token once, and the token sends heartbeats", async () => {
+    // A pool's nodes are a link away from the pools page.
+    await nav(page, "Compute pools");
+    await page.getByRole("link", { name: "Nodes of e2e-pool" }).click();
+    await page.getByRole("heading", { name: "Compute nodes" }).waitFor();
+    expect(await page.getByLabel("Pool", { exact: true }).locator("option:checked").textContent()).toBe("e2e-pool");
+    await page.getByRole("button", { name: "Register node" }).click();
+    const dialog = page.getByRole("dialog");
+    await dialog.getByLabel("GPUs").fill("A100");
+    await dialog.getByRole("button", { name: "Register node" }).click();
+    await dialog.getByText(/type=count/).first().waitFor();
+    await dialog.getByLabel("GPUs").fill("A100=2");
+    await dialog.getByLabel("CPUs").fill("8");
+    expect(await accessibilityProblems(page)).toEqual([]);
+    await dialog.getByRole("button", { name: "Register node" }).click();
+    const token = (await dialog.getByTestId("node-token").textContent()) ?? "";
+    expect(token.length).toBeGreaterThan(16);
+    await dialog.getByRole("button", { name: "Done" }).click();
+    const nodes = await callApi<{ data: { id: string; state: string }[] }>("/inventory/nodes", adminToken);
+    expect(nodes.data).toHaveLength(1);
+    const [node] = nodes.data;
+    if (!node) throw new Error("the API lists no node");
+    const row = page.getByRole("row", { name: new RegExp(node.id) });
+    await row.getByText("2 × A100, 8 CPUs").waitFor();
+    await row.getByText(node.state, { exact: true }).waitFor();
+    // Shown once: the page keeps no copy of it.
+    expect(await page.content()).not.toContain(token);
+    await page.getByRole("button", { name: "Register node" }).click();
+    await dialog.getByRole("button", { name: "Register node" }).waitFor();
+    expect(await dialog.getByTestId("node-token").count()).toBe(0);
+    await page.keyboard.press("Escape");
+    const beat = await fetch(`${server.url}/inventory/heartbeat`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: "{}",
+    });
+    expect(beat.status).toBe(200);
+    await row.getByRole("button", { name: `Delete node ${node.id}` }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Delete" }).click();
+    await row.waitFor({ state: "detached" });
+    expect((await callApi<{ data: unknown[] }>("/inventory/nodes", adminToken)).data).toHaveLength(0);
+  });
+
   it("invites a user who signs in as a viewer and sees no create or delete controls", async () => {
     await nav(page, "Members");
     await page.getByRole("button", { name: "Invite someone" }).click();
@@ -364,6 +510,8 @@ describe("the dashboard", () => {
       ["Compute pools", /Create pool|Delete/],
       ["Model registry", /Register|New version|Delete/],
       ["Deployments", /Deploy/],
+      ["Prompt templates", /Create template|Delete/],
+      ["Knowledge bases", /Create knowledge base|Delete/],
     ] as const) {
       await nav(viewer, label);
       await viewer.locator("tbody tr").first().waitFor();
@@ -455,7 +603,7 @@ describe("the dashboard", () => {
 
   it("has an audit entry for each action", async () => {
     await nav(page, "Audit log");
-    for (const action of ["auth.login", "api_key.create", "model.create", "policy.create", "policy.update", "invitation.create", "invitation.accept"]) {
+    for (const action of ["auth.login", "api_key.create", "model.create", "policy.create", "policy.update", "invitation.create", "invitation.accept", "template.create", "template.version.create", "template.activate", "knowledge_base.create", "knowledge_base.document.upload"]) {
       await page.getByLabel("Action").fill(action);
       await page.getByRole("cell", { name: action, exact: true }).first().waitFor();
     }
@@ -477,6 +625,9 @@ describe("the dashboard", () => {
       ["Deployments", "deployments"],
       ["Model registry", "registry"],
       ["Compute pools", "pools"],
+      ["Compute nodes", "nodes"],
+      ["Prompt templates", "templates"],
+      ["Knowledge bases", "knowledge-bases"],
     ] as const;
     const problems: string[] = [];
     for (const theme of ["light", "dark"] as const) {

@@ -37,6 +37,20 @@ describe("ApiClient", () => {
     expect(auth(calls[0]?.init ?? {})).toBe("Bearer a1");
   });
 
+  it("sends an upload as multipart form data, leaving its content-type to the browser", async () => {
+    const { client, calls } = setup(() => json(202, { id: "d1", state: "queued" }));
+    const file = new File(["hello"], "notes.txt", { type: "text/plain" });
+    await expect(endpoints(client).uploadDocument("kb 1", file, "Notes")).resolves.toMatchObject({ state: "queued" });
+    const call = calls[0];
+    expect(call?.url).toBe("/management/knowledge-bases/kb%201/documents");
+    expect(call?.init.method).toBe("POST");
+    expect((call?.init.headers as Record<string, string>)["content-type"]).toBeUndefined();
+    const form = call?.init.body as FormData;
+    expect(form).toBeInstanceOf(FormData);
+    expect((form.get("file") as File).name).toBe("notes.txt");
+    expect(form.get("title")).toBe("Notes");
+  });
+
   it("refreshes an expired access token once and retries the call", async () => {
     const { client, tokens, calls } = setup((url, init) => {
       if (url === "/auth/refresh") return json(200, { access_token: "a2", refresh_token: "r2", expires_in: 900, organization_id: "o" });

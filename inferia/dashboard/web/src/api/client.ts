@@ -8,6 +8,7 @@ export type Query = Record<string, string | number | boolean | null | undefined>
 
 export interface RequestOptions {
   method?: "GET" | "POST" | "PATCH" | "PUT" | "DELETE";
+  /** JSON, or a FormData sent as multipart/form-data (an upload). */
   body?: unknown;
   query?: Query;
   /** Calls that must not trigger a refresh (login, the refresh itself). */
@@ -119,8 +120,11 @@ export class ApiClient {
     const headers: Record<string, string> = { accept: "application/json", ...options.headers };
     const token = this.options.tokens.accessToken;
     if (token && !options.anonymous) headers.authorization = `Bearer ${token}`;
-    let body: string | undefined;
-    if (options.body !== undefined) {
+    let body: string | FormData | undefined;
+    if (options.body instanceof FormData) {
+      // The browser writes the multipart content-type with its boundary.
+      body = options.body;
+    } else if (options.body !== undefined) {
       headers["content-type"] = "application/json";
       body = JSON.stringify(options.body);
     }

@@ -9,6 +9,16 @@ import type {
   CreatedKey,
   CursorPage,
   DeployInput,
+  DocumentRecord,
+  KnowledgeBaseInput,
+  KnowledgeBaseRecord,
+  NodeInput,
+  NodeRecord,
+  RegisteredNode,
+  RenderResult,
+  SearchHit,
+  TemplateBody,
+  TemplateRecord,
   DeploymentEvent,
   DeploymentRecord,
   EndpointInput,
@@ -119,6 +129,37 @@ export function endpoints(client: ApiClient) {
     invite: (body: { email: string; role: string }) => post<CreatedInvitation>("/management/members/invitations", body),
     revokeInvitation: (invitationId: string) => del(`/management/members/invitations/${id(invitationId)}`),
 
+    templates: () => get<ListResponse<TemplateRecord>>("/management/templates"),
+    template: (templateId: string) => get<TemplateRecord>(`/management/templates/${id(templateId)}`),
+    createTemplate: (body: TemplateBody & { name: string }) => post<TemplateRecord>("/management/templates", body),
+    addTemplateVersion: (templateId: string, body: TemplateBody) =>
+      post<TemplateRecord>(`/management/templates/${id(templateId)}/versions`, body),
+    activateTemplate: (templateId: string, version: number) =>
+      post<TemplateRecord>(`/management/templates/${id(templateId)}/activate`, { version }),
+    renderTemplate: (templateId: string, variables: Record<string, unknown>, version?: number) =>
+      post<RenderResult>(`/management/templates/${id(templateId)}/render`, { variables, ...(version ? { version } : {}) }),
+    deleteTemplate: (templateId: string) => del(`/management/templates/${id(templateId)}`),
+
+    knowledgeBases: () => get<ListResponse<KnowledgeBaseRecord>>("/management/knowledge-bases"),
+    knowledgeBase: (baseId: string) => get<KnowledgeBaseRecord>(`/management/knowledge-bases/${id(baseId)}`),
+    createKnowledgeBase: (body: KnowledgeBaseInput) => post<KnowledgeBaseRecord>("/management/knowledge-bases", body),
+    deleteKnowledgeBase: (baseId: string) => del(`/management/knowledge-bases/${id(baseId)}`),
+    documents: (baseId: string) => get<ListResponse<DocumentRecord>>(`/management/knowledge-bases/${id(baseId)}/documents`),
+    uploadDocument: (baseId: string, file: File, title?: string) => {
+      const form = new FormData();
+      form.append("file", file);
+      if (title) form.append("title", title);
+      return client.request<DocumentRecord>(`/management/knowledge-bases/${id(baseId)}/documents`, {
+        method: "POST",
+        body: form,
+        timeoutMs: 120_000,
+      });
+    },
+    deleteDocument: (baseId: string, documentId: string) =>
+      del(`/management/knowledge-bases/${id(baseId)}/documents/${id(documentId)}`),
+    searchKnowledgeBase: (baseId: string, query: string, topK?: number) =>
+      post<ListResponse<SearchHit>>(`/management/knowledge-bases/${id(baseId)}/search`, { query, ...(topK ? { top_k: topK } : {}) }),
+
     // The control plane.
     pools: (organizationId: string) => get<ListResponse<PoolRecord>>(`/deployment/listPools/${id(organizationId)}`),
     createPool: (body: PoolInput) => post<PoolRecord>("/deployment/createpool", body),
@@ -143,6 +184,10 @@ export function endpoints(client: ApiClient) {
     scaleDeployment: (deploymentId: string, replicas: number) =>
       post<DeploymentRecord>(`/deployment/scale/${id(deploymentId)}`, { replicas }),
     terminateDeployment: (deploymentId: string) => post<DeploymentRecord>(`/deployment/terminate/${id(deploymentId)}`, {}),
+
+    nodes: (poolId?: string) => get<ListResponse<NodeRecord>>("/inventory/nodes", { pool_id: poolId }),
+    registerNode: (body: NodeInput) => post<RegisteredNode>("/inventory/nodes", body),
+    deleteNode: (nodeId: string) => del(`/inventory/nodes/${id(nodeId)}`),
 
     audit: (query: Query) => get<CursorPage<AuditRecord>>("/audit/logs", query),
   };

@@ -345,3 +345,126 @@ export interface DeployInput {
   served_name?: string;
   routing_strategy?: RoutingStrategy;
 }
+
+// Prompt templates (/management/templates).
+export const TEMPLATE_ROLES = ["system", "developer", "user", "assistant"] as const;
+export type TemplateRole = (typeof TEMPLATE_ROLES)[number];
+export const VARIABLE_TYPES = ["string", "number", "integer", "boolean", "array", "object"] as const;
+export type VariableType = (typeof VARIABLE_TYPES)[number];
+
+export interface MessageTemplate {
+  role: TemplateRole;
+  content: string;
+}
+
+export interface VariableSpec {
+  name: string;
+  type: VariableType;
+  required?: boolean;
+  default?: unknown;
+}
+
+export interface TemplateBody {
+  messages: MessageTemplate[];
+  variables: VariableSpec[];
+}
+
+export interface TemplateVersion extends TemplateBody {
+  version: number;
+  created_at: string;
+}
+
+export interface TemplateRecord {
+  id: string;
+  organization_id: string;
+  name: string;
+  /** The newest version. */
+  version: number;
+  active_version: number;
+  created_at: string;
+  updated_at: string;
+  /** Every version, oldest first: in the one-template answer only. */
+  versions?: TemplateVersion[];
+}
+
+export interface RenderResult {
+  version: number;
+  messages: { role: string; content: string }[];
+}
+
+// Knowledge bases (/management/knowledge-bases).
+export interface KnowledgeBaseInput {
+  name: string;
+  embedding_model: string;
+  chunk_tokens?: number;
+  chunk_overlap?: number;
+}
+
+export interface KnowledgeBaseRecord {
+  id: string;
+  organization_id: string;
+  name: string;
+  embedding_model: string;
+  chunk_tokens: number;
+  chunk_overlap: number;
+  dimensions: number | null;
+  created_at: string;
+}
+
+export type DocumentState = "queued" | "parsing" | "embedding" | "ready" | "failed";
+
+export interface DocumentRecord {
+  id: string;
+  knowledge_base_id: string;
+  name: string;
+  title: string;
+  content_type: string;
+  size_bytes: number;
+  state: DocumentState;
+  progress: { chunks_done: number; chunks_total: number };
+  error: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface SearchHit {
+  document_id: string;
+  title: string;
+  position: number;
+  score: number;
+  text: string;
+}
+
+// Compute nodes (/inventory/nodes).
+export interface NodeResources {
+  gpus: Record<string, number>;
+  gpu_memory_gb: number;
+  cpus: number;
+  memory_gb: number;
+}
+
+export interface NodeInput {
+  pool_id: string;
+  provider_instance_id?: string;
+  capacity?: Partial<NodeResources>;
+  endpoint?: string;
+}
+
+export interface NodeRecord {
+  id: string;
+  pool_id: string;
+  provider_instance_id: string;
+  capacity: NodeResources;
+  allocation: NodeResources;
+  state: string;
+  endpoint: string | null;
+  last_heartbeat: string | null;
+  created_at: string;
+  replicas: string[];
+}
+
+export interface RegisteredNode {
+  node: NodeRecord;
+  /** Shown once: the node sends it as its bearer token. */
+  token: string;
+}

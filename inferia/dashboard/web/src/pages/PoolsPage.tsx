@@ -1,5 +1,6 @@
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
+import { Link } from "react-router";
 import type { PoolRecord } from "../api/types";
 import { useApi, useCan, useSession } from "../auth/session";
 import { blankPool, poolFromDraft, stateTone } from "../lib/deployments";
@@ -127,6 +128,11 @@ export function PoolsPage() {
                       </td>
                       <td>
                         {pool.min_nodes}–{pool.max_nodes}
+                        <div>
+                          <Link to={`/nodes?pool=${encodeURIComponent(pool.id)}`} aria-label={`Nodes of ${pool.name}`}>
+                            list
+                          </Link>
+                        </div>
                       </td>
                       <td>{pool.max_cost_per_hour === null ? "-" : `${formatUsd(pool.max_cost_per_hour)}/h`}</td>
                       <td>{pool.has_credentials ? "stored" : "none"}</td>
