@@ -29,4 +29,5 @@ def replica_spec(
         command=tuple(json.loads(model["command"])),
         resources=msgspec.json.decode(deployment["resources"], type=Resources),
         pool_config=json.loads(pool["config"]),
+        pool_id=str(pool["id"]),
     )

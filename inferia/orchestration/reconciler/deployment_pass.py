@@ -8,6 +8,7 @@ orphaned. Writes carry the lease's fencing token.
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 import uuid
@@ -16,7 +17,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from inferia.core.crypto import SecretBox
-from inferia.orchestration.adapters.protocol import ComputeAdapter, ReplicaStatus
+from inferia.orchestration.adapters.protocol import (
+    ComputeAdapter,
+    PoolAwareAdapter,
+    PoolTarget,
+    ReplicaStatus,
+)
 from inferia.orchestration.deployments.lifecycle import DeploymentState
 from inferia.orchestration.deployments.spec import replica_spec
 from inferia.orchestration.deployments.store import DeploymentStore
@@ -56,6 +62,8 @@ class DeploymentPass:
     async def run(self, ctx: PassContext) -> bool:
         """Reconcile; True when the routed endpoints may have changed."""
         row = ctx.deployment
+        if isinstance(ctx.adapter, PoolAwareAdapter):
+            ctx.adapter.use_pool(self._pool_target(ctx.pool))
         replicas = await self._store.replicas(row["id"])
         if row["state"] == S.TERMINATING:
             # Out of routing since the terminate request (its last write): the servers
@@ -97,6 +105,13 @@ class DeploymentPass:
             routing_changed |= changed
         await self._settle_state(ctx, desired, ready, replicas)
         return routing_changed
+
+    def _pool_target(self, pool: dict[str, Any]) -> PoolTarget:
+        sealed = pool["credentials"]
+        credentials = json.loads(self._box.decrypt(sealed, f"pool:{pool['id']}")) if sealed else {}
+        return PoolTarget(
+            pool_id=str(pool["id"]), config=json.loads(pool["config"]), credentials=credentials
+        )
 
     async def _drain(self, ctx: PassContext, replica: dict[str, Any]) -> bool:
         """Out of routing first, stopped ``drain_s`` later: requests in flight finish.
