@@ -228,7 +228,22 @@ def test_replicas_it_can_never_run_are_refused(
         built.check_replica(spec(**changes))
 
 
-def test_a_bad_kubeconfig_credential_is_refused(tmp_path: Path) -> None:
+async def test_a_bad_kubeconfig_fails_the_replica_with_the_reason(tmp_path: Path) -> None:
     built = create(AdapterSetup(data_dir=tmp_path))
-    with pytest.raises(ValueError, match="no clusters"):
-        built.use_pool(PoolTarget(pool_id="p", config={}, credentials={"kubeconfig": "users: []"}))
+    bad = {"kubeconfig": "users: []"}
+    built.use_pool(PoolTarget(pool_id="pool-1", config={"namespace": "ml"}, credentials=bad))
+    assert await built.provision(spec()) is None
+    status = await built.observe("r-1")
+    assert status.phase == "failed"
+    assert "no clusters" in status.detail
+
+
+async def test_a_refusal_by_the_api_server_fails_the_replica(
+    adapter: KubernetesAdapter, kmock: kmock.RawHandler
+) -> None:
+    forbidden = {"kind": "Status", "message": "pods is forbidden: no RBAC", "code": 403}
+    kmock[f"post /api/v1/namespaces/{NAMESPACE}/pods"] << 403 << forbidden
+    await adapter.provision(spec())
+    status = await adapter.observe("r-1")
+    assert status.phase == "failed"
+    assert "403 pods is forbidden: no RBAC" in status.detail

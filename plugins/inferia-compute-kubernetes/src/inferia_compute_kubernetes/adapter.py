@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -23,10 +24,11 @@ from inferia.orchestration.adapters.protocol import (
 )
 from inferia_compute_kubernetes import config as pool_config
 from inferia_compute_kubernetes import manifests
-from inferia_compute_kubernetes.cluster import Cluster
+from inferia_compute_kubernetes.cluster import Cluster, ClusterError
 from inferia_compute_kubernetes.status import endpoint, replica_status
 
 _MANAGED = {manifests.MANAGED_BY: "inferia"}
+log = logging.getLogger(__name__)
 
 
 class KubernetesAdapter:
@@ -38,6 +40,7 @@ class KubernetesAdapter:
         self._clusters: dict[str, tuple[PoolTarget, Cluster]] = {}
         self._scanned: set[str] = set()
         self._replicas: dict[str, str] = {}  # replica id -> pool id
+        self._refused: dict[str, str] = {}  # replica id -> why the cluster refused it
         self._lock = asyncio.Lock()
 
     def validate_pool_config(self, config: Mapping[str, Any]) -> dict[str, Any]:
@@ -64,15 +67,23 @@ class KubernetesAdapter:
             cluster = self._cluster_for(spec)
             manifests.check(spec, cluster.config)
             name = manifests.name(spec.replica_id)
-            # Secret first: the pod cannot start without it. Each create is a no-op when
-            # the object exists (a repeated call, or adoption after a restart).
-            await cluster.create(manifests.secret(spec, cluster.config))
-            await cluster.create(manifests.pod(spec, cluster.config))
-            await cluster.create(manifests.service(spec, cluster.config))
+            self._refused.pop(spec.replica_id, None)
+            try:
+                # Secret first: the pod cannot start without it. Each create is a no-op
+                # when the object exists (a repeated call, or adoption after a restart).
+                await cluster.create(manifests.secret(spec, cluster.config))
+                await cluster.create(manifests.pod(spec, cluster.config))
+                await cluster.create(manifests.service(spec, cluster.config))
+            except ClusterError as exc:
+                # RBAC, quota, a bad kubeconfig: it will not pass on a retry, so the
+                # deployment fails with this reason (network errors raise: retried).
+                self._refused[spec.replica_id] = str(exc)
+                return None
             self._replicas[spec.replica_id] = spec.pool_id
             return f"{cluster.namespace}/{name}"
 
     async def deprovision(self, replica_id: str) -> None:
+        self._refused.pop(replica_id, None)
         cluster = await self._find(replica_id)
         if cluster is None:
             return
@@ -82,6 +93,9 @@ class KubernetesAdapter:
         self._replicas.pop(replica_id, None)
 
     async def observe(self, replica_id: str) -> ReplicaStatus:
+        refused = self._refused.get(replica_id)
+        if refused is not None:
+            return ReplicaStatus(phase="failed", detail=refused)
         cluster = await self._find(replica_id)
         if cluster is None:
             return ReplicaStatus(phase="gone")
@@ -114,6 +128,7 @@ class KubernetesAdapter:
         self._clusters.clear()
         self._scanned.clear()
         self._replicas.clear()
+        self._refused.clear()
         for cluster in clusters:
             await cluster.close()
 
@@ -138,7 +153,12 @@ class KubernetesAdapter:
             for pool_id, (_, cluster) in list(self._clusters.items()):
                 if pool_id in self._scanned:
                     continue
-                for pod in await cluster.list("pods", _MANAGED):
+                try:
+                    pods = await cluster.list("pods", _MANAGED)
+                except ClusterError as exc:  # its replicas answer "gone", then fail
+                    log.warning("kubernetes pool %s: cannot list pods: %s", pool_id, exc)
+                    pods = []
+                for pod in pods:
                     replica = pod["metadata"]["labels"].get(manifests.REPLICA_LABEL)
                     if replica:
                         self._replicas.setdefault(replica, pool_id)

@@ -44,10 +44,17 @@ class Cluster:
     def __init__(self, config: PoolConfig, credentials: Mapping[str, str]) -> None:
         self.config = config
         self.namespace = config.namespace
-        self._kubeconfig = kubeconfig(credentials)
         self._api: kr8s.asyncio.Api | None = None
+        self._kubeconfig: dict[str, Any] | None = None
+        self._error = ""
+        try:
+            self._kubeconfig = kubeconfig(credentials)
+        except ValueError as exc:  # reported per replica, as the reason it failed
+            self._error = str(exc)
 
     async def api(self) -> kr8s.asyncio.Api:
+        if self._error:
+            raise ClusterError(self._error)
         if self._api is None:
             # A dict kubeconfig is kr8s's own in-memory form; None falls back to the
             # service account inside a pod, else ~/.kube/config.
