@@ -129,6 +129,6 @@ class PoolAwareAdapter(Protocol):
     """Optional. An adapter whose replicas outlive Inferia (pods, cloud instances) needs
     to know where to look before ``observe``/``deprovision`` of an id it has not seen
     since a restart: the reconciler calls ``use_pool`` before each pass over a
-    deployment of the pool (cheap; called often)."""
+    deployment of the pool, and the logs route before reading (cheap; called often)."""
 
     def use_pool(self, target: PoolTarget) -> None: ...

@@ -8,7 +8,6 @@ orphaned. Writes carry the lease's fencing token.
 
 from __future__ import annotations
 
-import json
 import logging
 import secrets
 import uuid
@@ -17,14 +16,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from inferia.core.crypto import SecretBox
-from inferia.orchestration.adapters.protocol import (
-    ComputeAdapter,
-    PoolAwareAdapter,
-    PoolTarget,
-    ReplicaStatus,
-)
+from inferia.orchestration.adapters.protocol import ComputeAdapter, ReplicaStatus
 from inferia.orchestration.deployments.lifecycle import DeploymentState
-from inferia.orchestration.deployments.spec import replica_spec
+from inferia.orchestration.deployments.spec import replica_spec, tell_pool
 from inferia.orchestration.deployments.store import DeploymentStore
 from inferia.orchestration.deployments.tables import Deployment, Replica
 from inferia.orchestration.nodes.health import NodeState
@@ -62,8 +56,7 @@ class DeploymentPass:
     async def run(self, ctx: PassContext) -> bool:
         """Reconcile; True when the routed endpoints may have changed."""
         row = ctx.deployment
-        if isinstance(ctx.adapter, PoolAwareAdapter):
-            ctx.adapter.use_pool(self._pool_target(ctx.pool))
+        tell_pool(ctx.adapter, ctx.pool, self._box)
         replicas = await self._store.replicas(row["id"])
         if row["state"] == S.TERMINATING:
             # Out of routing since the terminate request (its last write): the servers
@@ -105,13 +98,6 @@ class DeploymentPass:
             routing_changed |= changed
         await self._settle_state(ctx, desired, ready, replicas)
         return routing_changed
-
-    def _pool_target(self, pool: dict[str, Any]) -> PoolTarget:
-        sealed = pool["credentials"]
-        credentials = json.loads(self._box.decrypt(sealed, f"pool:{pool['id']}")) if sealed else {}
-        return PoolTarget(
-            pool_id=str(pool["id"]), config=json.loads(pool["config"]), credentials=credentials
-        )
 
     async def _drain(self, ctx: PassContext, replica: dict[str, Any]) -> bool:
         """Out of routing first, stopped ``drain_s`` later: requests in flight finish.
