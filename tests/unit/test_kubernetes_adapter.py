@@ -11,7 +11,7 @@ from typing import Any
 
 import kmock
 import pytest
-from inferia_compute_kubernetes import KubernetesAdapter, create
+from inferia_compute_kubernetes import KubernetesAdapter, create, manifests
 
 from inferia.orchestration.adapters.discovery import installed_adapters
 from inferia.orchestration.adapters.protocol import AdapterSetup, PoolAwareAdapter, PoolTarget
@@ -247,3 +247,17 @@ async def test_a_refusal_by_the_api_server_fails_the_replica(
     status = await adapter.observe("r-1")
     assert status.phase == "failed"
     assert "403 pods is forbidden: no RBAC" in status.detail
+
+
+def test_each_engine_gets_its_server_arguments() -> None:
+    llama = manifests.args(spec(engine="llama.cpp"), 8000)
+    assert llama[:2] == ["-hf", "org/model"]
+    local_file = spec(engine="llama.cpp", artifact_uri="file:///models/m.gguf")
+    assert manifests.args(local_file, 8000)[:2] == ["-m", "/models/m.gguf"]
+    custom = spec(
+        engine="openai-compatible",
+        command=("{python}", "srv.py", "--port", "{port}", "--key", "{api_key}"),
+    )
+    assert manifests.args(custom, 9000) == [
+        *("python3", "srv.py", "--port", "9000", "--key", "$(INFERIA_API_KEY)")
+    ]

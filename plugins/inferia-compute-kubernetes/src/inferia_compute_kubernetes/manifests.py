@@ -73,8 +73,10 @@ def args(spec: ReplicaSpec, port: int) -> list[str]:
             *extra,
         ]
     if spec.engine == "llama.cpp":  # llama.cpp's server image runs llama-server
+        # llama-server fetches a Hugging Face repo itself with -hf; -m is a file path.
+        source = "-hf" if spec.artifact_uri.startswith("hf://") else "-m"
         return [
-            *("-m", model, "--alias", spec.served_name),
+            *(source, model, "--alias", spec.served_name),
             *("--host", "0.0.0.0", "--port", str(port), "--api-key", key),
             *extra,
         ]
