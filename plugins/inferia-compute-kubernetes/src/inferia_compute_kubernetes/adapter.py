@@ -111,9 +111,15 @@ class KubernetesAdapter:
     async def logs(self, deployment_id: str, *, tail: int, follow: bool) -> AsyncIterator[str]:
         labels = {**_MANAGED, manifests.DEPLOYMENT_LABEL: deployment_id}
         sources: list[AsyncIterator[str]] = []
+        seen: set[str] = set()  # two pools may name the same namespace
         for _, cluster in list(self._clusters.values()):
             for pod in await cluster.list("pods", labels):
-                replica = pod["metadata"]["labels"][manifests.REPLICA_LABEL]
+                meta = pod["metadata"]
+                uid = meta.get("uid") or f"{cluster.namespace}/{meta['name']}"
+                if uid in seen:
+                    continue
+                seen.add(uid)
+                replica = meta["labels"][manifests.REPLICA_LABEL]
                 sources.append(_prefixed(replica, cluster.logs(pod, tail=tail, follow=follow)))
         async for line in _merge(sources):
             yield line
