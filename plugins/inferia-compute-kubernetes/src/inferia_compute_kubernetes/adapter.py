@@ -25,6 +25,7 @@ from inferia.orchestration.adapters.protocol import (
 from inferia_compute_kubernetes import config as pool_config
 from inferia_compute_kubernetes import manifests
 from inferia_compute_kubernetes.cluster import Cluster, ClusterError
+from inferia_compute_kubernetes.logs import merged, prefixed
 from inferia_compute_kubernetes.status import endpoint, replica_status
 
 _MANAGED = {manifests.MANAGED_BY: "inferia"}
@@ -120,8 +121,8 @@ class KubernetesAdapter:
                     continue
                 seen.add(uid)
                 replica = meta["labels"][manifests.REPLICA_LABEL]
-                sources.append(_prefixed(replica, cluster.logs(pod, tail=tail, follow=follow)))
-        async for line in _merge(sources):
+                sources.append(prefixed(replica, cluster.logs(pod, tail=tail, follow=follow)))
+        async for line in merged(sources):
             yield line
 
     def replicas(self) -> dict[str, str]:
@@ -183,38 +184,3 @@ def _close_later(cluster: Cluster) -> None:
 
 
 _PENDING: set[asyncio.Task[None]] = set()
-
-
-async def _prefixed(replica: str, lines: AsyncIterator[str]) -> AsyncIterator[str]:
-    async for line in lines:
-        yield f"[{replica}] {line}"
-
-
-async def _merge(sources: list[AsyncIterator[str]]) -> AsyncIterator[str]:
-    """Lines of several pods as they come (followed logs never end on their own)."""
-    if len(sources) == 1:
-        async for line in sources[0]:
-            yield line
-        return
-    queue: asyncio.Queue[str | None] = asyncio.Queue()
-
-    async def pump(source: AsyncIterator[str]) -> None:
-        try:
-            async for line in source:
-                await queue.put(line)
-        finally:
-            await queue.put(None)
-
-    tasks = [asyncio.create_task(pump(s)) for s in sources]
-    try:
-        remaining = len(tasks)
-        while remaining:
-            item = await queue.get()
-            if item is None:
-                remaining -= 1
-            else:
-                yield item
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
