@@ -261,3 +261,15 @@ def test_each_engine_gets_its_server_arguments() -> None:
     assert manifests.args(custom, 9000) == [
         *("python3", "srv.py", "--port", "9000", "--key", "$(INFERIA_API_KEY)")
     ]
+
+
+async def test_no_credentials_anywhere_fails_the_replica_with_the_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "missing"))
+    built = create(AdapterSetup(data_dir=tmp_path))
+    built.use_pool(PoolTarget(pool_id="pool-1", config={"namespace": "ml"}))
+    assert await built.provision(spec()) is None
+    status = await built.observe("r-1")
+    assert status.phase == "failed"
+    assert "no usable Kubernetes credentials" in status.detail

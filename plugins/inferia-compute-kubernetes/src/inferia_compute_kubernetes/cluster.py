@@ -56,13 +56,16 @@ class Cluster:
         if self._error:
             raise ClusterError(self._error)
         if self._api is None:
-            # A dict kubeconfig is kr8s's own in-memory form; None falls back to the
-            # service account inside a pod, else ~/.kube/config.
-            self._api = await kr8s.asyncio.api(
-                kubeconfig=self._kubeconfig,  # type: ignore[arg-type]
-                namespace=self.namespace,
-                context=self.config.context,
-            )
+            # A dict kubeconfig is kr8s's own in-memory form; None falls back to
+            # $KUBECONFIG or ~/.kube/config, else the pod's service account.
+            try:
+                self._api = await kr8s.asyncio.api(
+                    kubeconfig=self._kubeconfig,  # type: ignore[arg-type]
+                    namespace=self.namespace,
+                    context=self.config.context,
+                )
+            except (ValueError, KeyError, FileNotFoundError) as exc:  # not a network error
+                raise ClusterError(f"no usable Kubernetes credentials: {exc}") from None
         return self._api
 
     async def create(self, manifest: dict[str, Any]) -> bool:
