@@ -108,7 +108,9 @@ class ComputeAdapter(Protocol):
         ...
 
     async def close(self) -> None:
-        """Inferia is stopping: stop every replica this process started."""
+        """Inferia is stopping (or lost the lease): stop every replica this process
+        started. A ``PoolAwareAdapter`` whose replicas outlive Inferia (pods) may leave
+        them running instead: the next leader adopts them."""
         ...
 
 
