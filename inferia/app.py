@@ -80,7 +80,7 @@ def build_app(settings: Settings, *, server: bool = False) -> Litestar:
         # Where the `requires(...)` guards find the access-control service.
         app_state[ACCESS_STATE_KEY] = filtration.access
         dependencies["caller"] = Provide(provide_caller)
-        in_process_verifier = filtration.access
+        in_process_verifier = filtration.control_callers
     if "orchestration" in planes:
         from inferia.orchestration.plane import OrchestrationPlane
 

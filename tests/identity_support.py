@@ -14,7 +14,7 @@ import httpx
 import pyotp
 
 from inferia.app import build_app
-from inferia.config import Settings, load_settings
+from inferia.config import ALL_PLANES, Settings, load_settings
 from inferia.core.secrets import resolve_secrets
 from inferia.db import Database, apply_migrations
 from inferia.filtration.identity.bootstrap import ensure_first_start
@@ -70,6 +70,11 @@ def identity_settings(
         },
     )
     return resolve_secrets(settings)
+
+
+def all_planes_settings(pair: Any) -> Settings:
+    """Every plane in one app, on a ``BackendPair``'s database and state backend."""
+    return identity_settings(pair.data_dir, pair.database_url, pair.state_url, planes=ALL_PLANES)
 
 
 async def prepare(settings: Settings) -> None:

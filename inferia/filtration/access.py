@@ -23,7 +23,7 @@ from litestar.handlers import BaseRouteHandler
 from inferia.core.errors import AuthenticationError, PermissionDeniedError
 from inferia.db.errors import wrap_errors
 from inferia.filtration.audit import AuditContext
-from inferia.filtration.identity.tables import AuthSession, Organization
+from inferia.filtration.identity.tables import AuthSession, Organization, User
 from inferia.filtration.identity.tokens import AccessClaims, AccessTokenCodec
 from inferia.filtration.members.tables import Membership
 from inferia.filtration.roles.catalogue import ALL_PERMISSIONS, SUPERUSER_ROLE, role_permissions
@@ -80,6 +80,39 @@ class AccessControl:
                 raise AuthenticationError("the session has ended; log in again")
             if not session["user.is_active"]:
                 raise AuthenticationError("this account is disabled")
+        return await self._member_caller(
+            claims.user_id,
+            claims.organization_id,
+            email=session["user.email"],
+            superuser=bool(session["user.is_superuser"]),
+            session_id=claims.session_id,
+        )
+
+    async def caller_for_key_owner(self, user_id: str, organization_id: str) -> Caller:
+        """An API key acting for its owner: the owner's role in the key's organisation,
+        read now (a role change applies at once), with no session."""
+        async with wrap_errors():
+            user = (
+                await User.select(User.email, User.is_active, User.is_superuser)
+                .where(User.id == user_id)
+                .first()
+            )
+        if user is None or not user["is_active"]:
+            raise AuthenticationError("this API key's owner is disabled")
+        return await self._member_caller(
+            user_id, organization_id, email=user["email"], superuser=bool(user["is_superuser"])
+        )
+
+    async def _member_caller(
+        self,
+        user_id: str,
+        organization_id: str,
+        *,
+        email: str,
+        superuser: bool,
+        session_id: str = "",
+    ) -> Caller:
+        async with wrap_errors():
             membership = (
                 await Membership.select(
                     Membership.is_active,
@@ -87,14 +120,10 @@ class AccessControl:
                     Membership.role.permissions,
                     Membership.role.builtin,
                 )
-                .where(
-                    (Membership.user == claims.user_id)
-                    & (Membership.organization == claims.organization_id)
-                )
+                .where((Membership.user == user_id) & (Membership.organization == organization_id))
                 .first()
             )
-            superuser = bool(session["user.is_superuser"])
-            organization = Organization.id == claims.organization_id
+            organization = Organization.id == organization_id
             if (
                 membership is None
                 and superuser
@@ -116,12 +145,12 @@ class AccessControl:
                 role, membership["role.builtin"], membership["role.permissions"]
             )
         return Caller(
-            user_id=claims.user_id,
-            organization_id=claims.organization_id,
-            email=session["user.email"],
+            user_id=user_id,
+            organization_id=organization_id,
+            email=email,
             role=role,
             permissions=permissions,
-            session_id=claims.session_id,
+            session_id=session_id,
             is_superuser=superuser,
         )
 

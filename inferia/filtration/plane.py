@@ -15,6 +15,7 @@ from inferia.filtration.api_keys.routes import api_keys_controller
 from inferia.filtration.audit import AuditTrail
 from inferia.filtration.audit.routes import audit_controller
 from inferia.filtration.changes import Changes
+from inferia.filtration.control_callers import ControlPlaneCallers
 from inferia.filtration.guardrail_policies.consumer import GuardrailEventConsumer
 from inferia.filtration.guardrail_policies.internal import internal_guardrails_controller
 from inferia.filtration.guardrail_policies.routes import guardrails_controller
@@ -75,6 +76,8 @@ class FiltrationPlane:
         self.principals = CachedPrincipalResolver(
             self.identity.api_key_store, runtime.state, principal_cache_for(runtime.state)
         )
+        # The control plane's verifier: access tokens, and API keys with their owner's role.
+        self.control_callers = ControlPlaneCallers(self.access, self.principals)
         self._internal_token = security.internal_token
         runtime.on_start(self.principals.start)
         runtime.on_stop(self.principals.close)
@@ -164,7 +167,7 @@ class FiltrationPlane:
             roles_controller(identity.roles),
             api_keys_controller(identity.api_keys),
             audit_controller(self.audit),
-            internal_controller(self.principals, self._internal_token, self.access),
+            internal_controller(self.principals, self._internal_token, self.control_callers),
             internal_policies_controller(self.policies, self._internal_token),
             policies_controller(self.policy_service),
             usage_controller(self.usage),

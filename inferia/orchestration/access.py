@@ -1,8 +1,10 @@
 """Who calls the control plane's REST routes, and may they.
 
-The same user access tokens and permissions as ``/management``: the caller is verified
-through the ``CallerVerifier`` port (``inferia.contracts.access``), implemented by the
-filtration plane in one process and over ``/internal/callers/verify`` in split mode.
+The same user access tokens and permissions as ``/management``, and API keys acting with
+their owner's role: the caller is verified through the ``CallerVerifier`` port
+(``inferia.contracts.access``), implemented by the filtration plane
+(``inferia.filtration.control_callers``) in one process and over
+``/internal/callers/verify`` in split mode.
 Every route names a permission with ``access.requires(...)``; the handler reads the
 caller with ``access.caller(request)``. Everything is scoped to the caller's
 organisation.

@@ -69,7 +69,9 @@ class OrchestrationPlane:
         self.access = Access(verifier)
         self.pools = PoolService(pools, changes, self.adapters, box)
         self.registry = RegistryService(registry, changes)
-        self.deployments = DeploymentService(deployments, pools, registry, changes, self.adapters)
+        self.deployments = DeploymentService(
+            deployments, pools, registry, changes, self.adapters, box
+        )
         nodes = NodeStore()
         self.inventory = InventoryService(
             nodes, pools, changes, NodeTokens(security.encryption_key), config.heartbeat_timeout_s

@@ -61,6 +61,12 @@ class ControlClient:
         assert reply.status_code == 201, reply.text
         return dict(reply.json())
 
+    def deploy(self, model: str, version: str, pool_id: str) -> dict[str, Any]:
+        body = {"model": model, "version": version, "pool_id": pool_id}
+        reply = self.call("POST", "/deployment/deploy", json=body)
+        assert reply.status_code == 202, reply.text
+        return dict(reply.json())
+
     def status(self, deployment_id: str) -> dict[str, Any]:
         reply = self.call("GET", f"/deployment/status/{deployment_id}")
         assert reply.status_code == 200, reply.text

@@ -305,6 +305,24 @@ async def test_a_role_without_the_permission_is_denied(
     assert await status_of(denied) == Status.PERMISSION_DENIED
 
 
+async def test_an_api_key_acts_with_its_owners_role(channel: Channel, user: ControlClient) -> None:
+    made = user.call("POST", "/management/api-keys/", json={"name": "grpc-ci"})
+    assert made.status_code == 201, made.text
+    key = {"authorization": f"Bearer {made.json()['key']}"}
+    pools = v1.ComputePoolManagerServiceStub(channel, metadata=key, timeout=10)
+    assert (await pools.list_pools()).pools is not None
+    revoked = user.call("DELETE", f"/management/api-keys/{made.json()['api_key']['id']}")
+    assert revoked.status_code == 200, revoked.text
+    for _ in range(40):  # the principal cache hears of it through the change channel
+        try:
+            await pools.list_pools()
+        except grpclib.GRPCError as exc:
+            assert exc.status == Status.UNAUTHENTICATED
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("a revoked key still works")
+
+
 async def test_node_heartbeat_over_grpc(channel: Channel, user: ControlClient) -> None:
     pool = user.create_pool("grpc-nodes")
     registered = user.call("POST", "/inventory/nodes", json={"pool_id": pool["id"]}).json()

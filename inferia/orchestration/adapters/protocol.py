@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import msgspec
 
@@ -50,6 +50,7 @@ class ReplicaSpec(msgspec.Struct, frozen=True, kw_only=True):
     command: tuple[str, ...] = ()
     resources: Resources = Resources()
     pool_config: Mapping[str, Any] = msgspec.field(default_factory=dict)
+    pool_id: str = ""
 
 
 ReplicaPhase = Literal["starting", "running", "restarting", "failed", "gone"]
@@ -107,5 +108,29 @@ class ComputeAdapter(Protocol):
         ...
 
     async def close(self) -> None:
-        """Inferia is stopping: stop every replica this process started."""
+        """Inferia is stopping (or lost the lease): stop every replica this process
+        started. A ``PoolAwareAdapter`` whose replicas outlive Inferia (pods) may leave
+        them running instead: the next leader adopts them."""
         ...
+
+
+class PoolTarget(msgspec.Struct, frozen=True, kw_only=True):
+    """A pool as an adapter that reaches remote compute sees it: its normalised config and
+    its credentials, unsealed (keep them in memory only)."""
+
+    pool_id: str
+    config: Mapping[str, Any]
+    credentials: Mapping[str, str] = msgspec.field(default_factory=dict)
+
+    def __repr__(self) -> str:  # never the credentials in a log line
+        return f"PoolTarget(pool_id={self.pool_id!r})"
+
+
+@runtime_checkable
+class PoolAwareAdapter(Protocol):
+    """Optional. An adapter whose replicas outlive Inferia (pods, cloud instances) needs
+    to know where to look before ``observe``/``deprovision`` of an id it has not seen
+    since a restart: the reconciler calls ``use_pool`` before each pass over a
+    deployment of the pool, and the logs route before reading (cheap; called often)."""
+
+    def use_pool(self, target: PoolTarget) -> None: ...

@@ -13,6 +13,7 @@ from typing import Any
 import msgspec
 
 from inferia.contracts.endpoints import ENDPOINT_CHANGES_CHANNEL
+from inferia.core.crypto import SecretBox
 from inferia.core.errors import ConflictError, ValidationError
 from inferia.orchestration.adapters.discovery import AdapterRegistry
 from inferia.orchestration.adapters.protocol import ComputeAdapter
@@ -23,7 +24,7 @@ from inferia.orchestration.deployments.schemas import (
     DeployRequest,
     EventRecord,
 )
-from inferia.orchestration.deployments.spec import replica_spec
+from inferia.orchestration.deployments.spec import replica_spec, tell_pool
 from inferia.orchestration.deployments.store import DeploymentStore, deployment_record
 from inferia.orchestration.pools.store import PoolStore
 from inferia.orchestration.registry.store import RegistryStore
@@ -40,7 +41,9 @@ class DeploymentService:
         registry: RegistryStore,
         changes: Changes,
         adapters: AdapterRegistry,
+        box: SecretBox,
     ) -> None:
+        self._box = box
         self._store = store
         self._pools = pools
         self._registry = registry
@@ -158,6 +161,8 @@ class DeploymentService:
         row = await self._store.row(organization_id, deployment_id)
         pool = await self._pools.row(organization_id, str(row["pool"]))
         adapter = self._adapters.get(pool["provider"])
+        # Any process serves logs, not only the reconciler's: say where the pods are.
+        tell_pool(adapter, pool, self._box)
         return adapter.logs(str(row["id"]), tail=tail, follow=follow)
 
     async def _endpoints(self, row: dict[str, Any]) -> list[str]:

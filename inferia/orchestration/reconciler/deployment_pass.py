@@ -18,7 +18,7 @@ from typing import Any
 from inferia.core.crypto import SecretBox
 from inferia.orchestration.adapters.protocol import ComputeAdapter, ReplicaStatus
 from inferia.orchestration.deployments.lifecycle import DeploymentState
-from inferia.orchestration.deployments.spec import replica_spec
+from inferia.orchestration.deployments.spec import replica_spec, tell_pool
 from inferia.orchestration.deployments.store import DeploymentStore
 from inferia.orchestration.deployments.tables import Deployment, Replica
 from inferia.orchestration.nodes.health import NodeState
@@ -56,6 +56,7 @@ class DeploymentPass:
     async def run(self, ctx: PassContext) -> bool:
         """Reconcile; True when the routed endpoints may have changed."""
         row = ctx.deployment
+        tell_pool(ctx.adapter, ctx.pool, self._box)
         replicas = await self._store.replicas(row["id"])
         if row["state"] == S.TERMINATING:
             # Out of routing since the terminate request (its last write): the servers
