@@ -4,8 +4,8 @@ an upstream that times out, resets the connection, answers garbage or a 5xx.
 Each upstream failure gives the client the documented clean error (docs/api.md) within a
 bounded time, and the server's log names the failure's class and status under the
 request's id. A client that trickles its header byte by byte is cut off after
-``server.header_read_timeout_s``; neither it nor one trickling its body holds up
-anyone else.
+``server.header_read_timeout_s``, one trickling its body gets a 408 after
+``server.body_read_timeout_s``; neither holds up anyone else meanwhile.
 """
 
 from __future__ import annotations
@@ -44,7 +44,12 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
         "circuit_failure_threshold": 100000,
     }
     with gateway(
-        tmp, 1, models, inference, INFERIA_SERVER__HEADER_READ_TIMEOUT_S=str(HEADER_TIMEOUT_S)
+        tmp,
+        1,
+        models,
+        inference,
+        INFERIA_SERVER__HEADER_READ_TIMEOUT_S=str(HEADER_TIMEOUT_S),
+        INFERIA_SERVER__BODY_READ_TIMEOUT_S=str(HEADER_TIMEOUT_S),
     ) as (fake, server, env):
         yield {"fake": fake, "server": server, "key": create_key(env)}
 
@@ -118,6 +123,7 @@ class _Trickler(threading.Thread):
         self._port, self._head, self._tail, self._interval = port, head, tail, interval_s
         self.opened_at = 0.0
         self.closed_after: float | None = None
+        self.reply = b""
         self.stop = threading.Event()
 
     def run(self) -> None:
@@ -149,7 +155,7 @@ class _Trickler(threading.Thread):
             sock.settimeout(5)
         # An answer (a 408, say) or the end of the connection: either way it is over.
         self.closed_after = time.monotonic() - self.opened_at
-        del data
+        self.reply = data
         return True
 
 
@@ -196,7 +202,7 @@ def test_slow_loris_headers_do_not_block_others_and_are_cut_off(
     _others_are_served(running, 3)
 
 
-def test_slow_loris_bodies_do_not_block_others(running: dict[str, Any]) -> None:
+def test_slow_loris_bodies_do_not_block_others_and_get_a_408(running: dict[str, Any]) -> None:
     server: InferiaServer = running["server"]
     body = b'{"model": "m", "messages": [{"role": "user", "content": "' + b"a" * 400 + b'"}]}'
     head = (
@@ -205,6 +211,12 @@ def test_slow_loris_bodies_do_not_block_others(running: dict[str, Any]) -> None:
         b"Content-Type: application/json\r\n"
         b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n"
     )
-    with _trickling(server.port, head, body):
+    with _trickling(server.port, head, body) as slow:
         _others_are_served(running)
+        # Each is answered 408 about ``server.body_read_timeout_s`` after its header.
+        wait_until(lambda: all(c.closed_after is not None for c in slow), timeout=BOUND_S * 2)
+        took = [c.closed_after for c in slow if c.closed_after is not None]
+        assert max(took) < HEADER_TIMEOUT_S + BOUND_S, took
+        assert min(took) >= HEADER_TIMEOUT_S * 0.9, took
+        assert all(c.reply.startswith(b"HTTP/1.1 408") for c in slow), [c.reply for c in slow]
     _others_are_served(running, 3)
