@@ -121,3 +121,16 @@ def wait_until(
             return
         time.sleep(interval)
     raise AssertionError("condition not reached in time")
+
+
+def child_processes(pid: int) -> list[int]:
+    """The live child processes of ``pid`` (granian's workers, for ``inferia serve``)."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            children.append(int(stat.parent.name))
+    return children

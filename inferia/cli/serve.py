@@ -16,6 +16,7 @@ import sys
 
 import msgspec
 from granian.constants import Interfaces, Loops
+from granian.http import HTTP1Settings
 from granian.server import Server
 
 from inferia.config import SETTINGS_ENV, Settings
@@ -99,5 +100,9 @@ def serve(settings: Settings) -> None:
         # A worker that dies (OOM killer, a crash in native code) is started again while
         # the others keep serving; granian gives up on a crash loop (docs/operations.md).
         respawn_failed_workers=True,
+        # Slow-loris clients: a header that trickles in is cut off (docs/reliability.md).
+        http1_settings=HTTP1Settings(
+            header_read_timeout=max(1, round(settings.server.header_read_timeout_s * 1000))
+        ),
     ).serve()
     guard.close()

@@ -42,6 +42,11 @@ class ServerSettings(_Section, frozen=True):
     grpc_tls_key: str = ""
     max_body_bytes: int = 4 * 1024 * 1024
     drain_timeout_s: float = 30.0
+    # A client must send a request's whole header within this time, else its connection
+    # is closed (slow-loris clients; granian's HTTP/1 header_read_timeout).
+    header_read_timeout_s: float = 30.0
+    # And its body (the /v1 routes) within this time once the header is in, else a 408.
+    body_read_timeout_s: float = 30.0
     # Reverse proxies (addresses or networks) whose X-Forwarded-For is believed.
     trusted_proxies: list[str] = msgspec.field(default_factory=list)
     # Browser origins ("https://app.example.com", or "*") allowed to call /v1/* (CORS).

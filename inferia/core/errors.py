@@ -62,6 +62,11 @@ class PayloadTooLargeError(InferiaError):
     code = "payload_too_large"
 
 
+class RequestTimeoutError(InferiaError):
+    status_code = 408
+    code = "request_timeout"
+
+
 class RateLimitedError(InferiaError):
     status_code = 429
     code = "rate_limited"

@@ -79,7 +79,12 @@ class InferencePlane:
             settle=self.usage_sink,
             local_embeddings=LocalEmbeddingsReply(local, counter),
         )
-        self.endpoints = V1Endpoints(self.flow, runtime.request_ids, settings.server.max_body_bytes)
+        self.endpoints = V1Endpoints(
+            self.flow,
+            runtime.request_ids,
+            settings.server.max_body_bytes,
+            settings.server.body_read_timeout_s,
+        )
         runtime.metrics.register(
             inference_metrics(
                 self.flow,

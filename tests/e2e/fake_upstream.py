@@ -29,6 +29,7 @@ DEFAULT_BEHAVIOUR: dict[str, Any] = {
     "error_code": None,
     "malformed": False,  # 200 with a body that is not JSON
     "hang": False,  # never answer
+    "reset": False,  # drop the connection before answering anything
     "content": "Hello from the fake upstream.",
     "chunks": 5,  # content events per stream (one word each)
     "chunk_delay_s": 0.0,
@@ -83,6 +84,10 @@ class Upstream:
     ) -> web.StreamResponse:
         if b["hang"]:
             await asyncio.sleep(3600)
+        if b["reset"]:
+            assert request.transport is not None
+            request.transport.abort()
+            raise ConnectionResetError("fake reset")
         if b["latency_s"]:
             await asyncio.sleep(b["latency_s"])
         if b["redirect_to"]:

@@ -229,3 +229,32 @@ def serving(
         for pid in workers:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+
+
+@contextlib.contextmanager
+def cluster_env(
+    tmp_path: Path, redis_port: int, database_url: str | None = None, **settings: str
+) -> Iterator[tuple[dict[str, str], str]]:
+    """A fake upstream, a scratch PostgreSQL database (or ``database_url``) and the
+    settings of a server using them and the Redis on ``redis_port`` (a test's own):
+    ``(env, database_url)``."""
+    from tests.e2e.fake_upstream import FakeUpstream
+    from tests.processes import free_port, inferia_env
+
+    upstream = FakeUpstream([free_port()]).start()
+    config = write_config(tmp_path / "inferia.toml", upstream.url())
+    try:
+        with contextlib.ExitStack() as stack:
+            url = database_url or stack.enter_context(ScratchPostgres())
+            env = inferia_env(
+                tmp_path / "data",
+                INFERIA_CONFIG=str(config),
+                INFERIA_DATABASE__URL=url,
+                INFERIA_STATE__URL=f"redis://127.0.0.1:{redis_port}/0",
+                INFERIA_DATABASE__MIGRATE_ON_START="true",
+                INFERIA_ADMIN_PASSWORD="cluster admin password",
+                **settings,
+            )
+            yield env, url
+    finally:
+        upstream.stop()

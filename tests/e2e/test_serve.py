@@ -11,7 +11,14 @@ import httpx
 import pytest
 
 from tests.conftest import BackendPair
-from tests.processes import InferiaServer, free_port, inferia_env, run_cli, wait_until
+from tests.processes import (
+    InferiaServer,
+    child_processes,
+    free_port,
+    inferia_env,
+    run_cli,
+    wait_until,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -196,19 +203,6 @@ def test_a_second_server_on_a_busy_port_stops_with_a_clear_error(tmp_path: Path)
             assert httpx.get(f"{first.base_url}/health").status_code == 200
 
 
-def _workers_of(pid: int) -> list[int]:
-    """The live child processes of ``pid`` (granian's workers)."""
-    children = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid and fields[0] != "Z":
-            children.append(int(stat.parent.name))
-    return children
-
-
 def test_a_killed_worker_is_respawned_and_the_server_keeps_serving(
     backend_pair: BackendPair,
 ) -> None:
@@ -225,15 +219,15 @@ def _kill_a_worker_and_recover(backend_pair: BackendPair, workers: int) -> None:
     with InferiaServer(env, ["--workers", str(workers)]) as server:
         assert server.process is not None
         supervisor = server.process.pid
-        wait_until(lambda: len(_workers_of(supervisor)) == workers)
-        victim = _workers_of(supervisor)[0]
+        wait_until(lambda: len(child_processes(supervisor)) == workers)
+        victim = child_processes(supervisor)[0]
         os.kill(victim, signal.SIGKILL)
         # The supervisor stays up and a new worker takes the dead one's place.
         wait_until(
             lambda: (
                 "Respawning worker" in server.output
-                and len(_workers_of(supervisor)) == workers
-                and victim not in _workers_of(supervisor)
+                and len(child_processes(supervisor)) == workers
+                and victim not in child_processes(supervisor)
             ),
             timeout=20,
         )

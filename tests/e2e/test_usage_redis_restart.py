@@ -14,16 +14,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.fake_upstream import FakeUpstream
 from tests.e2e.limits_cluster import (
-    ScratchPostgres,
+    cluster_env,
     create_key,
     run_chat,
     serving,
     usage_rows,
-    write_config,
 )
-from tests.processes import free_port, inferia_env, wait_until
+from tests.processes import free_port, wait_until
 
 pytestmark = pytest.mark.e2e
 DURING_OUTAGE = 60
@@ -85,48 +83,37 @@ def redis_server(tmp_path: Path) -> Iterator[OwnRedis]:
 def test_usage_records_of_requests_served_during_a_redis_outage_are_kept(
     tmp_path: Path, redis_server: OwnRedis
 ) -> None:
-    upstream = FakeUpstream([free_port()]).start()
-    config = write_config(tmp_path / "inferia.toml", upstream.url())
-    try:
-        with ScratchPostgres() as database_url:
-            env = inferia_env(
-                tmp_path / "data",
-                INFERIA_CONFIG=str(config),
-                INFERIA_DATABASE__URL=database_url,
-                INFERIA_STATE__URL=f"redis://127.0.0.1:{redis_server.port}/0",
-                INFERIA_DATABASE__MIGRATE_ON_START="true",
-                INFERIA_ADMIN_PASSWORD="usage admin password",
-                INFERIA_LIMITS__ON_STATE_ERROR="fail_open",
-            )
-            with serving(env) as server:
-                key = create_key(env, "usage")
-                served = sum(run_chat(server.base_url, key)[0] == 200 for _ in range(5))
-                assert served == 5
-                # What Redis already holds dies with it (no persistence): stop it once
-                # those are written; the test is about what it could not take.
-                wait_until(lambda: usage_rows(database_url) == 5, timeout=30)
-                redis_server.stop()
-                started = time.monotonic()
-                statuses = [run_chat(server.base_url, key)[0] for _ in range(DURING_OUTAGE)]
-                served += statuses.count(200)
-                assert statuses.count(200) == DURING_OUTAGE, statuses
-                assert time.monotonic() - started < 60
-                redis_server.start()  # empty: no stream, no consumer group
-                try:
-                    wait_until(lambda: usage_rows(database_url) >= served, timeout=60)
-                except AssertionError:
-                    rows = usage_rows(database_url)
-                    raise AssertionError(
-                        f"{rows} of {served} records\n{server.output[-3000:]}"
-                    ) from None
-                assert usage_rows(database_url) == served
-                metrics = httpx.get(f"{server.base_url}/metrics").text
-                assert "inferia_usage_events_dropped_total 0.0" in metrics
-                deferred = next(
-                    line
-                    for line in metrics.splitlines()
-                    if line.startswith("inferia_usage_events_deferred_total")
-                )
-                assert float(deferred.split()[-1]) >= DURING_OUTAGE
-    finally:
-        upstream.stop()
+    with (
+        cluster_env(tmp_path, redis_server.port, INFERIA_LIMITS__ON_STATE_ERROR="fail_open") as (
+            env,
+            database_url,
+        ),
+        serving(env) as server,
+    ):
+        key = create_key(env, "usage")
+        served = sum(run_chat(server.base_url, key)[0] == 200 for _ in range(5))
+        assert served == 5
+        # What Redis already holds dies with it (no persistence): stop it once
+        # those are written; the test is about what it could not take.
+        wait_until(lambda: usage_rows(database_url) == 5, timeout=30)
+        redis_server.stop()
+        started = time.monotonic()
+        statuses = [run_chat(server.base_url, key)[0] for _ in range(DURING_OUTAGE)]
+        served += statuses.count(200)
+        assert statuses.count(200) == DURING_OUTAGE, statuses
+        assert time.monotonic() - started < 60
+        redis_server.start()  # empty: no stream, no consumer group
+        try:
+            wait_until(lambda: usage_rows(database_url) >= served, timeout=60)
+        except AssertionError:
+            rows = usage_rows(database_url)
+            raise AssertionError(f"{rows} of {served} records\n{server.output[-3000:]}") from None
+        assert usage_rows(database_url) == served
+        metrics = httpx.get(f"{server.base_url}/metrics").text
+        assert "inferia_usage_events_dropped_total 0.0" in metrics
+        deferred = next(
+            line
+            for line in metrics.splitlines()
+            if line.startswith("inferia_usage_events_deferred_total")
+        )
+        assert float(deferred.split()[-1]) >= DURING_OUTAGE

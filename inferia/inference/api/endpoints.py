@@ -26,10 +26,17 @@ class MethodNotAllowedError(InferiaError):
 
 
 class V1Endpoints:
-    def __init__(self, flow: RequestFlow, request_ids: RequestIds, max_body: int) -> None:
+    def __init__(
+        self,
+        flow: RequestFlow,
+        request_ids: RequestIds,
+        max_body: int,
+        body_timeout_s: float = 30.0,
+    ) -> None:
         self._flow = flow
         self._request_ids = request_ids
         self._max_body = max_body
+        self._body_timeout_s = body_timeout_s
 
     def routes(self) -> dict[str, AsgiHandler]:
         """Their handlers by path."""
@@ -39,10 +46,11 @@ class V1Endpoints:
         flow = self._flow
         request_ids = self._request_ids
         max_body = self._max_body
+        body_timeout_s = self._body_timeout_s
 
         async def endpoint(scope: dict[str, Any], receive: Any, send: Any) -> None:
             arrived = time.perf_counter()
-            client = AsgiExchange(scope, receive, send, request_ids, max_body)
+            client = AsgiExchange(scope, receive, send, request_ids, max_body, body_timeout_s)
             token = current_request_id.set(client.request_id)
             try:
                 if scope["method"] != "POST":

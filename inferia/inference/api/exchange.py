@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Protocol
 
-from inferia.core.errors import InferiaError, PayloadTooLargeError
+from inferia.core.errors import InferiaError, PayloadTooLargeError, RequestTimeoutError
 from inferia.core.http_errors import error_reply
 from inferia.core.request_id import HEADER as REQUEST_ID_HEADER
 from inferia.core.request_id import RequestIds
@@ -101,6 +101,7 @@ class AsgiExchange:
     """``ClientExchange`` over ASGI. One per request."""
 
     __slots__ = (
+        "_body_timeout_s",
         "_headers",
         "_max_body",
         "_receive",
@@ -120,6 +121,7 @@ class AsgiExchange:
         send: Any,
         request_ids: RequestIds,
         max_body: int,
+        body_timeout_s: float = 30.0,
     ) -> None:
         # One pass over the header list; of a repeated header the last one counts.
         headers: dict[bytes, bytes] = dict(scope["headers"])
@@ -127,6 +129,7 @@ class AsgiExchange:
         self._receive = receive
         self._send = send
         self._max_body = max_body
+        self._body_timeout_s = body_timeout_s
         self._started = False  # the response started: errors go in the stream, if any
         self._streaming = False  # a stream is open: it must be ended (end_stream)
         self._watch: DisconnectWatch | None = None
@@ -140,6 +143,17 @@ class AsgiExchange:
         return self._watch is not None and self._watch.disconnected
 
     async def read_body(self) -> bytes:
+        # A client trickling its body (slow loris) holds only its own connection, and
+        # only for ``server.body_read_timeout_s``.
+        try:
+            async with asyncio.timeout(self._body_timeout_s):
+                return await self._read_body()
+        except TimeoutError:
+            raise RequestTimeoutError(
+                f"The request body was not received within {self._body_timeout_s:g} s."
+            ) from None
+
+    async def _read_body(self) -> bytes:
         limit = self._max_body
         declared = self._headers.get(b"content-length")
         expected: int | None = None

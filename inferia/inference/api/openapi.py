@@ -39,6 +39,7 @@ _ERRORS = {
     "403": "the key may not use this model",
     "404": "no such model",
     "405": "only POST",
+    "408": "the body did not arrive within server.body_read_timeout_s",
     "413": "body or text beyond the configured limits",
     "429": "a rate limit, quota or budget",
     "502": "the upstream failed",
