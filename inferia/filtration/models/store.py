@@ -132,6 +132,7 @@ class ModelStore:
             routing_strategy=row["routing_strategy"],
             endpoints=tuple(endpoints),
             template=row["template"],
+            private_upstreams_allowed=self._allow_private,
         )
 
     def _seal(
