@@ -3,8 +3,8 @@ are read from the files (not copied here), so an edit that breaks one fails.
 
 The convention, for whoever writes docs:
 
-- Every fenced block names its language (```sh, ```python, ```http, ```toml, ```text...).
-  ``sh``, ``python`` and ``http`` blocks run; the others are not commands.
+- Code is fenced (no 4-space indented blocks), and every fence names its language
+  (```sh, ```python, ```http, ```toml, ```text...). ``sh``, ``python`` and ``http`` blocks run; the others are not commands.
 - ``<!-- docs-check: skip (reason) -->`` on the line before a block leaves it out; the
   reason is required (it needs a GPU, Docker, Node.js, a long-running server...).
 - ``<!-- docs-check: expect STATUS -->`` before an ``http`` block: the status it must
@@ -100,11 +100,25 @@ def runnable(path: Path) -> list[Block]:
     return [b for b in blocks(path) if b.language in RUN and b.skip is None]
 
 
+def indented_code(path: Path) -> list[int]:
+    """Line numbers of indented (unfenced) code blocks: a 4-space indented line after a
+    blank one, outside fences and lists."""
+    found, fenced, previous = [], False, ""
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if line.startswith("```"):
+            fenced = not fenced
+        elif not fenced and not previous and re.match(r"    [^\s*\-\d]", line):
+            found.append(number)
+        previous = line
+    return found
+
+
 def test_every_fence_names_its_language_and_skips_say_why() -> None:
-    """So that no command escapes the check as an untagged block."""
+    """So that no command escapes the check as an untagged or indented block."""
     for path in doc_files():
         for block in blocks(path):  # blocks() checks the reasons
             assert block.language, f"{block}: a fenced block without a language"
+        assert not indented_code(path), f"{path.name}: indented code at {indented_code(path)}"
 
 
 @dataclass
