@@ -4,7 +4,8 @@ are read from the files (not copied here), so an edit that breaks one fails.
 The convention, for whoever writes docs:
 
 - Code is fenced (no 4-space indented blocks), and every fence names its language
-  (```sh, ```python, ```http, ```toml, ```text...). ``sh``, ``python`` and ``http`` blocks run; the others are not commands.
+  (```sh, ```python, ```http, ```toml, ```text...). ``sh``, ``python`` and ``http``
+  blocks run; the others are not commands.
 - ``<!-- docs-check: skip (reason) -->`` on the line before a block leaves it out; the
   reason is required (it needs a GPU, Docker, Node.js, a long-running server...).
 - ``<!-- docs-check: expect STATUS -->`` before an ``http`` block: the status it must
