@@ -23,8 +23,9 @@ What the harness provides, in the same way for every block:
 
 - one server (every plane but orchestration's compute) with the admin
   ``INFERIA_EMAIL`` / ``INFERIA_PASSWORD``, ``inference.allow_private_api_upstreams =
-  true`` (the examples name private addresses), and the model ``llama-3.1-8b`` served by
-  the fake upstream (``tests/e2e/fake_upstream.py``);
+  true`` (the examples name private addresses), the model ``llama-3.1-8b`` served by
+  the fake upstream (``tests/e2e/fake_upstream.py``) and a ``[pricing."*"]`` (so budgets
+  can be set);
 - the environment ``INFERIA_URL``, ``INFERIA_EMAIL``, ``INFERIA_PASSWORD``,
   ``INFERIA_API_KEY`` and ``OPENAI_API_KEY`` (a key of that server), ``TOKEN`` (the
   admin's access token);
@@ -139,6 +140,8 @@ def docs_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Docs]:
             [{"name": "llama-3.1-8b", "base_url": fake.url()}],
             {"allow_private_api_upstreams": True},
         )
+        with config.open("a") as toml:
+            toml.write('\n[pricing."*"]\nprompt = 1.0\ncompletion = 2.0\n')
         env = inferia_env(
             tmp / "data",
             INFERIA_CONFIG=str(config),
