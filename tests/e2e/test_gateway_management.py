@@ -205,6 +205,10 @@ def test_split_mode_private_upstreams_are_one_setting(
             if planes == ("inference",):
                 assert created.status_code == 422, created.text
                 assert created.json()["error"]["param"] == "endpoints[0].base_url"
+                # The inference process says its own value is not the one that counts.
+                assert "allow_private_api_upstreams is ignored on this process" in (
+                    inference.output
+                )
                 return
             assert created.status_code == 201, created.text
             sdk = client(inference, create_key(filtration_env))
@@ -213,6 +217,7 @@ def test_split_mode_private_upstreams_are_one_setting(
                 model="private-model", messages=[{"role": "user", "content": "hi"}]
             )
             assert reply.choices[0].message.content
+            assert "is ignored on this process" not in inference.output
     finally:
         fake.stop()
 
