@@ -12,7 +12,7 @@ The convention, for whoever writes docs:
   answer (default: any 2xx).
 - ``sh`` blocks run in ``bash -e -o pipefail``, where ``curl`` fails on an HTTP error
   status (``--fail``: a 404 is not an example that works); ``python`` blocks with this
-  interpreter.
+  interpreter. One test per file runs its blocks in order, in a temporary directory.
   A ``print(...)`` line whose trailing comment, or the whole-line comment right after
   it, gives a text: the output must contain that text.
 - ``http`` blocks: ``METHOD PATH`` on the first line, an optional JSON body after it,
@@ -21,7 +21,7 @@ The convention, for whoever writes docs:
 
 What the harness provides, in the same way for every block:
 
-- one server (every plane but orchestration's compute) with the admin
+- one server (the inference and filtration planes; no control plane) with the admin
   ``INFERIA_EMAIL`` / ``INFERIA_PASSWORD``, ``inference.allow_private_api_upstreams =
   true`` (the examples name private addresses), the model ``llama-3.1-8b`` served by
   the fake upstream (``tests/e2e/fake_upstream.py``) and a ``[pricing."*"]`` (so budgets
