@@ -5,7 +5,8 @@ The convention, for whoever writes docs:
 
 - Code is fenced (no 4-space indented blocks), and every fence names its language
   (```sh, ```python, ```http, ```toml, ```text...). ``sh``, ``python`` and ``http``
-  blocks run; the others are not commands.
+  blocks run; ``toml`` blocks must be valid inferia.toml settings (``inferia config
+  show --config`` accepts each alone); the others are not checked.
 - ``<!-- docs-check: skip (reason) -->`` on the line before a block leaves it out; the
   reason is required (it needs a GPU, Docker, Node.js, a long-running server...).
 - ``<!-- docs-check: expect STATUS -->`` before an ``http`` block: the status it must
@@ -57,7 +58,7 @@ from tests.processes import InferiaServer, free_port, inferia_env, run_cli
 pytestmark = pytest.mark.e2e
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
-RUN = {"sh", "python", "http"}
+RUN = {"sh", "python", "http", "toml"}
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.DOTALL | re.MULTILINE)
 CURL_FAILS = 'curl() { command curl --fail --silent --show-error "$@"; }\n'
 MARKER = re.compile(r"<!--\s*docs-check:\s*(skip|expect)\s*(.*?)\s*-->\s*\n$")
@@ -211,6 +212,12 @@ def run_block(block: Block, docs: Docs, cwd: Path, last_id: list[str]) -> None:
             assert reply.is_success, f"{block}: {reply.status_code} {reply.text}"
         if reply.content and isinstance(answer := reply.json(), dict) and "id" in answer:
             last_id.append(str(answer["id"]))
+        return
+    if block.language == "toml":
+        settings = cwd / "inferia.toml"
+        settings.write_text(code)
+        shown = run_cli(["config", "show", "--config", str(settings)], docs.env)
+        assert shown.returncode == 0, f"{block}: not valid settings: {shown.stderr}"
         return
     command = ["bash", "-e", "-o", "pipefail", "-c", CURL_FAILS + code]
     if block.language == "python":
