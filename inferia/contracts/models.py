@@ -37,6 +37,8 @@ class ModelDefinition(msgspec.Struct, frozen=True, kw_only=True):
     endpoints: tuple[ModelEndpointDefinition, ...] = ()
     # The organisation's prompt template requests for this model get by default.
     template: str | None = None
+    # The organisation's knowledge bases searched for requests that name none.
+    knowledge_bases: tuple[str, ...] = ()
     # The defining process' ``inference.allow_private_api_upstreams``, which admitted
     # these URLs: the gateway enforces the same decision at connection time, so the
     # setting is one, read where the definitions are written (in split mode the

@@ -1,12 +1,13 @@
 """The retrieval half of the "shape prompt" step: knowledge-base chunks into the prompt.
 
 Runs when a chat request names knowledge bases (``inferia.knowledge_bases``) or its
-model has some configured (``knowledge.model_knowledge_bases``); otherwise it returns
-after one dict lookup. The last user turn is embedded and searched (through the
-``Retriever`` port: in process, or the policy plane's /internal/* in split mode), the
-chunks above ``min_score`` go into one system message (``context_template``), and
-their citations come back as ``inferia.citations``: on the completion, and on a last
-chunk of a stream before ``[DONE]``. Nothing is cited that was not injected.
+model has some (``/management/models`` ``knowledge_bases``, or inferia.toml's
+``knowledge.model_knowledge_bases``); otherwise it returns after a dict lookup. The
+last user turn is embedded and searched (through the ``Retriever`` port: in process,
+or the policy plane's /internal/* in split mode), the chunks above ``min_score`` go
+into one system message (``context_template``), and their citations come back as
+``inferia.citations``: on the completion, and on a last chunk of a stream before
+``[DONE]``. Nothing is cited that was not injected.
 """
 
 from __future__ import annotations
@@ -34,11 +35,16 @@ class RetrieveContext(Step):
         }
 
     async def before_upstream(self, ctx: RequestContext) -> None:
-        if EXTENSION not in ctx.body and EXTENSION not in ctx.extras and not self._defaults:
+        if (
+            EXTENSION not in ctx.body
+            and EXTENSION not in ctx.extras
+            and not ctx.default_knowledge_bases
+            and not self._defaults
+        ):
             return  # not configured for this request: costs nothing more
         options = knowledge_options(extension_of(ctx), self._settings.max_top_k)
         names = options.knowledge_bases if options and options.knowledge_bases else None
-        names = names or self._defaults.get(ctx.model)
+        names = names or ctx.default_knowledge_bases or self._defaults.get(ctx.model)
         if not names or ctx.api != "chat.completions":
             return
         query = _last_user_text(ctx.body.get("messages"))

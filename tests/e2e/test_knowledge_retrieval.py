@@ -57,6 +57,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             INFERIA_CONFIG=str(config),
             INFERIA_ADMIN_EMAIL=ADMIN_EMAIL,
             INFERIA_ADMIN_PASSWORD=ADMIN_PASSWORD,
+            # The fake upstream is on loopback; /management/models refuses that otherwise.
+            INFERIA_INFERENCE__ALLOW_PRIVATE_API_UPSTREAMS="true",
             **CHEAP_ARGON2_ENV,
         )
         with InferiaServer(env, PLANES) as server:
@@ -154,6 +156,51 @@ def test_a_models_default_knowledge_bases(stack: Stack, sdk: openai.OpenAI) -> N
     )
 
 
+def test_an_api_models_default_knowledge_bases(stack: Stack, sdk: openai.OpenAI) -> None:
+    """/management/models ``knowledge_bases``: searched for requests that name none; an
+    unknown name is refused, and a knowledge base in use cannot be deleted."""
+    base_url = stack.server.base_url
+    headers = admin_headers(base_url)
+    endpoint = {"base_url": stack.fake.url("a")}
+    unknown = httpx.post(
+        f"{base_url}/management/models",
+        headers=headers,
+        json={"name": "kbapi", "endpoints": [endpoint], "knowledge_bases": ["no-such-base"]},
+    )
+    assert unknown.status_code == 422, unknown.text
+    assert unknown.json()["error"]["param"] == "knowledge_bases"
+    created = httpx.post(
+        f"{base_url}/management/models",
+        headers=headers,
+        json={"name": "kbapi", "endpoints": [endpoint], "knowledge_bases": ["handbook"]},
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["knowledge_bases"] == ["handbook"]
+    model_id = created.json()["id"]
+
+    def answered_from_the_handbook() -> bool:
+        try:
+            sdk.chat.completions.create(
+                model="kbapi", messages=[{"role": "user", "content": "When does parking close?"}]
+            )
+        except openai.NotFoundError:
+            return False  # the routing table has not taken the new model yet
+        return any("10 pm" in text for text in _system_texts(stack.last_upstream_body()))
+
+    wait_until(answered_from_the_handbook, timeout=10, interval=0.1)
+    bases = httpx.get(f"{base_url}/management/knowledge-bases", headers=headers).json()
+    handbook = next(b for b in bases["data"] if b["name"] == "handbook")
+    refused = httpx.delete(
+        f"{base_url}/management/knowledge-bases/{handbook['id']}", headers=headers
+    )
+    assert refused.status_code == 409, refused.text
+    assert "kbapi" in refused.text
+    cleared = httpx.patch(
+        f"{base_url}/management/models/{model_id}", headers=headers, json={"knowledge_bases": []}
+    )
+    assert cleared.status_code == 200 and cleared.json()["knowledge_bases"] == []
+
+
 def test_requests_without_knowledge_bases_are_untouched(stack: Stack, sdk: openai.OpenAI) -> None:
     messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": QUESTION}]
     reply = sdk.chat.completions.create(model="m", messages=messages)  # type: ignore[arg-type]
@@ -249,8 +296,9 @@ def test_retrieved_text_passes_the_input_guardrails(stack: Stack, sdk: openai.Op
         f"{root}/documents", headers=headers, files={"file": ("payroll.txt", text, "text/plain")}
     ).json()
     wait_until(
-        lambda: httpx.get(f"{root}/documents/{doc['id']}", headers=headers).json()["state"]
-        == "ready",
+        lambda: (
+            httpx.get(f"{root}/documents/{doc['id']}", headers=headers).json()["state"] == "ready"
+        ),
         timeout=60,
     )
     reply = sdk.chat.completions.create(

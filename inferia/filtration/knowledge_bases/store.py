@@ -8,6 +8,7 @@ the rule that only ``ready`` documents count, and bumps a knowledge base's
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -25,6 +26,7 @@ from inferia.filtration.knowledge_bases.schemas import (
 )
 from inferia.filtration.knowledge_bases.tables import KnowledgeBase, KnowledgeDocument
 from inferia.filtration.knowledge_bases.vector_index import VectorIndex
+from inferia.filtration.models.tables import ModelDeployment
 
 TERMINAL_STATES = frozenset({"ready", "failed"})
 _DOCUMENT_COLUMNS = tuple(c for c in KnowledgeDocument._meta.columns if c._meta.name != "content")
@@ -128,6 +130,7 @@ class KnowledgeStore:
 
     async def delete(self, organization_id: str, base_id: str) -> KnowledgeBaseRecord:
         record = await self.get(organization_id, base_id)
+        await _refuse_if_a_default(organization_id, record.name)
         async with wrap_errors():
             rows = await KnowledgeDocument.select(KnowledgeDocument.id).where(
                 KnowledgeDocument.knowledge_base == record.id
@@ -350,3 +353,17 @@ def _document(row: dict[str, Any]) -> DocumentRecord:
         created_at=row["created_at"],
         updated_at=row["updated_at"],
     )
+
+
+async def _refuse_if_a_default(organization_id: str, name: str) -> None:
+    """A knowledge base a model searches by default stays until the model lets it go:
+    deleting it would fail every request to that model."""
+    async with wrap_errors():
+        models = await ModelDeployment.select(
+            ModelDeployment.name, ModelDeployment.knowledge_bases
+        ).where(ModelDeployment.organization == organization_id)
+    users = sorted(m["name"] for m in models if name in json.loads(m["knowledge_bases"]))
+    if users:
+        raise ConflictError(
+            f"the knowledge base is a default of the models {', '.join(users)}"
+        )

@@ -13,6 +13,10 @@ Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"^\S+$
 Url = Annotated[str, msgspec.Meta(min_length=8, max_length=2000, pattern=r"^https?://")]
 TemplateName = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")]
 Seconds = Annotated[float, msgspec.Meta(gt=0, le=86400)]
+KnowledgeBaseName = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._-]+$")
+]
+KnowledgeBaseNames = Annotated[list[KnowledgeBaseName], msgspec.Meta(max_length=16)]
 
 
 class EndpointInput(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -32,6 +36,8 @@ class ModelCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     endpoints: Annotated[list[EndpointInput], msgspec.Meta(min_length=1, max_length=64)]
     # The name of the organisation's prompt template requests get by default.
     template: TemplateName | None = None
+    # The organisation's knowledge bases searched for requests that name none.
+    knowledge_bases: KnowledgeBaseNames = msgspec.field(default_factory=list)
 
 
 class ModelUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -41,6 +47,7 @@ class ModelUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
         | msgspec.UnsetType
     ) = msgspec.UNSET
     template: TemplateName | msgspec.UnsetType | None = msgspec.UNSET
+    knowledge_bases: KnowledgeBaseNames | msgspec.UnsetType = msgspec.UNSET
 
 
 class EndpointRecord(msgspec.Struct, frozen=True, kw_only=True):
@@ -60,5 +67,6 @@ class ModelRecord(msgspec.Struct, frozen=True, kw_only=True):
     routing_strategy: StrategyName | None
     endpoints: list[EndpointRecord]
     template: str | None
+    knowledge_bases: list[str]
     created_at: datetime
     updated_at: datetime

@@ -58,5 +58,6 @@ def _details(record: ModelRecord) -> dict[str, Any]:
         "name": record.name,
         "routing_strategy": record.routing_strategy,
         "template": record.template,
+        "knowledge_bases": record.knowledge_bases,
         "endpoints": [e.base_url for e in record.endpoints],
     }

@@ -31,6 +31,7 @@ from inferia.core.upstream_headers import (
     is_credential_name,
 )
 from inferia.db.errors import wrap_errors
+from inferia.filtration.knowledge_bases.tables import KnowledgeBase
 from inferia.filtration.models.schemas import (
     EndpointInput,
     EndpointRecord,
@@ -62,6 +63,7 @@ class ModelStore:
     async def create(self, organization_id: str, data: ModelCreate) -> ModelRecord:
         await self._check_endpoints(data.endpoints)
         await _check_template(organization_id, data.template)
+        await _check_knowledge_bases(organization_id, data.knowledge_bases)
         async with wrap_errors():
             taken = await ModelDeployment.exists().where(
                 (ModelDeployment.organization == organization_id)
@@ -76,6 +78,7 @@ class ModelStore:
             name=data.name,
             routing_strategy=data.routing_strategy,
             template=data.template,
+            knowledge_bases=json.dumps(data.knowledge_bases),
             endpoints=json.dumps(self._seal(str(row_id), data.endpoints, [])),
         )
         async with wrap_errors():
@@ -90,6 +93,9 @@ class ModelStore:
         if not isinstance(data.template, msgspec.UnsetType):
             await _check_template(organization_id, data.template)
             values[ModelDeployment.template] = data.template
+        if not isinstance(data.knowledge_bases, msgspec.UnsetType):
+            await _check_knowledge_bases(organization_id, data.knowledge_bases)
+            values[ModelDeployment.knowledge_bases] = json.dumps(data.knowledge_bases)
         if not isinstance(data.endpoints, msgspec.UnsetType):
             await self._check_endpoints(data.endpoints)
             stored = json.loads(row["endpoints"])
@@ -132,6 +138,7 @@ class ModelStore:
             routing_strategy=row["routing_strategy"],
             endpoints=tuple(endpoints),
             template=row["template"],
+            knowledge_bases=tuple(json.loads(row["knowledge_bases"])),
             private_upstreams_allowed=self._allow_private,
         )
 
@@ -240,6 +247,21 @@ async def _check_template(organization_id: str, name: str | None) -> None:
         raise ValidationError(f"the organisation has no template '{name}'", param="template")
 
 
+async def _check_knowledge_bases(organization_id: str, names: list[str]) -> None:
+    """Default knowledge bases must be the organisation's (deleting one is then refused)."""
+    if not names:
+        return
+    async with wrap_errors():
+        rows = await KnowledgeBase.select(KnowledgeBase.name).where(
+            (KnowledgeBase.organization == organization_id) & KnowledgeBase.name.is_in(names)
+        )
+    missing = sorted(set(names) - {row["name"] for row in rows})
+    if missing:
+        raise ValidationError(
+            f"the organisation has no knowledge base '{missing[0]}'", param="knowledge_bases"
+        )
+
+
 def _record(row: dict[str, Any]) -> ModelRecord:
     endpoints = []
     for stored in json.loads(row["endpoints"]):
@@ -260,6 +282,7 @@ def _record(row: dict[str, Any]) -> ModelRecord:
         routing_strategy=row["routing_strategy"],
         endpoints=endpoints,
         template=row["template"],
+        knowledge_bases=json.loads(row["knowledge_bases"]),
         created_at=row["created_at"],
         updated_at=row["updated_at"],
     )

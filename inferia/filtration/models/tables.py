@@ -20,5 +20,7 @@ class ModelDeployment(Table, tablename="model_deployments"):
     endpoints = Text(default="[]")
     # The prompt template requests for this model get unless they name one.
     template = Varchar(length=100, null=True, default=None)
+    # JSON list of knowledge-base names searched for requests that name none.
+    knowledge_bases = Text(default="[]")
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())

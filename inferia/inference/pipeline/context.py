@@ -48,6 +48,8 @@ class RequestContext(msgspec.Struct):
     endpoint: str | None = None
     # The routed model's default prompt template, if it has one (shape prompt).
     default_template: str | None = None
+    # The routed model's default knowledge bases (retrieval), if it has some.
+    default_knowledge_bases: tuple[str, ...] = ()
     # Real usage once known (upstream-reported or tiktoken-counted).
     usage: Usage | None = None
     # Final status; 499 when the client went away.

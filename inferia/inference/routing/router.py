@@ -29,4 +29,5 @@ class Router:
             raise NotFoundError(f"The model '{model}' does not exist.", param="model")
         ctx.deployment = deployment.name
         ctx.default_template = deployment.template
+        ctx.default_knowledge_bases = deployment.knowledge_bases
         return deployment

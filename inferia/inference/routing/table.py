@@ -43,8 +43,9 @@ class Deployment:
     strategy_name: RoutingStrategy
     strategy: Strategy
     endpoints: list[Endpoint]
-    # The default prompt template (API-defined models only).
+    # The default prompt template and knowledge bases (API-defined models only).
     template: str | None = None
+    knowledge_bases: tuple[str, ...] = ()
 
 
 @dataclass(slots=True, frozen=True)
@@ -98,6 +99,7 @@ class RoutingTableBuilder:
         groups: dict[tuple[str | None, str], list[EndpointSpec]] = {}
         strategies: dict[tuple[str | None, str], RoutingStrategy] = {}
         templates: dict[tuple[str | None, str], str] = {}
+        knowledge: dict[tuple[str | None, str], tuple[str, ...]] = {}
         key: tuple[str | None, str]
         for model in configured:
             key = (None, model.name)
@@ -133,6 +135,8 @@ class RoutingTableBuilder:
                 strategies[key] = definition.routing_strategy
             if definition.template:
                 templates[key] = definition.template
+            if definition.knowledge_bases:
+                knowledge[key] = definition.knowledge_bases
         # Model servers the orchestration plane started and probed: private addresses
         # (127.0.0.1 for the local adapter) are expected, like inferia.toml's.
         trusted: set[tuple[str | None, str]] = set()
@@ -181,6 +185,7 @@ class RoutingTableBuilder:
                     ),
                     endpoints=endpoints,
                     template=templates.get((org, name)),
+                    knowledge_bases=knowledge.get((org, name), ()),
                 )
             )
         return RoutingTable(deployments, frozenset(strict_hosts))
