@@ -39,6 +39,11 @@ class ModelDefinition(msgspec.Struct, frozen=True, kw_only=True):
     template: str | None = None
     # The organisation's knowledge bases searched for requests that name none.
     knowledge_bases: tuple[str, ...] = ()
+    # The defining process' ``inference.allow_private_api_upstreams``, which admitted
+    # these URLs: the gateway enforces the same decision at connection time, so the
+    # setting is one, read where the definitions are written (in split mode the
+    # filtration process), whatever the inference process' own value.
+    private_upstreams_allowed: bool = False
 
 
 class ModelDefinitionSource(Protocol):

@@ -7,6 +7,7 @@ factory picks one of the two, once, at start-up.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal, Protocol
@@ -26,6 +27,8 @@ from inferia.contracts.principals import PrincipalResolver
 from inferia.contracts.resolvers import CachedPrincipalResolver, RemotePrincipalResolver
 from inferia.contracts.templates import RemoteTemplateSource, TemplateSource
 from inferia.state import StateBackend
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +87,13 @@ def _filtration_client(process: ProcessServices) -> InternalClient:
 def remote_ports(process: ProcessServices) -> FiltrationPorts:
     """Clients of a filtration plane running in another process (split mode)."""
     client = _filtration_client(process)
+    if process.settings.inference.allow_private_api_upstreams:
+        # One setting, read where models are defined: the definitions carry it here.
+        log.warning(
+            "inference.allow_private_api_upstreams is ignored on this process: the "
+            "filtration process at %s, which serves /management/models, decides it",
+            process.settings.remote.filtration_url,
+        )
     principals = CachedPrincipalResolver(
         RemotePrincipalResolver(client), process.state, principal_cache_for(process.state)
     )

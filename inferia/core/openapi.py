@@ -36,6 +36,9 @@ def openapi_config() -> OpenAPIConfig:
                 css_url=f"{_ASSETS}/swagger-ui.css",
                 standalone_preset_js_url=f"{_ASSETS}/swagger-ui-standalone-preset.js",
                 path=["/", "/swagger"],
+                # Litestar's default icon is on a CDN: the packaged one, so the page
+                # fetches nothing from another host.
+                favicon=f"<link rel='icon' type='image/png' href='{_ASSETS}/favicon-32x32.png'>",
             )
         ],
     )

@@ -65,23 +65,29 @@ def gateway(
 
 
 @contextmanager
-def split_planes(tmp: Path) -> Iterator[tuple[InferiaServer, InferiaServer, dict[str, str]]]:
+def split_planes(
+    tmp: Path, *, private_upstreams_on: tuple[str, ...] = ("filtration", "inference")
+) -> Iterator[tuple[InferiaServer, InferiaServer, dict[str, str]]]:
     """The filtration and inference planes as two processes on one data dir (the
     inference one with no database: it reads definitions over /internal/*); the
-    filtration plane's env. API-defined upstreams may be private (the fake's)."""
+    filtration plane's env. API-defined upstreams may be private (the fake's) where
+    ``private_upstreams_on`` names the plane's process."""
     filtration_port = free_port()
     common = {
         "INFERIA_ADMIN_EMAIL": ADMIN_EMAIL,
         "INFERIA_ADMIN_PASSWORD": ADMIN_PASSWORD,
-        "INFERIA_INFERENCE__ALLOW_PRIVATE_API_UPSTREAMS": "true",
         # Memory state carries no events between processes: the TTL backstop does.
         "INFERIA_INFERENCE__ROUTING_REFRESH_S": "0.3",
         **CHEAP_ARGON2_ENV,
     }
+    private = "INFERIA_INFERENCE__ALLOW_PRIVATE_API_UPSTREAMS"
     filtration_env = inferia_env(tmp, **common)
     inference_env = inferia_env(
         tmp, INFERIA_REMOTE__FILTRATION_URL=f"http://127.0.0.1:{filtration_port}", **common
     )
+    for plane, plane_env in (("filtration", filtration_env), ("inference", inference_env)):
+        if plane in private_upstreams_on:
+            plane_env[private] = "true"
     with (
         InferiaServer(
             filtration_env, ["--plane", "filtration"], port=filtration_port

@@ -183,6 +183,45 @@ def test_management_requires_a_session(stack: Stack) -> None:
     assert reply.status_code == 401
 
 
+@pytest.mark.parametrize("planes", [("filtration",), ("inference",)])
+def test_split_mode_private_upstreams_are_one_setting(
+    tmp_path: Path, planes: tuple[str, ...]
+) -> None:
+    """``inference.allow_private_api_upstreams`` is read where models are defined: on the
+    filtration process alone it admits a private URL at create and the inference process
+    routes to it (once: 201, then 404 to clients); on the inference process alone the
+    create is refused, so no model exists that clients cannot reach."""
+    fake = FakeUpstream([free_port()]).start()
+    try:
+        with split_planes(tmp_path, private_upstreams_on=planes) as (
+            filtration,
+            inference,
+            filtration_env,
+        ):
+            stack = Stack(fake, filtration, filtration_env, tmp_path)
+            created = stack.api(
+                "POST", "/", json={"name": "private-model", "endpoints": [{"base_url": fake.url()}]}
+            )
+            if planes == ("inference",):
+                assert created.status_code == 422, created.text
+                assert created.json()["error"]["param"] == "endpoints[0].base_url"
+                # The inference process says its own value is not the one that counts.
+                assert "allow_private_api_upstreams is ignored on this process" in (
+                    inference.output
+                )
+                return
+            assert created.status_code == 201, created.text
+            sdk = client(inference, create_key(filtration_env))
+            wait_for(lambda: "private-model" in {m.id for m in sdk.models.list()}, timeout=10)
+            reply = sdk.chat.completions.create(
+                model="private-model", messages=[{"role": "user", "content": "hi"}]
+            )
+            assert reply.choices[0].message.content
+            assert "is ignored on this process" not in inference.output
+    finally:
+        fake.stop()
+
+
 def test_split_mode_reads_models_over_the_internal_port(tmp_path: Path) -> None:
     fake = FakeUpstream([free_port()]).start()
     try:

@@ -18,13 +18,14 @@ def test_the_docs_page_loads_every_asset_from_the_server_itself(tmp_path: Path) 
         page = httpx.get(f"{server.base_url}/docs")
         assert page.status_code == 200
         assert "text/html" in page.headers["content-type"]
-        assets = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+        # Either quote: Litestar writes the icon's link with single ones.
+        assets = re.findall(r"""(?:src|href)=["']([^"']+)["']""", page.text)
         assert any(a.endswith("swagger-ui-bundle.js") for a in assets)
         assert all(not a.startswith(("http:", "https:", "//")) for a in assets), assets
         for asset in assets:
             loaded = httpx.get(f"{server.base_url}{asset}")
             assert loaded.status_code == 200, asset
-            assert len(loaded.content) > 1000, asset
+            assert len(loaded.content) > 500, asset
         schema = httpx.get(f"{server.base_url}/docs/openapi.json").json()
         assert schema["info"]["title"] == "Inferia"
         assert "/management/models" in schema["paths"]

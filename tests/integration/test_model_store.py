@@ -58,6 +58,8 @@ async def test_models_are_sealed_scoped_and_announced(
         (definition,) = [d for d in await store.load() if d.id == record.id]
         assert definition.endpoints[0].api_key == KEY
         assert definition.organization_id == org
+        # The store's allow_private travels with the definitions (split mode: one setting).
+        assert definition.private_upstreams_allowed
         # Other organisations see nothing of it.
         assert await store.list_for(other) == []
         with pytest.raises(NotFoundError):

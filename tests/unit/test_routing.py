@@ -6,6 +6,7 @@ import collections
 import ipaddress
 import time
 
+import msgspec
 import pytest
 
 from inferia.config import InferenceSettings, ModelEndpointSettings
@@ -104,7 +105,7 @@ def test_circuit_opens_after_failures_and_lets_one_trial_through() -> None:
 
 
 def test_routing_table_merges_config_and_api_models() -> None:
-    builder = RoutingTableBuilder(InferenceSettings(allow_private_api_upstreams=True))
+    builder = RoutingTableBuilder(InferenceSettings())
     configured = [
         ModelEndpointSettings(name="shared", base_url="http://127.0.0.1:1/v1", weight=2),
         ModelEndpointSettings(name="shared", base_url="http://127.0.0.1:2/v1"),
@@ -115,12 +116,14 @@ def test_routing_table_merges_config_and_api_models() -> None:
             organization_id="org-a",
             name="shared",
             endpoints=(ModelEndpointDefinition(base_url="http://127.0.0.1:3/v1", api_key="k"),),
+            private_upstreams_allowed=True,
         ),
         ModelDefinition(
             id="2",
             organization_id="org-a",
             name="own",
             endpoints=(ModelEndpointDefinition(base_url="http://127.0.0.1:4/v1"),),
+            private_upstreams_allowed=True,
         ),
     ]
     table = builder.build(configured, defined)
@@ -148,6 +151,13 @@ def test_routing_table_leaves_out_refused_upstreams() -> None:
     configured = [ModelEndpointSettings(name="meta", base_url="http://169.254.169.254/v1")]
     table = builder.build(configured, defined)
     assert table.find("o", "private") is None  # API-defined loopback: not allowed here
+    # Allowed where it was defined (the filtration process' setting): routed, and the
+    # host is not one the resolver must hold to public addresses.
+    allowed = builder.build(
+        [], [msgspec.structs.replace(defined[0], private_upstreams_allowed=True)]
+    )
+    assert allowed.find("o", "private") is not None
+    assert "127.0.0.1" not in allowed.strict_hosts
     assert table.find("o", "meta") is None  # metadata: never
 
 

@@ -139,6 +139,7 @@ class ModelStore:
             endpoints=tuple(endpoints),
             template=row["template"],
             knowledge_bases=tuple(json.loads(row["knowledge_bases"])),
+            private_upstreams_allowed=self._allow_private,
         )
 
     def _seal(

@@ -107,8 +107,15 @@ class RoutingTableBuilder:
             if model.routing_strategy and key not in strategies:
                 strategies[key] = model.routing_strategy
         strict_hosts: set[str] = set()
+        # API-defined models whose defining process allowed private upstream addresses
+        # (its ``inference.allow_private_api_upstreams``; this process' own value is not
+        # read here, so split mode has one setting, on the process serving
+        # /management/models).
+        private_ok: set[tuple[str | None, str]] = set()
         for definition in defined:
             key = (definition.organization_id, definition.name)
+            if definition.private_upstreams_allowed:
+                private_ok.add(key)
             specs = groups.setdefault(key, [])
             for defined_endpoint in definition.endpoints:
                 specs.append(
@@ -122,7 +129,8 @@ class RoutingTableBuilder:
                         headers=tuple(sorted(defined_endpoint.headers.items())),
                     )
                 )
-                strict_hosts.add(hostname(defined_endpoint.base_url))
+                if not definition.private_upstreams_allowed:
+                    strict_hosts.add(hostname(defined_endpoint.base_url))
             if definition.routing_strategy:
                 strategies[key] = definition.routing_strategy
             if definition.template:
@@ -149,14 +157,16 @@ class RoutingTableBuilder:
             )
             if deployment.routing_strategy:
                 strategies[key] = deployment.routing_strategy
-        if self._settings.allow_private_api_upstreams:
-            strict_hosts.clear()
         deployments = []
         for (org, name), specs in groups.items():
             endpoints = [
                 endpoint
                 for index, spec in enumerate(specs)
-                if (endpoint := self._endpoint(org, name, index, spec, (org, name) in trusted))
+                if (
+                    endpoint := self._endpoint(
+                        org, name, index, spec, (org, name) in trusted or (org, name) in private_ok
+                    )
+                )
                 is not None
             ]
             if not endpoints:
@@ -187,7 +197,7 @@ class RoutingTableBuilder:
             # inferia.toml URLs may be private; API-defined ones only if allowed.
             check_url(
                 spec.base_url,
-                allow_private=trusted or org is None or self._settings.allow_private_api_upstreams,
+                allow_private=trusted or org is None,
             )
             check_upstream_headers(dict(spec.headers))
             check_header_value("api_key", spec.api_key)  # also api_key_env's value
