@@ -14,11 +14,13 @@ import httpx
 import openai
 import pytest
 
+from tests.conftest import BACKEND_PAIRS
 from tests.e2e.gateway_fixtures import client, create_key
 from tests.e2e.orchestration_support import (
     TINY_SERVER,
     ControlClient,
     admin,
+    backend_env,
     orchestration_env,
     wait_for,
 )
@@ -58,15 +60,18 @@ def server_pids(marker: str) -> list[int]:
     return found
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InferiaServer]:
+@pytest.fixture(scope="module", params=BACKEND_PAIRS)
+def server(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[InferiaServer]:
     data = tmp_path_factory.mktemp("control")
-    running = InferiaServer(orchestration_env(data))
-    try:
-        # Generous: the shared CI machine may be busy compiling.
-        yield running.start(timeout=120)
-    finally:
-        running.__exit__()
+    with backend_env(request.param) as backends:
+        running = InferiaServer(orchestration_env(data, **backends))
+        try:
+            # Generous: the shared CI machine may be busy compiling.
+            yield running.start(timeout=120)
+        finally:
+            running.__exit__()
 
 
 @pytest.fixture(scope="module")
