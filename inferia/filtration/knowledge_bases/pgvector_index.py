@@ -19,7 +19,13 @@ from inferia.core.errors import StorageError
 from inferia.db import Database
 from inferia.db.errors import wrap_errors
 from inferia.filtration.knowledge_bases.tables import KnowledgeBase
-from inferia.filtration.knowledge_bases.vector_index import ChunkIn, Hit, Vector, normalized
+from inferia.filtration.knowledge_bases.vector_index import (
+    ChunkIn,
+    ChunkRows,
+    Hit,
+    Vector,
+    normalized,
+)
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +48,9 @@ def _literal(vector: Vector) -> str:
     return "[" + ",".join(repr(float(x)) for x in vector.tolist()) + "]"
 
 
-class PgVectorIndex:
+class PgVectorIndex(ChunkRows):
+    _id_param = "{}::uuid"
+
     def __init__(self, database: Database) -> None:
         self._database = database
         self.unavailable_reason: str | None = None
@@ -98,23 +106,6 @@ class PgVectorIndex:
                     chunk.text,
                     len(chunk.vector),
                     _literal(normalized(chunk.vector)),
-                )
-
-    async def positions(self, document_id: str) -> set[int]:
-        async with wrap_errors():
-            rows = await KnowledgeBase.raw(
-                'SELECT "position" FROM "kb_chunks" WHERE "document_id" = {}::uuid', document_id
-            )
-        return {int(row["position"]) for row in rows}
-
-    async def count(self, document_id: str) -> int:
-        return len(await self.positions(document_id))
-
-    async def delete_documents(self, document_ids: Sequence[str]) -> None:
-        async with wrap_errors():
-            for document_id in document_ids:
-                await KnowledgeBase.raw(
-                    'DELETE FROM "kb_chunks" WHERE "document_id" = {}::uuid', document_id
                 )
 
     async def search(

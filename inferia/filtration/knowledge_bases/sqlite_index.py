@@ -17,7 +17,13 @@ import numpy as np
 
 from inferia.db.errors import wrap_errors
 from inferia.filtration.knowledge_bases.tables import KnowledgeBase
-from inferia.filtration.knowledge_bases.vector_index import ChunkIn, Hit, Vector, normalized
+from inferia.filtration.knowledge_bases.vector_index import (
+    ChunkIn,
+    ChunkRows,
+    Hit,
+    Vector,
+    normalized,
+)
 
 _CREATE = (
     'CREATE TABLE IF NOT EXISTS "kb_chunks" ('
@@ -48,7 +54,7 @@ class _Matrix:
         self.positions = positions
 
 
-class SqliteVectorIndex:
+class SqliteVectorIndex(ChunkRows):
     unavailable_reason: str | None = None
 
     def __init__(self) -> None:
@@ -76,23 +82,6 @@ class SqliteVectorIndex:
                     knowledge_base_id,
                     chunk.text,
                     normalized(chunk.vector).tobytes(),
-                )
-
-    async def positions(self, document_id: str) -> set[int]:
-        async with wrap_errors():
-            rows = await KnowledgeBase.raw(
-                'SELECT "position" FROM "kb_chunks" WHERE "document_id" = {}', document_id
-            )
-        return {int(row["position"]) for row in rows}
-
-    async def count(self, document_id: str) -> int:
-        return len(await self.positions(document_id))
-
-    async def delete_documents(self, document_ids: Sequence[str]) -> None:
-        async with wrap_errors():
-            for document_id in document_ids:
-                await KnowledgeBase.raw(
-                    'DELETE FROM "kb_chunks" WHERE "document_id" = {}', document_id
                 )
 
     async def search(

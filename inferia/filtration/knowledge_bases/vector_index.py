@@ -18,6 +18,8 @@ import numpy as np
 import numpy.typing as npt
 
 from inferia.db import Database
+from inferia.db.errors import wrap_errors
+from inferia.filtration.knowledge_bases.tables import KnowledgeBase
 
 Vector = npt.NDArray[np.float32]
 
@@ -84,3 +86,25 @@ def build_vector_index(database: Database) -> VectorIndex:
     from inferia.filtration.knowledge_bases.pgvector_index import PgVectorIndex
 
     return PgVectorIndex(database)
+
+
+class ChunkRows:
+    """What both indexes do alike with a document's ``kb_chunks`` rows. Document ids are
+    UUIDs on PostgreSQL and text on SQLite: ``_id_param`` is the placeholder for one."""
+
+    _id_param = "{}"
+
+    async def positions(self, document_id: str) -> set[int]:
+        query = f'SELECT "position" FROM "kb_chunks" WHERE "document_id" = {self._id_param}'
+        async with wrap_errors():
+            rows = await KnowledgeBase.raw(query, document_id)
+        return {int(row["position"]) for row in rows}
+
+    async def count(self, document_id: str) -> int:
+        return len(await self.positions(document_id))
+
+    async def delete_documents(self, document_ids: Sequence[str]) -> None:
+        query = f'DELETE FROM "kb_chunks" WHERE "document_id" = {self._id_param}'
+        async with wrap_errors():
+            for document_id in document_ids:
+                await KnowledgeBase.raw(query, document_id)
